@@ -1,0 +1,35 @@
+//! The narrow interfaces the applier drives. `sys::` implements them on the kernel,
+//! `fake::` records calls for tests that run without root.
+
+pub mod fake;
+
+use crate::error::SysError;
+use crate::model::NsRef;
+use crate::plan::RouteState;
+use ipnetwork::IpNetwork;
+
+/// Named network namespaces under /run/netns (`ip netns`).
+#[allow(async_fn_in_trait)]
+pub trait Netns {
+    /// Creates the namespace with `lo` up and marked as the lab's.
+    async fn add_netns(&self, name: &str) -> Result<(), SysError>;
+    /// Removes the name; the kernel frees the namespace when nothing else holds it.
+    async fn del_netns(&self, name: &str) -> Result<(), SysError>;
+}
+
+/// Links, addresses, routes and sysctls inside a namespace (`ip link|addr|route`, `sysctl`).
+#[allow(async_fn_in_trait)]
+pub trait Links {
+    async fn add_veth(&self, a: &(NsRef, String), b: &(NsRef, String), alias: &str, mtu: u32) -> Result<(), SysError>;
+    async fn add_bridge(&self, ns: &NsRef, name: &str, alias: &str) -> Result<(), SysError>;
+    async fn del_link(&self, ns: &NsRef, name: &str) -> Result<(), SysError>;
+    async fn set_mtu(&self, ns: &NsRef, name: &str, mtu: u32) -> Result<(), SysError>;
+    async fn set_master(&self, ns: &NsRef, name: &str, master: &str) -> Result<(), SysError>;
+    async fn set_up(&self, ns: &NsRef, name: &str) -> Result<(), SysError>;
+    async fn add_addr(&self, ns: &NsRef, name: &str, addr: &IpNetwork) -> Result<(), SysError>;
+    async fn del_addr(&self, ns: &NsRef, name: &str, addr: &IpNetwork) -> Result<(), SysError>;
+    async fn add_route(&self, ns: &NsRef, route: &RouteState) -> Result<(), SysError>;
+    async fn del_route(&self, ns: &NsRef, route: &RouteState) -> Result<(), SysError>;
+    /// Sets a `net.*` sysctl; returns the value it had before.
+    async fn set_sysctl(&self, ns: &NsRef, key: &str, value: &str) -> Result<String, SysError>;
+}

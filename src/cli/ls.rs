@@ -1,0 +1,17 @@
+//! `netlab ls`: the labs with a record on this machine.
+
+use crate::error::Result;
+use crate::state::Record;
+
+pub fn run() -> Result<i32> {
+    let labs = Record::all()?;
+    if labs.is_empty() {
+        println!("no labs are up");
+        return Ok(0);
+    }
+    println!("{:<12}  {:<12}  {:>5}  FILE", "LAB", "PREFIX", "NODES");
+    for r in labs {
+        println!("{:<12}  {:<12}  {:>5}  {}", r.lab, r.prefix, r.nodes.len(), r.file.display());
+    }
+    Ok(0)
+}

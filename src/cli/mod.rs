@@ -1,0 +1,94 @@
+//! Subcommands: flags and printing only; the work is in the library.
+
+mod down;
+mod exec;
+mod ls;
+mod status;
+mod up;
+
+use crate::error::Result;
+use crate::Lab;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(name = "netlab", version, about = "Declarative network labs on one Linux machine")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Make the machine match the file: create what is missing, change what differs, remove what the file no longer names.
+    Up { file: PathBuf },
+    /// Print what `up` would do. Exit 0 when nothing would change, 2 when something would, 1 on error.
+    Plan { file: PathBuf },
+    /// Remove everything the lab owns, and nothing else.
+    Down {
+        /// The topology file (or use --lab).
+        file: Option<PathBuf>,
+        /// The lab's name, when the file is gone.
+        #[arg(long)]
+        lab: Option<String>,
+    },
+    /// The lab as it is: nodes, interfaces, addresses, routes, and drift from the file.
+    Status {
+        lab: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a command inside a node.
+    Exec {
+        node: String,
+        #[arg(long)]
+        lab: Option<String>,
+        #[arg(last = true, required = true)]
+        cmd: Vec<String>,
+    },
+    /// The labs that are up on this machine.
+    Ls,
+    /// Check a file, touching nothing.
+    Validate { file: PathBuf },
+}
+
+/// Runs a command and returns the process exit code.
+pub fn run(cli: Cli) -> Result<i32> {
+    match cli.command {
+        // exec replaces the process: it must run before any thread exists.
+        Command::Exec { node, lab, cmd } => exec::run(&node, lab.as_deref(), &cmd),
+        Command::Validate { file } => {
+            let lab = Lab::load(&file)?;
+            let m = &lab.model;
+            println!("{}: ok (lab {}: {} nodes, {} links, {} checks)", file.display(), m.name, m.nodes.len(), m.links.len(), m.checks.len());
+            Ok(0)
+        }
+        Command::Ls => ls::run(),
+        other => runtime()?.block_on(async move {
+            match other {
+                Command::Up { file } => up::up(&file).await,
+                Command::Plan { file } => up::plan(&file).await,
+                Command::Down { file, lab } => down::run(file.as_deref(), lab.as_deref()).await,
+                Command::Status { lab, json } => status::run(lab.as_deref(), json).await,
+                Command::Exec { .. } | Command::Validate { .. } | Command::Ls => unreachable!("handled above"),
+            }
+        }),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    raise_fd_limit();
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| crate::error::Error::Usage(format!("starting the runtime: {e}")))
+}
+
+/// A socket per namespace: large labs need more descriptors than the usual soft limit.
+fn raise_fd_limit() {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    if let Ok((_, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+        let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
+    }
+}

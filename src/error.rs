@@ -1,0 +1,57 @@
+//! Errors, one enum per layer. Each reaches the user as one sentence; exit codes are decided
+//! in `main.rs`.
+
+use thiserror::Error;
+
+/// A problem with a topology file: where it is and what to write instead.
+#[derive(Debug, Error)]
+pub enum SpecError {
+    #[error("{file}:{line}:{col}: {message}\n  hint: {hint}")]
+    At { file: String, line: usize, col: usize, message: String, hint: String },
+    #[error("reading {file}: {source}")]
+    Read { file: String, source: std::io::Error },
+}
+
+/// A kernel operation that failed, naming the operation and the object.
+#[derive(Debug, Error)]
+#[error("{op}: {source}")]
+pub struct SysError {
+    pub op: String,
+    #[source]
+    pub source: std::io::Error,
+}
+
+impl SysError {
+    pub fn new(op: impl Into<String>, source: std::io::Error) -> Self {
+        SysError { op: op.into(), source }
+    }
+    pub fn errno(op: impl Into<String>, errno: i32) -> Self {
+        SysError::new(op, std::io::Error::from_raw_os_error(errno))
+    }
+    pub fn raw_os_error(&self) -> Option<i32> {
+        self.source.raw_os_error()
+    }
+}
+
+/// Anything a netlab command can fail with.
+#[derive(Debug, Error)]
+pub enum Error {
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    #[error(transparent)]
+    Sys(#[from] SysError),
+    /// A name the lab needs belongs to someone else; nothing was changed.
+    #[error("{0}")]
+    Foreign(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Usage(String),
+    /// Teardown continued past failures; these objects could not be removed.
+    #[error("could not remove everything:\n{}", .0.iter().map(|e| format!("  - {e}")).collect::<Vec<_>>().join("\n"))]
+    Teardown(Vec<SysError>),
+    #[error("state record {path}: {message}")]
+    Record { path: String, message: String },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,111 @@
+//! The operations behind the commands, on a loaded lab: plan, up, status.
+
+use crate::apply::apply;
+use crate::error::{Error, Result};
+use crate::model::{self, NsRef};
+use crate::plan::{self, NetState, Op, Plan};
+use crate::spec;
+use crate::state::{Observed, Record};
+use crate::sys::observe::observe;
+use crate::sys::rtnl::Rtnl;
+use std::path::Path;
+
+/// A validated topology file.
+#[derive(Debug, Clone)]
+pub struct Lab {
+    pub model: model::Lab,
+}
+
+/// What `up` did.
+#[derive(Debug)]
+pub struct UpReport {
+    pub plan: Plan,
+}
+
+impl Lab {
+    /// Reads and validates a topology file (`netlab validate`). Touches nothing.
+    pub fn load(path: &Path) -> Result<Lab> {
+        let (src, raw) = spec::load_file(path)?;
+        Ok(Lab { model: model::resolve(&src, raw)? })
+    }
+
+    /// Validates topology text as if it were the file `path`.
+    pub fn parse(path: &Path, text: &str) -> Result<Lab> {
+        let (src, raw) = spec::parse_str(path, text.to_string())?;
+        Ok(Lab { model: model::resolve(&src, raw)? })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.model.name
+    }
+
+    pub fn desired(&self) -> NetState {
+        plan::desired(&self.model)
+    }
+
+    /// Reads the kernel's state of this lab.
+    pub async fn observe(&self, rtnl: &Rtnl) -> Result<Observed> {
+        observe(rtnl, &self.model.name, &self.desired(), Record::load(&self.model.name)?).await
+    }
+
+    /// What `up` would do (`netlab plan`). Refuses when a needed name belongs to someone else.
+    pub async fn plan(&self, rtnl: &Rtnl) -> Result<(Plan, Observed)> {
+        let seen = self.observe(rtnl).await?;
+        refuse_foreign(&seen)?;
+        Ok((plan::diff(&self.model, &self.desired(), &seen), seen))
+    }
+
+    /// Makes the kernel match the file (`netlab up`).
+    pub async fn up(&self) -> Result<UpReport> {
+        let rtnl = Rtnl::new(&self.model.name);
+        let (plan, seen) = self.plan(&rtnl).await?;
+        if plan.is_empty() {
+            // Still refresh the record: the file may have moved.
+            Record::for_lab(&self.model, seen.record.as_ref()).save()?;
+            return Ok(UpReport { plan });
+        }
+        // Written before touching anything, so that an interrupted `up` can be cleaned up.
+        let mut record = Record::for_lab(&self.model, seen.record.as_ref());
+        record.host_routes.extend(self.desired().get(&NsRef::Host).into_iter().flat_map(|h| h.routes.values().cloned()));
+        record.save()?;
+        let (applied, errors) = apply(&rtnl, &plan).await;
+        // Whatever happened, remember the original value of every sysctl we changed.
+        for (ns, key, prev) in &applied.sysctl_prev {
+            let origs = record.sysctl_orig.entry(Record::ns_key(ns)).or_default();
+            origs.entry(key.clone()).or_insert_with(|| prev.clone());
+        }
+        if errors.is_empty() {
+            self.settle_record(&mut record, &plan);
+        }
+        record.save()?;
+        match errors.into_iter().next() {
+            None => Ok(UpReport { plan }),
+            Some(first) => Err(Error::Sys(first)),
+        }
+    }
+
+    /// After a complete `up`, the record names exactly what the file asks for.
+    fn settle_record(&self, record: &mut Record, plan: &Plan) {
+        let want = self.desired();
+        record.namespaces = self.model.namespaces().map(str::to_string).collect();
+        record.host_routes = want.get(&NsRef::Host).map(|h| h.routes.values().cloned().collect()).unwrap_or_default();
+        // Sysctls put back to their original value are no longer ours to restore.
+        for op in &plan.ops {
+            if let Op::SetSysctl { ns, key, .. } = op {
+                if !want.get(ns).is_some_and(|w| w.sysctls.contains_key(key)) {
+                    if let Some(o) = record.sysctl_orig.get_mut(&Record::ns_key(ns)) {
+                        o.remove(key);
+                    }
+                }
+            }
+        }
+        record.sysctl_orig.retain(|ns, o| !o.is_empty() && (ns == "@host" || record.namespaces.contains(ns)));
+    }
+}
+
+fn refuse_foreign(seen: &Observed) -> Result<()> {
+    if seen.foreign.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Foreign(format!("refusing to touch anything: {}", seen.foreign.join("; "))))
+}

@@ -1,0 +1,9 @@
+//! The validated lab: every name checked, every address parsed, every derived name computed.
+//! Nothing downstream re-parses strings or re-checks what `resolve` guaranteed.
+
+pub mod names;
+pub mod resolve;
+mod types;
+
+pub use resolve::resolve;
+pub use types::*;

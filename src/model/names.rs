@@ -1,0 +1,110 @@
+//! Naming rules and derived names: lab names, namespace names, interface names, marks.
+
+/// Why a lab name is not acceptable, or `None` when it is.
+pub fn lab_name_problem(name: &str) -> Option<String> {
+    if name.is_empty() || name.len() > 12 {
+        return Some(format!("lab name \"{name}\" must be 1–12 characters long"));
+    }
+    if !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+        return Some(format!("lab name \"{name}\" may only use a-z, 0-9 and -"));
+    }
+    None
+}
+
+/// Why a node name is not acceptable, or `None` when it is.
+pub fn node_name_problem(name: &str) -> Option<String> {
+    if name.is_empty() || name.len() > 32 {
+        return Some(format!("node name \"{name}\" must be 1–32 characters long"));
+    }
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        return Some(format!("node name \"{name}\" may only use letters, digits, - and _"));
+    }
+    None
+}
+
+/// Why an interface name breaks the kernel's rule (`dev_valid_name`), or `None`.
+pub fn iface_name_problem(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some("an interface name cannot be empty".into());
+    }
+    if name.len() > 15 {
+        return Some(format!(
+            "interface name \"{name}\" is {} characters long; the kernel allows at most 15",
+            name.len()
+        ));
+    }
+    if name == "." || name == ".." || name.contains(['/', ':']) || name.chars().any(char::is_whitespace) {
+        return Some(format!("interface name \"{name}\" contains a character the kernel forbids (/, :, whitespace)"));
+    }
+    None
+}
+
+/// The namespace of a node: `PREFIX-NODE`, or `NODE` when the prefix is empty.
+pub fn netns_name(prefix: &str, node: &str) -> String {
+    if prefix.is_empty() {
+        node.to_string()
+    } else {
+        format!("{prefix}-{node}")
+    }
+}
+
+/// The name netlab gives a switch port the file did not name: the peer's node and interface
+/// when that fits the kernel's 15 characters, else a short stable hash of them.
+pub fn switch_port_name(peer_node: &str, peer_iface: &str) -> String {
+    let plain = format!("{peer_node}-{peer_iface}");
+    if plain.len() <= 15 {
+        return plain;
+    }
+    format!("p-{:08x}", fnv1a(plain.as_bytes()) as u32)
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf29ce484222325u64, |h, b| (h ^ *b as u64).wrapping_mul(0x100000001b3))
+}
+
+/// Every interface a lab makes carries an alias starting with this mark.
+pub fn mark_prefix(lab: &str) -> String {
+    format!("netlab:{lab}:")
+}
+
+/// The alias of both ends of a link.
+pub fn link_mark(lab: &str, link_id: &str) -> String {
+    format!("{}{link_id}", mark_prefix(lab))
+}
+
+/// The alias of a switch's bridge.
+pub fn bridge_mark(lab: &str) -> String {
+    format!("{}bridge", mark_prefix(lab))
+}
+
+/// The alias of `lo` in a namespace the lab created: the namespace's own mark.
+pub fn netns_mark(lab: &str) -> String {
+    format!("{}netns", mark_prefix(lab))
+}
+
+/// The lab an alias belongs to, if it is a netlab mark.
+pub fn lab_of_mark(alias: &str) -> Option<&str> {
+    alias.strip_prefix("netlab:")?.split(':').next()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert!(lab_name_problem("lan").is_none());
+        assert!(lab_name_problem("abcdefghijklm").is_some());
+        assert!(lab_name_problem("Lan").is_some());
+        assert!(iface_name_problem("eth0").is_none());
+        assert!(iface_name_problem("abcdefghijklmnop").is_some());
+        assert!(iface_name_problem("a b").is_some());
+        assert_eq!(netns_name("", "ns1"), "ns1");
+        assert_eq!(netns_name("lan", "h1"), "lan-h1");
+        assert_eq!(switch_port_name("h1", "eth0"), "h1-eth0");
+        let long = switch_port_name("averyveryverylongnode", "eth0");
+        assert!(long.len() <= 15 && long.starts_with("p-"));
+        assert_eq!(lab_of_mark("netlab:lan:h1:eth0~sw:h1-eth0"), Some("lan"));
+        assert_eq!(lab_of_mark("something"), None);
+    }
+}

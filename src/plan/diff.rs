@@ -1,0 +1,168 @@
+//! diff(desired, observed) → Plan. Pure: the same inputs always give the same plan.
+
+use super::op::{Op, Plan};
+use super::shape::{IfKind, IfState, NetState, NsState};
+use crate::model::{names, Lab, NsRef};
+use crate::state::{Observed, Record};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What `up` must do to make `seen` match `want`, the desired state of `lab`.
+pub fn diff(lab: &Lab, want: &NetState, seen: &Observed) -> Plan {
+    let mut ops = Vec::new();
+    let empty = NsState::default();
+    let present = |ns: &NsRef| seen.ns.contains_key(ns);
+    let seen_if = |ns: &NsRef, name: &str| seen.ns.get(ns).and_then(|s| s.ifaces.get(name));
+
+    for ns in want.keys() {
+        if let NsRef::Named(n) = ns {
+            if !present(ns) {
+                if seen.broken.contains(n) {
+                    ops.push(Op::DelNetns { ns: n.clone() });
+                }
+                ops.push(Op::AddNetns { ns: n.clone() });
+            }
+        }
+    }
+    for ns in seen.ns.keys() {
+        if let (NsRef::Named(n), false) = (ns, want.contains_key(ns)) {
+            ops.push(Op::DelNetns { ns: n.clone() });
+        }
+    }
+
+    // Interfaces made anew: whatever the kernel held on them (addresses, routes) is gone.
+    let mut fresh: BTreeSet<(NsRef, String)> = BTreeSet::new();
+    for link in &lab.links {
+        let a = (lab.nodes[&link.a.node].ns.clone(), link.a.iface.clone());
+        let b = (lab.nodes[&link.b.node].ns.clone(), link.b.iface.clone());
+        let mark = names::link_mark(&lab.name, &link.id());
+        let ends = [seen_if(&a.0, &a.1), seen_if(&b.0, &b.1)];
+        let intact = ends.iter().all(|e| e.is_some_and(|e| e.kind == IfKind::Veth && e.alias.as_deref() == Some(&mark)));
+        if intact {
+            continue;
+        }
+        for (end, obs) in [(&a, ends[0]), (&b, ends[1])] {
+            if obs.is_some() {
+                ops.push(Op::DelLink { ns: end.0.clone(), iface: end.1.clone() });
+            }
+        }
+        let mtu = want[&a.0].ifaces[&a.1].mtu.expect("veths always have a desired mtu");
+        ops.push(Op::AddVeth { a: a.clone(), b: b.clone(), alias: mark, mtu });
+        fresh.insert(a);
+        fresh.insert(b);
+    }
+
+    for (ns, w) in want {
+        let s = seen.ns.get(ns).unwrap_or(&empty);
+        for (name, wi) in &w.ifaces {
+            if wi.kind != IfKind::Bridge {
+                continue;
+            }
+            let si = s.ifaces.get(name);
+            if si.is_some_and(|si| si.kind == IfKind::Bridge && si.alias == wi.alias) {
+                continue;
+            }
+            if si.is_some() {
+                ops.push(Op::DelLink { ns: ns.clone(), iface: name.clone() });
+            }
+            let alias = wi.alias.clone().expect("desired bridges carry a mark");
+            ops.push(Op::AddBridge { ns: ns.clone(), iface: name.clone(), alias });
+            fresh.insert((ns.clone(), name.clone()));
+        }
+        // In a lab namespace everything is the lab's; in the host, `observe` only reports
+        // interfaces that carry the lab's mark. Either way, what the file does not name goes.
+        for name in s.ifaces.keys() {
+            if !w.ifaces.contains_key(name) {
+                ops.push(Op::DelLink { ns: ns.clone(), iface: name.clone() });
+            }
+        }
+        for (name, wi) in &w.ifaces {
+            let key = (ns.clone(), name.clone());
+            let si = if fresh.contains(&key) { None } else { s.ifaces.get(name) };
+            // A port of a bridge made anew has lost its master with the old bridge.
+            let master_lost = wi.master.as_ref().is_some_and(|m| fresh.contains(&(ns.clone(), m.clone())));
+            iface_ops(ns, name, wi, si, fresh.contains(&key), master_lost, &mut ops);
+        }
+        sysctl_ops(ns, w, seen, present(ns), &mut ops);
+        let routes_seen: BTreeMap<_, _> = s
+            .routes
+            .iter()
+            .filter(|(_, r)| !r.dev.as_ref().is_some_and(|d| fresh.contains(&(ns.clone(), d.clone()))))
+            .collect();
+        for (key, wr) in &w.routes {
+            match routes_seen.get(key) {
+                Some(sr) if wr.satisfied_by(sr) => {}
+                Some(sr) => {
+                    ops.push(Op::DelRoute { ns: ns.clone(), route: (*sr).clone() });
+                    ops.push(Op::AddRoute { ns: ns.clone(), route: wr.clone() });
+                }
+                None => ops.push(Op::AddRoute { ns: ns.clone(), route: wr.clone() }),
+            }
+        }
+        for (key, sr) in routes_seen {
+            if !w.routes.contains_key(key) {
+                ops.push(Op::DelRoute { ns: ns.clone(), route: sr.clone() });
+            }
+        }
+    }
+    // The host's marked interfaces that no longer belong to the file.
+    if !want.contains_key(&NsRef::Host) {
+        if let Some(s) = seen.ns.get(&NsRef::Host) {
+            for name in s.ifaces.keys() {
+                ops.push(Op::DelLink { ns: NsRef::Host, iface: name.clone() });
+            }
+            for r in s.routes.values() {
+                ops.push(Op::DelRoute { ns: NsRef::Host, route: r.clone() });
+            }
+        }
+        sysctl_ops(&NsRef::Host, &empty, seen, true, &mut ops);
+    }
+    Plan::new(ops)
+}
+
+/// Attribute changes of one interface; `si` is `None` when it is new.
+fn iface_ops(ns: &NsRef, name: &str, wi: &IfState, si: Option<&IfState>, created_with_mtu: bool, master_lost: bool, ops: &mut Vec<Op>) {
+    let iface = name.to_string();
+    if let Some(m) = wi.mtu {
+        let veth_has_it = created_with_mtu && wi.kind == IfKind::Veth;
+        if !veth_has_it && si.is_none_or(|s| s.mtu != Some(m)) {
+            ops.push(Op::SetMtu { ns: ns.clone(), iface: iface.clone(), mtu: m });
+        }
+    }
+    if let Some(master) = &wi.master {
+        if master_lost || si.is_none_or(|s| s.master.as_ref() != Some(master)) {
+            ops.push(Op::SetMaster { ns: ns.clone(), iface: iface.clone(), master: master.clone() });
+        }
+    }
+    let have = si.map(|s| s.addrs.clone()).unwrap_or_default();
+    for addr in wi.addrs.difference(&have) {
+        ops.push(Op::AddAddr { ns: ns.clone(), iface: iface.clone(), addr: *addr });
+    }
+    for addr in have.difference(&wi.addrs) {
+        ops.push(Op::DelAddr { ns: ns.clone(), iface: iface.clone(), addr: *addr });
+    }
+    if wi.up && !si.is_some_and(|s| s.up) {
+        ops.push(Op::SetUp { ns: ns.clone(), iface });
+    }
+}
+
+/// Sysctls to set, and ones the file no longer names to put back as they were.
+fn sysctl_ops(ns: &NsRef, w: &NsState, seen: &Observed, exists: bool, ops: &mut Vec<Op>) {
+    let now = seen.ns.get(ns).map(|s| &s.sysctls);
+    let current = |k: &str| if exists { now.and_then(|m| m.get(k)).cloned() } else { None };
+    for (key, value) in &w.sysctls {
+        let was = current(key);
+        if was.as_ref() != Some(value) {
+            ops.push(Op::SetSysctl { ns: ns.clone(), key: key.clone(), value: value.clone(), was });
+        }
+    }
+    if !exists {
+        return;
+    }
+    let origs = seen.record.as_ref().and_then(|r| r.sysctl_orig.get(&Record::ns_key(ns)));
+    for (key, orig) in origs.into_iter().flatten() {
+        let was = current(key);
+        if !w.sysctls.contains_key(key) && was.as_ref() != Some(orig) {
+            ops.push(Op::SetSysctl { ns: ns.clone(), key: key.clone(), value: orig.clone(), was });
+        }
+    }
+}

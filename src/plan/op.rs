@@ -1,0 +1,150 @@
+//! Operations of a plan, their order, and how `netlab plan` prints them.
+
+use super::shape::RouteState;
+use crate::model::NsRef;
+use ipnetwork::IpNetwork;
+use serde::Serialize;
+use std::fmt;
+
+/// One change to the kernel. Variants are declared in the order they are applied: removals
+/// first (innermost objects first), then creations (outermost first).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Op {
+    /// `ip route del`
+    DelRoute { ns: NsRef, route: RouteState },
+    /// `ip addr del`
+    DelAddr { ns: NsRef, iface: String, addr: IpNetwork },
+    /// `ip link del` (a veth takes its peer with it)
+    DelLink { ns: NsRef, iface: String },
+    /// `ip netns del`
+    DelNetns { ns: String },
+    /// `ip netns add`, with `lo` up and the lab's mark on it
+    AddNetns { ns: String },
+    /// `ip link add NAME type bridge`
+    AddBridge { ns: NsRef, iface: String, alias: String },
+    /// `ip link add A netns NSA type veth peer B netns NSB`
+    AddVeth { a: (NsRef, String), b: (NsRef, String), alias: String, mtu: u32 },
+    /// `ip link set NAME mtu N`
+    SetMtu { ns: NsRef, iface: String, mtu: u32 },
+    /// `ip link set NAME master BRIDGE`
+    SetMaster { ns: NsRef, iface: String, master: String },
+    /// `ip addr add` (IPv6 with nodad)
+    AddAddr { ns: NsRef, iface: String, addr: IpNetwork },
+    /// `ip link set NAME up`
+    SetUp { ns: NsRef, iface: String },
+    /// `sysctl -w` inside the namespace
+    SetSysctl { ns: NsRef, key: String, value: String, was: Option<String> },
+    /// `ip route add`
+    AddRoute { ns: NsRef, route: RouteState },
+}
+
+impl Op {
+    /// The step of `up` this op belongs to; ops of one step are independent of each other.
+    pub fn phase(&self) -> u8 {
+        match self {
+            Op::DelRoute { .. } => 0,
+            Op::DelAddr { .. } => 1,
+            Op::DelLink { .. } => 2,
+            Op::DelNetns { .. } => 3,
+            Op::AddNetns { .. } => 4,
+            Op::AddBridge { .. } => 5,
+            Op::AddVeth { .. } => 6,
+            Op::SetMtu { .. } | Op::SetMaster { .. } | Op::AddAddr { .. } => 7,
+            Op::SetUp { .. } | Op::SetSysctl { .. } => 8,
+            Op::AddRoute { .. } => 9,
+        }
+    }
+}
+
+/// An ordered list of operations. Empty means the machine already matches the file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Plan {
+    pub ops: Vec<Op>,
+}
+
+impl Plan {
+    /// Sorts into apply order; within a step the order is by rendered text, so plans are
+    /// deterministic and diffable.
+    pub fn new(mut ops: Vec<Op>) -> Plan {
+        ops.sort_by_cached_key(|op| (op.phase(), op.to_string()));
+        ops.dedup();
+        Plan { ops }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    /// Consecutive runs of ops that share a phase.
+    pub fn phases(&self) -> impl Iterator<Item = &[Op]> {
+        self.ops.chunk_by(|a, b| a.phase() == b.phase())
+    }
+}
+
+struct At<'a>(&'a NsRef, &'a str);
+
+impl fmt::Display for At<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            NsRef::Host => write!(f, "host:{}", self.1),
+            NsRef::Named(n) => write!(f, "{n}:{}", self.1),
+        }
+    }
+}
+
+fn ns_label(ns: &NsRef) -> &str {
+    match ns {
+        NsRef::Host => "host",
+        NsRef::Named(n) => n,
+    }
+}
+
+impl fmt::Display for RouteState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.dst.prefix() == 0 {
+            f.write_str("default")?;
+        } else {
+            write!(f, "{}", self.dst)?;
+        }
+        if let Some(v) = self.via {
+            write!(f, " via {v}")?;
+        }
+        if let Some(d) = &self.dev {
+            write!(f, " dev {d}")?;
+        }
+        write!(f, " metric {}", self.metric)
+    }
+}
+
+impl fmt::Display for Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Op::DelRoute { ns, route } => write!(f, "- route {}: {route}", ns_label(ns)),
+            Op::DelAddr { ns, iface, addr } => write!(f, "- addr {} {addr}", At(ns, iface)),
+            Op::DelLink { ns, iface } => write!(f, "- link {}", At(ns, iface)),
+            Op::DelNetns { ns } => write!(f, "- netns {ns}"),
+            Op::AddNetns { ns } => write!(f, "+ netns {ns}"),
+            Op::AddBridge { ns, iface, .. } => write!(f, "+ bridge {}", At(ns, iface)),
+            Op::AddVeth { a, b, mtu, .. } => write!(f, "+ veth {} <-> {} mtu {mtu}", At(&a.0, &a.1), At(&b.0, &b.1)),
+            Op::SetMtu { ns, iface, mtu } => write!(f, "~ mtu {} {mtu}", At(ns, iface)),
+            Op::SetMaster { ns, iface, master } => write!(f, "~ master {} {master}", At(ns, iface)),
+            Op::AddAddr { ns, iface, addr } => write!(f, "+ addr {} {addr}", At(ns, iface)),
+            Op::SetUp { ns, iface } => write!(f, "~ up {}", At(ns, iface)),
+            Op::SetSysctl { ns, key, value, was } => match was {
+                Some(w) => write!(f, "~ sysctl {}: {key} = {value} (was {w})", ns_label(ns)),
+                None => write!(f, "~ sysctl {}: {key} = {value}", ns_label(ns)),
+            },
+            Op::AddRoute { ns, route } => write!(f, "+ route {}: {route}", ns_label(ns)),
+        }
+    }
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for op in &self.ops {
+            writeln!(f, "{op}")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,6 @@
+//! The topology file as written: serde types that mirror the TOML, and loading with spans.
+
+pub mod load;
+pub mod raw;
+
+pub use load::{load_file, parse_str, Source};

@@ -1,0 +1,77 @@
+//! Serde types that mirror `topo.toml` exactly. Every value a user can get wrong keeps its
+//! span so that `resolve` can point at it; nothing here is validated beyond TOML types.
+
+use serde::Deserialize;
+use serde_spanned::Spanned;
+use std::collections::BTreeMap;
+
+pub type S<T> = Spanned<T>;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTopo {
+    pub name: Option<S<String>>,
+    pub prefix: Option<S<String>>,
+    #[serde(default)]
+    pub nodes: BTreeMap<S<String>, S<RawNode>>,
+    #[serde(default)]
+    pub links: Vec<S<RawLink>>,
+    #[serde(default)]
+    pub check: Vec<S<RawCheck>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNode {
+    pub kind: Option<S<String>>,
+    #[serde(default)]
+    pub sysctls: BTreeMap<S<String>, S<toml::Value>>,
+    pub forward: Option<S<bool>>,
+    #[serde(default)]
+    pub routes: Vec<S<RawRoute>>,
+    // Keys of the contract that later parts of netlab implement; kept as raw values so
+    // that `resolve` can say precisely which one this version cannot honour yet.
+    pub nat: Option<S<toml::Value>>,
+    pub firewall: Option<S<toml::Value>>,
+    pub hostname: Option<S<toml::Value>>,
+    pub isolate: Option<S<toml::Value>>,
+    pub rootfs: Option<S<toml::Value>>,
+    pub limits: Option<S<toml::Value>>,
+    pub seccomp: Option<S<toml::Value>>,
+    pub exec: Option<S<toml::Value>>,
+    pub run: Option<S<toml::Value>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRoute {
+    pub to: S<String>,
+    pub via: Option<S<String>>,
+    pub dev: Option<S<String>>,
+    pub metric: Option<S<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLink {
+    pub endpoints: S<Vec<S<String>>>,
+    /// One entry per endpoint: a CIDR string, a list of them, or `""`.
+    pub addresses: Option<S<Vec<S<toml::Value>>>>,
+    pub mtu: Option<S<i64>>,
+    pub rate: Option<S<toml::Value>>,
+    pub delay: Option<S<toml::Value>>,
+    pub jitter: Option<S<toml::Value>>,
+    pub loss: Option<S<toml::Value>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCheck {
+    pub name: Option<S<String>>,
+    pub from: S<String>,
+    pub ping: Option<S<String>>,
+    pub connect: Option<S<String>>,
+    pub connect_udp: Option<S<String>>,
+    pub expect: Option<S<String>>,
+    pub timeout: Option<S<toml::Value>>,
+}

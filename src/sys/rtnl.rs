@@ -1,0 +1,366 @@
+//! The kernel backend for namespaces, links, addresses, routes and sysctls: one rtnetlink
+//! socket per namespace, opened from a thread inside it, many requests in flight on each.
+
+use super::{netns, sysctl};
+use crate::backend::{Links, Netns};
+use crate::error::SysError;
+use crate::model::{names, NsRef};
+use crate::plan::RouteState;
+use futures::StreamExt;
+use ipnetwork::IpNetwork;
+use netlink_packet_core::{NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST};
+use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage};
+use netlink_packet_route::link::{InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage};
+use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType};
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+use rtnetlink::Handle;
+use std::collections::HashMap;
+use std::fs::File;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::sync::{Arc, Mutex};
+use tokio::sync::OnceCell;
+
+/// The routing protocol number netlab puts on the routes it adds (`ip route ... proto 78`),
+/// so that its routes in the host namespace can be told from everyone else's.
+pub const NETLAB_PROTO: u8 = 78;
+
+type Cell = Arc<OnceCell<Handle>>;
+
+/// The real backend: rtnetlink sockets by namespace.
+pub struct Rtnl {
+    lab: String,
+    rt: tokio::runtime::Handle,
+    conns: Mutex<HashMap<NsRef, Cell>>,
+}
+
+fn sys(op: impl Into<String>, e: io::Error) -> SysError {
+    SysError::new(op, e)
+}
+
+fn errno(e: &io::Error) -> i32 {
+    e.raw_os_error().unwrap_or(0)
+}
+
+impl Rtnl {
+    /// A backend for lab `lab`; must be made inside the tokio runtime.
+    pub fn new(lab: &str) -> Rtnl {
+        Rtnl { lab: lab.to_string(), rt: tokio::runtime::Handle::current(), conns: Mutex::new(HashMap::new()) }
+    }
+
+    fn cell(&self, ns: &NsRef) -> Cell {
+        self.conns.lock().expect("conn map").entry(ns.clone()).or_default().clone()
+    }
+
+    /// Opens a socket on the calling thread, which must already be in the wanted namespace.
+    fn open_here(rt: &tokio::runtime::Handle) -> io::Result<Handle> {
+        let _enter = rt.enter();
+        let (conn, handle, _) = rtnetlink::new_connection()?;
+        rt.spawn(conn);
+        Ok(handle)
+    }
+
+    /// The namespace's socket, opened on first use.
+    pub async fn handle(&self, ns: &NsRef) -> io::Result<Handle> {
+        let cell = self.cell(ns);
+        let rt = self.rt.clone();
+        let name = match ns {
+            NsRef::Host => None,
+            NsRef::Named(n) => Some(n.clone()),
+        };
+        cell.get_or_try_init(|| async move {
+            tokio::task::spawn_blocking(move || netns::run_in(name.as_deref(), move || Self::open_here(&rt)))
+                .await
+                .map_err(io::Error::other)?
+        })
+        .await
+        .cloned()
+    }
+
+    /// Sends one request and collects the replies; a NACK becomes the errno it carries.
+    pub async fn request(&self, ns: &NsRef, msg: RouteNetlinkMessage, flags: u16) -> io::Result<Vec<RouteNetlinkMessage>> {
+        let mut handle = self.handle(ns).await?;
+        let mut nl = NetlinkMessage::from(msg);
+        nl.header.flags = NLM_F_REQUEST | flags;
+        let mut replies = handle.request(nl).map_err(|e| io::Error::other(e.to_string()))?;
+        let mut out = Vec::new();
+        while let Some(reply) = replies.next().await {
+            match reply.payload {
+                NetlinkPayload::InnerMessage(m) => out.push(m),
+                NetlinkPayload::Error(e) if e.code.is_some() => return Err(e.to_io()),
+                NetlinkPayload::Error(_) | NetlinkPayload::Done(_) => break,
+                _ => {}
+            }
+        }
+        Ok(out)
+    }
+
+    async fn dump(&self, ns: &NsRef, msg: RouteNetlinkMessage) -> io::Result<Vec<RouteNetlinkMessage>> {
+        self.request(ns, msg, NLM_F_DUMP).await
+    }
+
+    pub async fn links(&self, ns: &NsRef) -> io::Result<Vec<LinkMessage>> {
+        let msgs = self.dump(ns, RouteNetlinkMessage::GetLink(LinkMessage::default())).await?;
+        Ok(msgs.into_iter().filter_map(|m| if let RouteNetlinkMessage::NewLink(l) = m { Some(l) } else { None }).collect())
+    }
+
+    pub async fn addresses(&self, ns: &NsRef) -> io::Result<Vec<AddressMessage>> {
+        let msgs = self.dump(ns, RouteNetlinkMessage::GetAddress(AddressMessage::default())).await?;
+        Ok(msgs.into_iter().filter_map(|m| if let RouteNetlinkMessage::NewAddress(a) = m { Some(a) } else { None }).collect())
+    }
+
+    pub async fn routes(&self, ns: &NsRef) -> io::Result<Vec<RouteMessage>> {
+        let mut out = Vec::new();
+        for family in [AddressFamily::Inet, AddressFamily::Inet6] {
+            let mut req = RouteMessage::default();
+            req.header.address_family = family;
+            for m in self.dump(ns, RouteNetlinkMessage::GetRoute(req)).await? {
+                if let RouteNetlinkMessage::NewRoute(r) = m {
+                    out.push(r);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The index of interface `name`, as `ip link show NAME` finds it.
+    async fn index(&self, ns: &NsRef, name: &str) -> io::Result<u32> {
+        let mut msg = LinkMessage::default();
+        msg.attributes.push(LinkAttribute::IfName(name.to_string()));
+        let replies = self.request(ns, RouteNetlinkMessage::GetLink(msg), 0).await?;
+        replies
+            .into_iter()
+            .find_map(|m| if let RouteNetlinkMessage::NewLink(l) = m { Some(l.header.index) } else { None })
+            .ok_or_else(|| io::Error::from_raw_os_error(nix::libc::ENODEV))
+    }
+
+    /// `ip link set NAME ...` by name: the kernel looks the name up when the index is 0.
+    async fn set_link(&self, ns: &NsRef, name: &str, mut msg: LinkMessage) -> io::Result<()> {
+        msg.attributes.push(LinkAttribute::IfName(name.to_string()));
+        self.request(ns, RouteNetlinkMessage::SetLink(msg), NLM_F_ACK).await.map(drop)
+    }
+
+    /// The kernel takes an alias only on an existing link (`ip link set NAME alias ...`).
+    async fn set_alias(&self, ns: &NsRef, name: &str, alias: &str) -> io::Result<()> {
+        let mut msg = LinkMessage::default();
+        msg.attributes.push(LinkAttribute::IfAlias(alias.to_string()));
+        self.set_link(ns, name, msg).await
+    }
+
+    fn addr_message(index: u32, addr: &IpNetwork) -> AddressMessage {
+        let mut msg = AddressMessage::default();
+        msg.header.index = index;
+        msg.header.prefix_len = addr.prefix();
+        match addr {
+            IpNetwork::V4(_) => {
+                msg.header.family = AddressFamily::Inet;
+                msg.attributes.push(AddressAttribute::Local(addr.ip()));
+                msg.attributes.push(AddressAttribute::Address(addr.ip()));
+            }
+            IpNetwork::V6(_) => {
+                msg.header.family = AddressFamily::Inet6;
+                msg.attributes.push(AddressAttribute::Address(addr.ip()));
+            }
+        }
+        msg
+    }
+
+    async fn route_message(&self, ns: &NsRef, r: &RouteState) -> io::Result<RouteMessage> {
+        let mut msg = RouteMessage::default();
+        msg.header.address_family = if r.dst.is_ipv4() { AddressFamily::Inet } else { AddressFamily::Inet6 };
+        msg.header.destination_prefix_length = r.dst.prefix();
+        msg.header.table = RouteHeader::RT_TABLE_MAIN;
+        msg.header.protocol = RouteProtocol::Other(NETLAB_PROTO);
+        msg.header.kind = RouteType::Unicast;
+        msg.header.scope = if r.via.is_some() { RouteScope::Universe } else { RouteScope::Link };
+        if r.dst.prefix() > 0 {
+            msg.attributes.push(RouteAttribute::Destination(RouteAddress::from(r.dst.network())));
+        }
+        if let Some(via) = r.via {
+            msg.attributes.push(RouteAttribute::Gateway(RouteAddress::from(via)));
+        }
+        if let Some(dev) = &r.dev {
+            msg.attributes.push(RouteAttribute::Oif(self.index(ns, dev).await?));
+        }
+        msg.attributes.push(RouteAttribute::Priority(r.metric));
+        Ok(msg)
+    }
+
+    fn ns_file(ns: &NsRef) -> io::Result<File> {
+        match ns {
+            NsRef::Host => File::open("/proc/self/ns/net"),
+            NsRef::Named(n) => File::open(netns::path(n)),
+        }
+    }
+}
+
+fn at(ns: &NsRef, name: &str) -> String {
+    match ns {
+        NsRef::Host => format!("host:{name}"),
+        NsRef::Named(n) => format!("{n}:{name}"),
+    }
+}
+
+/// Errors that mean "already as wanted" for an idempotent operation.
+fn ok_if(r: io::Result<()>, done: &[i32]) -> io::Result<()> {
+    match r {
+        Err(e) if done.contains(&errno(&e)) => Ok(()),
+        other => other,
+    }
+}
+
+impl Netns for Rtnl {
+    async fn add_netns(&self, name: &str) -> Result<(), SysError> {
+        let rt = self.rt.clone();
+        let n = name.to_string();
+        let handle = tokio::task::spawn_blocking(move || {
+            netns::create(&n, move || {
+                sysctl::quiet_ipv6_defaults();
+                Self::open_here(&rt)
+            })
+        })
+        .await
+        .map_err(|e| sys(format!("creating netns {name}"), io::Error::other(e)))??;
+        let ns = NsRef::Named(name.to_string());
+        let _ = self.cell(&ns).set(handle);
+        let mut msg = LinkMessage::default();
+        msg.header.flags = LinkFlags::Up;
+        msg.header.change_mask = LinkFlags::Up;
+        msg.attributes.push(LinkAttribute::IfAlias(names::netns_mark(&self.lab)));
+        self.set_link(&ns, "lo", msg).await.map_err(|e| sys(format!("bringing up lo in netns {name}"), e))
+    }
+
+    async fn del_netns(&self, name: &str) -> Result<(), SysError> {
+        self.conns.lock().expect("conn map").remove(&NsRef::Named(name.to_string()));
+        let n = name.to_string();
+        tokio::task::spawn_blocking(move || netns::delete(&n))
+            .await
+            .map_err(|e| sys(format!("deleting netns {name}"), io::Error::other(e)))?
+    }
+}
+
+impl Links for Rtnl {
+    async fn add_veth(&self, a: &(NsRef, String), b: &(NsRef, String), alias: &str, mtu: u32) -> Result<(), SysError> {
+        let op = format!("creating veth {} <-> {}", at(&a.0, &a.1), at(&b.0, &b.1));
+        let peer_ns = if a.0 != b.0 { Some(Self::ns_file(&b.0).map_err(|e| sys(&op, e))?) } else { None };
+        let mut peer = LinkMessage::default();
+        peer.attributes.push(LinkAttribute::IfName(b.1.clone()));
+        peer.attributes.push(LinkAttribute::Mtu(mtu));
+        if let Some(f) = &peer_ns {
+            peer.attributes.push(LinkAttribute::NetNsFd(f.as_raw_fd()));
+        }
+        let mut msg = LinkMessage::default();
+        msg.attributes.push(LinkAttribute::IfName(a.1.clone()));
+        msg.attributes.push(LinkAttribute::Mtu(mtu));
+        msg.attributes.push(LinkAttribute::LinkInfo(vec![
+            LinkInfo::Kind(InfoKind::Veth),
+            LinkInfo::Data(InfoData::Veth(InfoVeth::Peer(peer))),
+        ]));
+        self.request(&a.0, RouteNetlinkMessage::NewLink(msg), NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL)
+            .await
+            .map_err(|e| sys(&op, e))?;
+        drop(peer_ns);
+        for end in [a, b] {
+            self.set_alias(&end.0, &end.1, alias).await.map_err(|e| sys(format!("marking {}", at(&end.0, &end.1)), e))?;
+            if end.0 == NsRef::Host {
+                // Lab namespaces are quiet by their defaults; the host's are not ours to change.
+                sysctl::quiet_ipv6_iface(&end.1);
+            }
+        }
+        Ok(())
+    }
+
+    async fn add_bridge(&self, ns: &NsRef, name: &str, alias: &str) -> Result<(), SysError> {
+        let op = format!("creating bridge {}", at(ns, name));
+        let mut msg = LinkMessage::default();
+        msg.attributes.push(LinkAttribute::IfName(name.to_string()));
+        msg.attributes.push(LinkAttribute::LinkInfo(vec![LinkInfo::Kind(InfoKind::Bridge)]));
+        self.request(ns, RouteNetlinkMessage::NewLink(msg), NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL).await.map_err(|e| sys(&op, e))?;
+        self.set_alias(ns, name, alias).await.map_err(|e| sys(&op, e))
+    }
+
+    async fn del_link(&self, ns: &NsRef, name: &str) -> Result<(), SysError> {
+        let mut msg = LinkMessage::default();
+        msg.attributes.push(LinkAttribute::IfName(name.to_string()));
+        let r = self.request(ns, RouteNetlinkMessage::DelLink(msg), NLM_F_ACK).await.map(drop);
+        ok_if(r, &[nix::libc::ENODEV]).map_err(|e| sys(format!("deleting link {}", at(ns, name)), e))
+    }
+
+    async fn set_mtu(&self, ns: &NsRef, name: &str, mtu: u32) -> Result<(), SysError> {
+        let mut msg = LinkMessage::default();
+        msg.attributes.push(LinkAttribute::Mtu(mtu));
+        self.set_link(ns, name, msg).await.map_err(|e| sys(format!("setting mtu {mtu} on {}", at(ns, name)), e))
+    }
+
+    async fn set_master(&self, ns: &NsRef, name: &str, master: &str) -> Result<(), SysError> {
+        let op = format!("enslaving {} to {master}", at(ns, name));
+        let idx = self.index(ns, master).await.map_err(|e| sys(&op, e))?;
+        let mut msg = LinkMessage::default();
+        msg.attributes.push(LinkAttribute::Controller(idx));
+        self.set_link(ns, name, msg).await.map_err(|e| sys(&op, e))
+    }
+
+    async fn set_up(&self, ns: &NsRef, name: &str) -> Result<(), SysError> {
+        let mut msg = LinkMessage::default();
+        msg.header.flags = LinkFlags::Up;
+        msg.header.change_mask = LinkFlags::Up;
+        self.set_link(ns, name, msg).await.map_err(|e| sys(format!("bringing up {}", at(ns, name)), e))
+    }
+
+    async fn add_addr(&self, ns: &NsRef, name: &str, addr: &IpNetwork) -> Result<(), SysError> {
+        let op = format!("adding address {addr} to {}", at(ns, name));
+        let idx = self.index(ns, name).await.map_err(|e| sys(&op, e))?;
+        let mut msg = Self::addr_message(idx, addr);
+        if addr.is_ipv6() {
+            // Usable at once: no duplicate address detection on lab addresses.
+            msg.header.flags = AddressHeaderFlags::Nodad;
+            msg.attributes.push(AddressAttribute::Flags(AddressFlags::Nodad));
+        }
+        let r = self.request(ns, RouteNetlinkMessage::NewAddress(msg), NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL).await.map(drop);
+        ok_if(r, &[nix::libc::EEXIST]).map_err(|e| sys(&op, e))
+    }
+
+    async fn del_addr(&self, ns: &NsRef, name: &str, addr: &IpNetwork) -> Result<(), SysError> {
+        let op = format!("removing address {addr} from {}", at(ns, name));
+        let idx = match self.index(ns, name).await {
+            Err(e) if errno(&e) == nix::libc::ENODEV => return Ok(()),
+            r => r.map_err(|e| sys(&op, e))?,
+        };
+        let msg = Self::addr_message(idx, addr);
+        let r = self.request(ns, RouteNetlinkMessage::DelAddress(msg), NLM_F_ACK).await.map(drop);
+        ok_if(r, &[nix::libc::EADDRNOTAVAIL, nix::libc::ENODEV]).map_err(|e| sys(&op, e))
+    }
+
+    async fn add_route(&self, ns: &NsRef, route: &RouteState) -> Result<(), SysError> {
+        let op = format!("adding route {route} in {ns}");
+        let msg = self.route_message(ns, route).await.map_err(|e| sys(&op, e))?;
+        self.request(ns, RouteNetlinkMessage::NewRoute(msg), NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE)
+            .await
+            .map(drop)
+            .map_err(|e| sys(&op, e))
+    }
+
+    async fn del_route(&self, ns: &NsRef, route: &RouteState) -> Result<(), SysError> {
+        let op = format!("removing route {route} in {ns}");
+        let mut r = route.clone();
+        r.dev = None; // the interface may already be gone; destination and metric identify it
+        let mut msg = self.route_message(ns, &r).await.map_err(|e| sys(&op, e))?;
+        msg.header.protocol = RouteProtocol::Unspec;
+        msg.header.scope = RouteScope::NoWhere;
+        let res = self.request(ns, RouteNetlinkMessage::DelRoute(msg), NLM_F_ACK).await.map(drop);
+        ok_if(res, &[nix::libc::ESRCH, nix::libc::ENOENT, nix::libc::ENODEV]).map_err(|e| sys(&op, e))
+    }
+
+    async fn set_sysctl(&self, ns: &NsRef, key: &str, value: &str) -> Result<String, SysError> {
+        let op = format!("setting {key} = {value} in {ns}");
+        let (k, v) = (key.to_string(), value.to_string());
+        let name = match ns {
+            NsRef::Host => None,
+            NsRef::Named(n) => Some(n.clone()),
+        };
+        tokio::task::spawn_blocking(move || netns::run_in(name.as_deref(), move || sysctl::swap(&k, &v)))
+            .await
+            .map_err(|e| sys(&op, io::Error::other(e)))?
+            .map_err(|e| sys(&op, e))
+    }
+}

@@ -1,0 +1,122 @@
+//! `netlab down`: removes everything a lab owns, found by its record and its marks, and
+//! nothing else. Best effort and complete: it goes on past failures and reports them.
+
+use crate::backend::{Links, Netns};
+use crate::error::{Error, Result, SysError};
+use crate::model::{names, NsRef};
+use crate::state::Record;
+use crate::sys::netns;
+use crate::sys::observe::{owner, snapshot, Owner};
+use crate::sys::rtnl::{Rtnl, NETLAB_PROTO};
+use futures::stream::{self, StreamExt};
+use netlink_packet_route::route::RouteProtocol;
+use std::collections::BTreeSet;
+
+/// What `down` removed.
+#[derive(Debug, Default)]
+pub struct DownReport {
+    pub namespaces: Vec<String>,
+    pub host_links: Vec<String>,
+    /// Namespaces named like the lab's that were left alone, with the reason.
+    pub skipped: Vec<String>,
+    pub found_anything: bool,
+}
+
+/// Tears lab `lab` down.
+pub async fn down(lab: &str) -> Result<DownReport> {
+    netns::check_mount_propagation()?;
+    let record = Record::load(lab)?;
+    let rtnl = Rtnl::new(lab);
+    let mut report = DownReport { found_anything: record.is_some(), ..Default::default() };
+    let mut errors: Vec<SysError> = Vec::new();
+
+    // Without a record, the marks alone tell which namespaces are ours.
+    let recorded: BTreeSet<String> = record.as_ref().map(|r| r.namespaces.clone()).unwrap_or_default();
+    let candidates: Vec<String> = if record.is_some() { recorded.iter().cloned().collect() } else { netns::list() };
+    let verdicts: Vec<(String, Result<bool, SysError>)> = stream::iter(candidates)
+        .map(|name| {
+            let rtnl = &rtnl;
+            let in_record = recorded.contains(&name);
+            async move {
+                if !netns::exists(&name) {
+                    return (name, Ok(false));
+                }
+                if !netns::is_mounted(&name) {
+                    return (name, Ok(in_record));
+                }
+                let ns = NsRef::Named(name.clone());
+                let verdict = snapshot(rtnl, &ns, |_, _| false, Vec::new()).await.map(|s| match owner(lab, s.lo_alias.as_deref()) {
+                    Owner::Ours => true,
+                    Owner::Unmarked => in_record,
+                    Owner::Other(_) => false,
+                });
+                (name, verdict)
+            }
+        })
+        .buffer_unordered(32)
+        .collect()
+        .await;
+
+    // Host objects first, while their peers' namespaces still exist.
+    let mark = names::mark_prefix(lab);
+    let host = snapshot(&rtnl, &NsRef::Host, |r, _| r.header.protocol == RouteProtocol::Other(NETLAB_PROTO), Vec::new()).await?;
+    if let Some(rec) = &record {
+        for route in &rec.host_routes {
+            if host.state.routes.contains_key(&(route.dst, route.metric)) {
+                if let Err(e) = rtnl.del_route(&NsRef::Host, route).await {
+                    errors.push(e);
+                }
+            }
+        }
+        if let Some(origs) = rec.sysctl_orig.get("@host") {
+            for (key, value) in origs {
+                if let Err(e) = rtnl.set_sysctl(&NsRef::Host, key, value).await {
+                    errors.push(e);
+                }
+            }
+        }
+    }
+    for (name, iface) in &host.state.ifaces {
+        if iface.alias.as_ref().is_some_and(|a| a.starts_with(&mark)) {
+            report.found_anything = true;
+            match rtnl.del_link(&NsRef::Host, name).await {
+                Ok(()) => report.host_links.push(name.clone()),
+                Err(e) => errors.push(e),
+            }
+        }
+    }
+
+    let mut doomed = Vec::new();
+    for (name, verdict) in verdicts {
+        match verdict {
+            Ok(true) => doomed.push(name),
+            Ok(false) if recorded.contains(&name) && netns::exists(&name) => report.skipped.push(format!("{name} (not this lab's)")),
+            Ok(false) => {}
+            Err(e) => errors.push(e),
+        }
+    }
+    report.found_anything |= !doomed.is_empty();
+    let results: Vec<(String, Result<(), SysError>)> = stream::iter(doomed)
+        .map(|name| {
+            let rtnl = &rtnl;
+            async move {
+                let r = rtnl.del_netns(&name).await;
+                (name, r)
+            }
+        })
+        .buffer_unordered(32)
+        .collect()
+        .await;
+    for (name, r) in results {
+        match r {
+            Ok(()) => report.namespaces.push(name),
+            Err(e) => errors.push(e),
+        }
+    }
+    report.namespaces.sort();
+    if !errors.is_empty() {
+        return Err(Error::Teardown(errors));
+    }
+    Record::remove(lab)?;
+    Ok(report)
+}
