@@ -61,3 +61,48 @@ async fn run<B: Netns + Links>(b: &B, op: &Op) -> Result<Option<(NsRef, String, 
     }
     .map(|()| None)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::fake::Fake;
+    use futures::executor::block_on;
+
+    fn plan() -> Plan {
+        let h1 = NsRef::Named("t-h1".into());
+        let h2 = NsRef::Named("t-h2".into());
+        Plan::new(vec![
+            Op::SetUp { ns: h1.clone(), iface: "eth0".into() },
+            Op::AddAddr { ns: h1.clone(), iface: "eth0".into(), addr: "10.0.0.1/24".parse().unwrap() },
+            Op::AddVeth { a: (h1.clone(), "eth0".into()), b: (h2.clone(), "eth0".into()), alias: "netlab:t:x".into(), mtu: 1500 },
+            Op::AddNetns { ns: "t-h2".into() },
+            Op::AddNetns { ns: "t-h1".into() },
+            Op::SetSysctl { ns: h2, key: "net.ipv4.ip_forward".into(), value: "1".into(), was: None },
+        ])
+    }
+
+    #[test]
+    fn applies_in_dependency_order() {
+        let fake = Fake::default();
+        let (applied, errors) = block_on(apply(&fake, &plan()));
+        assert!(errors.is_empty());
+        let calls = fake.calls();
+        let pos = |s: &str| calls.iter().position(|c| c.starts_with(s)).unwrap_or_else(|| panic!("no call {s} in {calls:?}"));
+        assert!(pos("add_netns t-h1") < pos("add_veth"));
+        assert!(pos("add_netns t-h2") < pos("add_veth"));
+        assert!(pos("add_veth") < pos("add_addr"));
+        assert!(pos("add_addr") < pos("set_up"));
+        assert_eq!(calls.len(), 6);
+        assert_eq!(applied.sysctl_prev, vec![(NsRef::Named("t-h2".into()), "net.ipv4.ip_forward".into(), "0".into())]);
+    }
+
+    #[test]
+    fn stops_after_the_failing_step() {
+        let fake = Fake { fail_on: Some("add_veth".into()), ..Default::default() };
+        let (_, errors) = block_on(apply(&fake, &plan()));
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].to_string().contains("add_veth t-h1:eth0 t-h2:eth0"), "{}", errors[0]);
+        let calls = fake.calls();
+        assert!(!calls.iter().any(|c| c.starts_with("add_addr") || c.starts_with("set_up")), "went on after the failure: {calls:?}");
+    }
+}
