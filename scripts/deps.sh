@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs the system packages netlab and its tests need on Debian/Ubuntu (as root).
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq \
+    iproute2 iputils-ping util-linux procps python3 \
+    nftables iptables pkg-config libnftnl-dev libmnl-dev \
+    build-essential ca-certificates curl >/dev/null
+if ! command -v cargo >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/cargo" ]; then
+    # Debian's own rustc is too old for the crates netlab uses.
+    curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal
+fi
