@@ -266,15 +266,20 @@ fn parse_cidr(s: &str) -> Result<IpNetwork, (String, String)> {
 fn check_addresses(src: &Source, raw_links: &[S<RawLink>], links: &[Link]) -> R<()> {
     let mut seen: Vec<(IpNetwork, &Endpoint, usize)> = Vec::new();
     for (li, link) in links.iter().enumerate() {
-        for ep in [&link.a, &link.b] {
+        for (ei, ep) in [&link.a, &link.b].into_iter().enumerate() {
+            // Point at this endpoint's own entry of `addresses`.
+            let span = raw_links[li].get_ref().addresses.as_ref().and_then(|a| a.get_ref().get(ei)).map(|e| e.span()).unwrap_or(0..0);
             for addr in &ep.addrs {
-                let span = raw_links[li].get_ref().addresses.as_ref().map(|a| a.span()).unwrap_or(0..0);
                 for (other, oep, oli) in &seen {
+                    let same_iface = oep.node == ep.node && oep.iface == ep.iface;
+                    if other.ip() == addr.ip() && same_iface {
+                        return Err(src.error(span, format!("address {} is listed twice for {}:{}", addr.ip(), ep.node, ep.iface), "keep one of them"));
+                    }
                     let (line, _) = src.line_col(raw_links[*oli].span().start);
                     if other.ip() == addr.ip() {
                         return Err(src.error(span, format!("address {} of {}:{} is already used by {}:{} (link on line {line})", addr.ip(), ep.node, ep.iface, oep.node, oep.iface), "give each interface its own address"));
                     }
-                    let same_node_other_if = oep.node == ep.node && oep.iface != ep.iface;
+                    let same_node_other_if = oep.node == ep.node && !same_iface;
                     if same_node_other_if && (other.contains(addr.ip()) || addr.contains(other.ip())) && other.is_ipv4() == addr.is_ipv4() {
                         return Err(src.error(span, format!("address {addr} of {}:{} overlaps {other} of {}:{} on the same node", ep.node, ep.iface, oep.node, oep.iface), "put each interface of a node on its own subnet"));
                     }
@@ -304,13 +309,21 @@ fn resolve_routes(src: &Source, node: &Node, links: &[Link], raw: &[S<RawRoute>]
                 Some(IpAddr::V6(_)) => "::/0".parse().expect("constant"),
                 _ => "0.0.0.0/0".parse().expect("constant"),
             },
-            s => parse_cidr(s).map_err(|(m, h)| src.error(rr.to.span(), m.replace("address", "destination"), &h))?,
+            s => parse_cidr(s).map_err(|(m, h)| {
+                let hint = match s.parse::<IpAddr>() {
+                    Ok(IpAddr::V4(ip)) => format!("write a network such as \"{}/24\", or \"{ip}/32\" for one host", IpNetwork::new(IpAddr::V4(ip), 24).map(|n| n.network().to_string()).unwrap_or_default()),
+                    Ok(IpAddr::V6(ip)) => format!("write a network such as \"{}/64\", or \"{ip}/128\" for one host", IpNetwork::new(IpAddr::V6(ip), 64).map(|n| n.network().to_string()).unwrap_or_default()),
+                    Err(_) => h,
+                };
+                src.error(rr.to.span(), m.replace("address", "destination"), &hint)
+            })?,
         };
         // Routes name a network, not a host inside it.
         let dst = IpNetwork::new(dst.network(), dst.prefix()).expect("prefix kept");
         if let Some(v) = via {
             if v.is_ipv4() != dst.is_ipv4() {
-                return Err(src.error(r.span(), format!("route to {dst} has a gateway {v} of the other IP family"), "use an IPv4 gateway for IPv4 routes and IPv6 for IPv6"));
+                let span = rr.via.as_ref().map(|v| v.span()).unwrap_or(r.span());
+                return Err(src.error(span, format!("route to {dst} has a gateway {v} of the other IP family"), "use an IPv4 gateway for IPv4 routes and IPv6 for IPv6"));
             }
         }
         if let (Some(d), NodeKind::Netns) = (&dev, node.kind) {
@@ -326,6 +339,16 @@ fn resolve_routes(src: &Source, node: &Node, links: &[Link], raw: &[S<RawRoute>]
             let host_dev_outside_lab = node.kind == NodeKind::Host && dev.as_ref().is_some_and(|d| !my_ifaces.iter().any(|e| &e.iface == d));
             if !reachable && !host_dev_outside_lab {
                 let span = rr.via.as_ref().map(|v| v.span()).unwrap_or(r.span());
+                if let Some(d) = &dev {
+                    let nets: Vec<String> = my_ifaces.iter().filter(|e| &e.iface == d).flat_map(|e| e.addrs.iter()).filter(|a| a.is_ipv4() == v.is_ipv4()).map(|a| a.to_string()).collect();
+                    let on: Vec<&str> = my_ifaces.iter().filter(|e| e.addrs.iter().any(|a| a.contains(v))).map(|e| e.iface.as_str()).collect();
+                    let hint = match on.first() {
+                        Some(other) => format!("use dev = \"{other}\", or a gateway on a subnet of {d}"),
+                        None => format!("use a gateway on a subnet of {d}"),
+                    };
+                    let have = if nets.is_empty() { "no address of that family".to_string() } else { nets.join(", ") };
+                    return Err(src.error(span, format!("gateway {v} is not on a subnet of {}:{d} ({have})", node.name), &hint));
+                }
                 return Err(src.error(span, format!("gateway {v} of node {} is on none of its links' subnets", node.name), "use an address inside a subnet of one of the node's interfaces, or add an address on that subnet to a link"));
             }
         }
@@ -346,13 +369,20 @@ fn resolve_check(src: &Source, nodes: &BTreeMap<String, Node>, c: &S<crate::spec
     let rc = c.get_ref();
     let from = rc.from.get_ref();
     match nodes.get(from) {
-        None => return Err(src.error(rc.from.span(), format!("check from node \"{from}\", which is not declared"), "name a node declared under [nodes]")),
+        None => {
+            let known: Vec<&str> = nodes.values().filter(|n| n.kind != NodeKind::Switch).map(|n| n.name.as_str()).collect();
+            return Err(src.error(rc.from.span(), format!("check from node \"{from}\", which is not declared"), &format!("use one of: {}", known.join(", "))));
+        }
         Some(n) if n.kind == NodeKind::Switch => return Err(src.error(rc.from.span(), format!("check from switch \"{from}\": a switch has no addresses"), "run the check from a node plugged into the switch")),
         _ => {}
     }
     let targets = [rc.ping.is_some(), rc.connect.is_some(), rc.connect_udp.is_some()].iter().filter(|x| **x).count();
-    if targets != 1 {
-        return Err(src.error(c.span(), "a check needs exactly one of ping, connect, connect_udp".to_string(), "write ping = \"10.0.0.2\" or connect = \"10.0.0.2:80\""));
+    if targets == 0 {
+        return Err(src.error(c.span(), "a check needs one of ping, connect, connect_udp".to_string(), "write ping = \"10.0.0.2\" or connect = \"10.0.0.2:80\""));
+    }
+    if targets > 1 {
+        let second = [rc.connect.as_ref(), rc.connect_udp.as_ref()].into_iter().flatten().nth(if rc.ping.is_some() { 0 } else { 1 }).map(|v| v.span()).unwrap_or(c.span());
+        return Err(src.error(second, "a check can probe one target only".to_string(), "keep only one of ping, connect, connect_udp; write another [[check]] for the other"));
     }
     let probe = if let Some(p) = &rc.ping {
         Probe::Ping(p.get_ref().parse().map_err(|_| src.error(p.span(), format!("ping target \"{}\" is not an IP address", p.get_ref()), "write ping = \"10.0.0.2\""))?)

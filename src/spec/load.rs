@@ -61,14 +61,16 @@ pub fn parse_str(path: &Path, text: String) -> Result<(Source, RawTopo), SpecErr
         Ok(raw) => Ok((src, raw)),
         Err(e) => {
             let span = e.span().unwrap_or(0..0);
-            let (message, hint) = explain_toml_error(e.message());
+            let at = src.text.get(span.clone()).unwrap_or("").trim().to_string();
+            let (message, hint) = explain_toml_error(e.message(), &at);
             Err(src.error(span, message, hint))
         }
     }
 }
 
 /// Rewords serde/TOML messages into netlab's voice and adds what to write instead.
-fn explain_toml_error(msg: &str) -> (String, String) {
+/// `at` is the text the error points at.
+fn explain_toml_error(msg: &str, at: &str) -> (String, String) {
     let msg = msg.trim().trim_end_matches('.').replace('`', "'");
     let first = msg.lines().next().unwrap_or("").to_string();
     if let Some(rest) = first.strip_prefix("unknown field ") {
@@ -84,10 +86,41 @@ fn explain_toml_error(msg: &str) -> (String, String) {
         return (format!("unknown key {key}"), hint);
     }
     if let Some(rest) = first.strip_prefix("missing field ") {
-        return (format!("missing key {rest}"), format!("add {} = ...", rest.trim_matches('\'')));
+        let key = rest.trim_matches('\'');
+        let example = match key {
+            "endpoints" => "endpoints = [\"a:eth0\", \"b:eth0\"]",
+            "to" => "to = \"default\" or to = \"10.1.0.0/16\"",
+            "from" => "from = \"h1\" (the node the check runs in)",
+            _ => "it",
+        };
+        return (format!("missing key '{key}'"), format!("add {example}"));
     }
-    if first.starts_with("invalid type") {
-        return (first.clone(), "see the topology file format in CONTRACT.md".into());
+    if first.starts_with("duplicate key") {
+        let key = at.split(['=', ']']).next().unwrap_or(at).trim().trim_start_matches('[');
+        return (format!("key '{key}' is set twice"), "keep one of them".into());
+    }
+    if let Some(rest) = first.strip_prefix("invalid type: ") {
+        let (found, expected) = rest.split_once(", expected ").unwrap_or((rest, ""));
+        let found = found.split(' ').next().unwrap_or(found);
+        let (want, hint) = match expected {
+            e if e.starts_with('i') || e.starts_with('u') || e.contains("integer") => ("an integer", "write a number without quotes, such as mtu = 1500"),
+            e if e.contains("bool") => ("true or false", "write true or false without quotes"),
+            e if e.contains("sequence") && found == "map" => ("a list", "write [[links]] or [[check]] (double brackets) once per entry, or a list in [ ]"),
+            e if e.contains("sequence") => ("a list", "write a list in [ ], such as [\"a:eth0\", \"b:eth0\"]"),
+            e if e.contains("string") => ("a string", "write the value in double quotes"),
+            e if e.contains("map") || e.contains("struct") => ("a table", "write a table, such as { to = \"default\", via = \"10.0.0.1\" } or a [section]"),
+            _ => ("another type", "see the examples in topologies/"),
+        };
+        let found = match found {
+            "map" => "a table",
+            "sequence" => "a list",
+            "string" => "a string",
+            "integer" => "an integer",
+            "boolean" => "a boolean",
+            "floating" => "a number with a fraction",
+            other => other,
+        };
+        return (format!("expected {want} here, found {found}"), hint.into());
     }
     (
         format!("invalid TOML: {first}"),
