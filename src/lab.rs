@@ -44,21 +44,20 @@ impl Lab {
     }
 
     /// Reads the kernel's state of this lab.
-    pub async fn observe(&self, rtnl: &Rtnl) -> Result<Observed> {
-        observe(rtnl, &self.model.name, &self.desired(), Record::load(&self.model.name)?).await
+    pub async fn observe(&self) -> Result<Observed> {
+        observe(&self.model.name, &self.desired(), Record::load(&self.model.name)?).await
     }
 
     /// What `up` would do (`netlab plan`). Refuses when a needed name belongs to someone else.
-    pub async fn plan(&self, rtnl: &Rtnl) -> Result<(Plan, Observed)> {
-        let seen = self.observe(rtnl).await?;
+    pub async fn plan(&self) -> Result<(Plan, Observed)> {
+        let seen = self.observe().await?;
         refuse_foreign(&seen)?;
         Ok((plan::diff(&self.model, &self.desired(), &seen), seen))
     }
 
     /// Makes the kernel match the file (`netlab up`).
     pub async fn up(&self) -> Result<UpReport> {
-        let rtnl = Rtnl::new(&self.model.name);
-        let (plan, seen) = self.plan(&rtnl).await?;
+        let (plan, seen) = self.plan().await?;
         if plan.is_empty() {
             // Still refresh the record: the file may have moved.
             Record::for_lab(&self.model, seen.record.as_ref()).save()?;
@@ -68,6 +67,7 @@ impl Lab {
         let mut record = Record::for_lab(&self.model, seen.record.as_ref());
         record.host_routes.extend(self.desired().get(&NsRef::Host).into_iter().flat_map(|h| h.routes.values().cloned()));
         record.save()?;
+        let rtnl = Rtnl::new(&self.model.name);
         let (applied, errors) = apply(&rtnl, &plan).await;
         // Whatever happened, remember the original value of every sysctl we changed.
         for (ns, key, prev) in &applied.sysctl_prev {
@@ -77,6 +77,7 @@ impl Lab {
         if errors.is_empty() {
             self.settle_record(&mut record, &plan);
         }
+        record.remember_inodes();
         record.save()?;
         match errors.into_iter().next() {
             None => Ok(UpReport { plan }),

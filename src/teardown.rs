@@ -1,7 +1,7 @@
 //! `netlab down`: removes everything a lab owns, found by its record and its marks, and
 //! nothing else. Best effort and complete: it goes on past failures and reports them.
 
-use crate::backend::{Links, Netns};
+use crate::backend::Links;
 use crate::error::{Error, Result, SysError};
 use crate::model::{names, NsRef};
 use crate::state::Record;
@@ -17,9 +17,31 @@ use std::collections::BTreeSet;
 pub struct DownReport {
     pub namespaces: Vec<String>,
     pub host_links: Vec<String>,
-    /// Namespaces named like the lab's that were left alone, with the reason.
+    /// Recorded namespaces that now belong to someone else and were left alone.
     pub skipped: Vec<String>,
     pub found_anything: bool,
+}
+
+/// Whether namespace `name` is the lab's: the very namespace the record saw it make (same
+/// inode), or one whose `lo` carries the lab's mark, or an unmarked one the record names (an
+/// `up` interrupted before it could mark it).
+async fn is_ours(lab: &str, record: Option<&Record>, name: &str) -> Result<bool, SysError> {
+    if record.is_some_and(|r| r.owns_netns(name)) {
+        return Ok(true);
+    }
+    if !netns::exists(name) {
+        return Ok(false);
+    }
+    let in_record = record.is_some_and(|r| r.namespaces.contains(name));
+    if !netns::is_mounted(name) {
+        return Ok(in_record);
+    }
+    let snap = snapshot(&NsRef::Named(name.to_string()), |_, _| false, Vec::new()).await?;
+    Ok(match owner(lab, snap.lo_alias.as_deref()) {
+        Owner::Ours => true,
+        Owner::Unmarked => in_record,
+        Owner::Other(_) => false,
+    })
 }
 
 /// Tears lab `lab` down.
@@ -35,22 +57,10 @@ pub async fn down(lab: &str) -> Result<DownReport> {
     let candidates: Vec<String> = if record.is_some() { recorded.iter().cloned().collect() } else { netns::list() };
     let verdicts: Vec<(String, Result<bool, SysError>)> = stream::iter(candidates)
         .map(|name| {
-            let rtnl = &rtnl;
-            let in_record = recorded.contains(&name);
+            let record = record.as_ref();
             async move {
-                if !netns::exists(&name) {
-                    return (name, Ok(false));
-                }
-                if !netns::is_mounted(&name) {
-                    return (name, Ok(in_record));
-                }
-                let ns = NsRef::Named(name.clone());
-                let verdict = snapshot(rtnl, &ns, |_, _| false, Vec::new()).await.map(|s| match owner(lab, s.lo_alias.as_deref()) {
-                    Owner::Ours => true,
-                    Owner::Unmarked => in_record,
-                    Owner::Other(_) => false,
-                });
-                (name, verdict)
+                let v = is_ours(lab, record, &name).await;
+                (name, v)
             }
         })
         .buffer_unordered(32)
@@ -59,7 +69,7 @@ pub async fn down(lab: &str) -> Result<DownReport> {
 
     // Host objects first, while their peers' namespaces still exist.
     let mark = names::mark_prefix(lab);
-    let host = snapshot(&rtnl, &NsRef::Host, |r, _| r.header.protocol == RouteProtocol::Other(NETLAB_PROTO), Vec::new()).await?;
+    let host = snapshot(&NsRef::Host, |r, _| r.header.protocol == RouteProtocol::Other(NETLAB_PROTO), Vec::new()).await?;
     if let Some(rec) = &record {
         for route in &rec.host_routes {
             if host.state.routes.contains_key(&(route.dst, route.metric)) {
@@ -96,17 +106,10 @@ pub async fn down(lab: &str) -> Result<DownReport> {
         }
     }
     report.found_anything |= !doomed.is_empty();
-    let results: Vec<(String, Result<(), SysError>)> = stream::iter(doomed)
-        .map(|name| {
-            let rtnl = &rtnl;
-            async move {
-                let r = rtnl.del_netns(&name).await;
-                (name, r)
-            }
-        })
-        .buffer_unordered(32)
-        .collect()
-        .await;
+    // Unmount and unlink, as `ip netns del` does: cheap calls, made one after the other.
+    let results = tokio::task::spawn_blocking(move || doomed.into_iter().map(|n| { let r = netns::delete(&n); (n, r) }).collect::<Vec<_>>())
+        .await
+        .map_err(|e| Error::Usage(format!("deleting namespaces: {e}")))?;
     for (name, r) in results {
         match r {
             Ok(()) => report.namespaces.push(name),

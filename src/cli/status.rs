@@ -5,7 +5,6 @@ use crate::model::NsRef;
 use crate::plan::{self, NetState, Op};
 use crate::state::{Observed, Record};
 use crate::sys::observe::observe;
-use crate::sys::rtnl::Rtnl;
 use crate::Lab;
 use serde::Serialize;
 
@@ -41,7 +40,6 @@ pub async fn run(lab: Option<&str>, json: bool) -> Result<i32> {
             }
         }
     };
-    let rtnl = Rtnl::new(&record.lab);
     // Drift needs the file; without it, show what the kernel holds.
     let (lab_file, drift_unknown) = match Lab::load(&record.file) {
         Ok(l) if l.name() == record.lab => (Some(l), None),
@@ -49,7 +47,7 @@ pub async fn run(lab: Option<&str>, json: bool) -> Result<i32> {
         Err(e) => (None, Some(e.to_string())),
     };
     let want: NetState = lab_file.as_ref().map(|l| l.desired()).unwrap_or_default();
-    let seen: Observed = observe(&rtnl, &record.lab, &want, Some(record.clone())).await?;
+    let seen: Observed = observe(&record.lab, &want, Some(record.clone())).await?;
     let drift: Vec<String> = match &lab_file {
         Some(l) => plan::diff(&l.model, &want, &seen).ops.iter().map(Op::to_string).collect(),
         None => Vec::new(),

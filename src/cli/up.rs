@@ -1,7 +1,6 @@
 //! `netlab up` and `netlab plan`.
 
 use crate::error::Result;
-use crate::sys::rtnl::Rtnl;
 use crate::Lab;
 use std::path::Path;
 
@@ -19,8 +18,7 @@ pub async fn up(file: &Path) -> Result<i32> {
 
 pub async fn plan(file: &Path) -> Result<i32> {
     let lab = Lab::load(file)?;
-    let rtnl = Rtnl::new(lab.name());
-    let (plan, _) = lab.plan(&rtnl).await?;
+    let (plan, _) = lab.plan().await?;
     if plan.is_empty() {
         println!("lab {}: no changes", lab.name());
         return Ok(0);

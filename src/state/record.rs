@@ -4,6 +4,7 @@
 use crate::error::Error;
 use crate::model::{Lab, NsRef};
 use crate::plan::RouteState;
+use crate::sys::netns;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -29,6 +30,10 @@ pub struct Record {
     #[serde(default)]
     /// Keyed by `Record::ns_key`.
     pub sysctl_orig: BTreeMap<String, BTreeMap<String, String>>,
+    /// Namespace name → the inode of the namespace the lab made under it: proof, without
+    /// entering it, that the namespace under that name is still the lab's.
+    #[serde(default)]
+    pub netns_inodes: BTreeMap<String, u64>,
 }
 
 impl Record {
@@ -58,6 +63,16 @@ impl Record {
             .collect();
         r.namespaces.extend(lab.namespaces().map(str::to_string));
         r
+    }
+
+    /// Notes the inode of every recorded namespace that is mounted now.
+    pub fn remember_inodes(&mut self) {
+        self.netns_inodes = self.namespaces.iter().filter_map(|n| Some((n.clone(), netns::inode(n)?))).collect();
+    }
+
+    /// Whether the namespace under `name` is the very one the lab made.
+    pub fn owns_netns(&self, name: &str) -> bool {
+        self.netns_inodes.get(name).is_some_and(|ino| netns::inode(name) == Some(*ino))
     }
 
     pub fn load(lab: &str) -> Result<Option<Record>, Error> {
@@ -109,3 +124,4 @@ impl Record {
         Ok(out)
     }
 }
+

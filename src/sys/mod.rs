@@ -1,6 +1,7 @@
 //! The effectful edge: the kernel through netlink, /proc and mount(2). Only here: `unsafe`,
 //! `setns`, sockets.
 
+pub mod dump;
 pub mod netns;
 pub mod observe;
 pub mod rtnl;

@@ -8,6 +8,7 @@ use std::fs::File;
 use std::io;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
 
 /// Where `ip netns` keeps its names.
 pub const NETNS_RUN_DIR: &str = "/run/netns";
@@ -24,6 +25,12 @@ fn io_err(e: nix::Error) -> io::Error {
 /// Whether `/run/netns/NAME` holds a mounted namespace (and not a bare file left by a crash).
 pub fn is_mounted(name: &str) -> bool {
     nix::sys::statfs::statfs(&path(name)).is_ok_and(|s| s.filesystem_type().0 as i64 == NSFS_MAGIC)
+}
+
+/// The inode of the namespace mounted at /run/netns/NAME: the namespace's identity.
+pub fn inode(name: &str) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    is_mounted(name).then(|| std::fs::metadata(path(name)).ok().map(|m| m.ino())).flatten()
 }
 
 /// Whether the name exists at all under /run/netns.
@@ -79,33 +86,109 @@ fn ensure_run_dir() -> Result<(), SysError> {
     mount(None::<&str>, NETNS_RUN_DIR, None::<&str>, flags, None::<&str>).map_err(|e| op(io_err(e)))
 }
 
-/// Creates `/run/netns/NAME` holding a new network namespace, then runs `init` on a thread
-/// inside it and returns its result. Fails with EEXIST when the name is taken.
-pub fn create<T: Send + 'static>(name: &str, init: impl FnOnce() -> io::Result<T> + Send + 'static) -> Result<T, SysError> {
-    let op = format!("creating netns {name}");
-    ensure_run_dir()?;
-    check_mount_propagation()?;
-    let target = path(name);
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o444)
-        .open(&target)
-        .map_err(|e| SysError::new(op.clone(), e))?;
-    let t = target.clone();
-    let result = std::thread::spawn(move || -> io::Result<T> {
-        // This thread alone moves into the new namespace; it ends when `init` returns.
-        unshare(CloneFlags::CLONE_NEWNET).map_err(io_err)?;
-        mount(Some("/proc/thread-self/ns/net"), &t, None::<&str>, MsFlags::MS_BIND, None::<&str>).map_err(io_err)?;
-        init()
+/// Where a pooled job runs.
+#[derive(Debug, Clone)]
+pub enum Place {
+    /// The network namespace netlab was started in.
+    Host,
+    /// An existing named namespace.
+    Named(String),
+    /// A new namespace, made and mounted at `/run/netns/NAME` first (`ip netns add`).
+    New(String),
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Threads that exist only to run code inside namespaces. Each job enters its namespace
+/// first, so a worker's previous namespace never leaks into the next job, and no thread of
+/// the async runtime ever calls `setns`. Reusing threads keeps a 500-namespace lab from
+/// paying for 500 thread creations.
+struct Pool {
+    tx: mpsc::Sender<Job>,
+}
+
+const WORKERS: usize = 4;
+
+fn pool() -> &'static Pool {
+    static POOL: OnceLock<Pool> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let (tx, rx) = mpsc::channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        for _ in 0..WORKERS {
+            let rx = rx.clone();
+            std::thread::Builder::new()
+                .name("netlab-netns".into())
+                .spawn(move || loop {
+                    let job = rx.lock().expect("job queue").recv();
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => break,
+                    }
+                })
+                .expect("spawning a namespace worker");
+        }
+        Pool { tx }
     })
-    .join()
-    .unwrap_or_else(|_| Err(io::Error::other("namespace thread panicked")));
-    result.map_err(|e| {
-        let _ = umount2(&target, MntFlags::MNT_DETACH);
-        let _ = std::fs::remove_file(&target);
-        SysError::new(op, e)
-    })
+}
+
+/// The namespace netlab started in. Read from the main thread's entry, which never moves
+/// except for `netlab exec`, which does not use the pool.
+fn host_netns() -> io::Result<&'static File> {
+    static HOST: OnceLock<File> = OnceLock::new();
+    if let Some(f) = HOST.get() {
+        return Ok(f);
+    }
+    let f = File::open("/proc/self/ns/net")?;
+    Ok(HOST.get_or_init(|| f))
+}
+
+/// `/run/netns` made shared, and the mount namespace checked, once per process.
+fn prepare_run_dir() -> io::Result<()> {
+    static READY: OnceLock<Result<(), String>> = OnceLock::new();
+    READY
+        .get_or_init(|| {
+            ensure_run_dir().map_err(|e| e.to_string())?;
+            check_mount_propagation().map_err(|e| e.to_string())
+        })
+        .clone()
+        .map_err(io::Error::other)
+}
+
+fn enter(place: &Place) -> io::Result<()> {
+    match place {
+        Place::Host => setns(host_netns()?, CloneFlags::CLONE_NEWNET).map_err(io_err),
+        Place::Named(n) => setns(File::open(path(n))?, CloneFlags::CLONE_NEWNET).map_err(io_err),
+        Place::New(n) => {
+            prepare_run_dir()?;
+            let target = path(n);
+            std::fs::OpenOptions::new().write(true).create_new(true).mode(0o444).open(&target)?;
+            let made = unshare(CloneFlags::CLONE_NEWNET)
+                .and_then(|()| mount(Some("/proc/thread-self/ns/net"), &target, None::<&str>, MsFlags::MS_BIND, None::<&str>));
+            if let Err(e) = made {
+                let _ = std::fs::remove_file(&target);
+                return Err(io_err(e));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Runs `f` on a pooled thread placed in `place` and returns its result. For `Place::New`,
+/// a failure of `f` removes the namespace again.
+pub async fn run<T: Send + 'static>(place: Place, f: impl FnOnce() -> io::Result<T> + Send + 'static) -> io::Result<T> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let job_place = place.clone();
+    let job: Job = Box::new(move || {
+        let _ = tx.send(enter(&job_place).and_then(|()| f()));
+    });
+    pool().tx.send(job).map_err(|_| io::Error::other("namespace workers are gone"))?;
+    let result = rx.await.unwrap_or_else(|_| Err(io::Error::other("namespace worker panicked")));
+    if let (Err(_), Place::New(n)) = (&result, &place) {
+        if is_mounted(n) {
+            let _ = delete(n);
+        }
+    }
+    result
 }
 
 /// Removes a namespace name (`ip netns del`): detach the mount, unlink the file. Missing is done.
@@ -122,24 +205,6 @@ pub fn delete(name: &str) -> Result<(), SysError> {
     }
 }
 
-/// Runs `f` on a fresh thread that has entered namespace `name` (or the caller's own network
-/// namespace for `None`), and returns its result. The thread ends with `f`, so no pooled
-/// thread ever changes namespace.
-pub fn run_in<T: Send + 'static>(name: Option<&str>, f: impl FnOnce() -> io::Result<T> + Send + 'static) -> io::Result<T> {
-    let file = match name {
-        Some(n) => Some(File::open(path(n))?),
-        None => None,
-    };
-    std::thread::spawn(move || {
-        if let Some(file) = file {
-            setns(&file, CloneFlags::CLONE_NEWNET).map_err(io_err)?;
-        }
-        f()
-    })
-    .join()
-    .unwrap_or_else(|_| Err(io::Error::other("namespace thread panicked")))
-}
-
 /// Moves the calling process into namespace `name` for good, as `ip netns exec` does: the
 /// network namespace, then a private mount namespace with the namespace's own /sys, so that
 /// tools reading /sys/class/net see the node's interfaces. For `netlab exec` only, which
@@ -154,4 +219,12 @@ pub fn enter_for_exec(name: &str) -> io::Result<()> {
         let _ = mount(Some(name), "/sys", Some("sysfs"), MsFlags::empty(), None::<&str>);
     }
     Ok(())
+}
+
+/// Where the pool runs code for a lab namespace reference.
+pub fn place(ns: &crate::model::NsRef) -> Place {
+    match ns {
+        crate::model::NsRef::Host => Place::Host,
+        crate::model::NsRef::Named(n) => Place::Named(n.clone()),
+    }
 }

@@ -1,8 +1,8 @@
 //! Reads what the kernel holds for one lab: its namespaces and, in the host namespace, the
 //! objects that carry its mark. Nothing else is looked at.
 
-use super::rtnl::{Rtnl, NETLAB_PROTO};
-use super::{netns, sysctl};
+use super::rtnl::NETLAB_PROTO;
+use super::{dump, netns, sysctl};
 use crate::error::{Error, SysError};
 use crate::model::{names, NsRef};
 use crate::plan::{IfKind, IfState, NetState, NsState, RouteState};
@@ -28,7 +28,6 @@ pub enum Owner {
 /// Everything the kernel holds in one namespace, with interface names resolved.
 pub struct Snapshot {
     pub lo_alias: Option<String>,
-    pub links: Vec<LinkMessage>,
     pub state: NsState,
 }
 
@@ -86,16 +85,20 @@ fn route_state(r: &RouteMessage, names: &HashMap<u32, String>) -> Option<RouteSt
     Some(RouteState { dst, via, dev, metric })
 }
 
-/// Reads one namespace: links, addresses, the routes `keep` selects, and `sysctls`.
-pub async fn snapshot(rtnl: &Rtnl, ns: &NsRef, keep: impl Fn(&RouteMessage, &RouteState) -> bool, sysctls: Vec<String>) -> Result<Snapshot, SysError> {
+/// Reads one namespace: links, addresses, the routes `keep` selects, and `sysctls`, all in
+/// one job on a namespace worker.
+pub async fn snapshot(ns: &NsRef, keep: impl Fn(&RouteMessage, &RouteState) -> bool, sysctls: Vec<String>) -> Result<Snapshot, SysError> {
     let label = ns.to_string();
-    // One dump at a time per socket: the kernel answers a second one with EBUSY.
-    let read = async { Ok::<_, io::Error>((rtnl.links(ns).await?, rtnl.addresses(ns).await?, rtnl.routes(ns).await?)) };
-    let (links, addrs, routes) = read.await.map_err(sys(format!("reading netns {label}")))?;
-    let by_index: HashMap<u32, String> = links.iter().filter_map(|l| Some((l.header.index, link_name(l)?.to_string()))).collect();
+    let read = move || {
+        let dump = dump::dump_here()?;
+        let values: Vec<(String, io::Result<String>)> = sysctls.into_iter().map(|k| { let v = sysctl::read(&k); (k, v) }).collect();
+        Ok((dump, values))
+    };
+    let (dump, values) = netns::run(netns::place(ns), read).await.map_err(sys(format!("reading netns {label}")))?;
+    let by_index: HashMap<u32, String> = dump.links.iter().filter_map(|l| Some((l.header.index, link_name(l)?.to_string()))).collect();
     let mut state = NsState::default();
     let mut lo_alias = None;
-    for l in &links {
+    for l in &dump.links {
         let Some(name) = link_name(l) else { continue };
         if name == "lo" {
             lo_alias = link_alias(l);
@@ -112,7 +115,7 @@ pub async fn snapshot(rtnl: &Rtnl, ns: &NsRef, keep: impl Fn(&RouteMessage, &Rou
             up: l.header.flags.contains(LinkFlags::Up),
         });
     }
-    for a in &addrs {
+    for a in &dump.addrs {
         let Some(name) = by_index.get(&a.header.index) else { continue };
         let local = a.attributes.iter().find_map(|x| if let AddressAttribute::Local(ip) = x { Some(*ip) } else { None });
         let addr = a.attributes.iter().find_map(|x| if let AddressAttribute::Address(ip) = x { Some(*ip) } else { None });
@@ -124,30 +127,18 @@ pub async fn snapshot(rtnl: &Rtnl, ns: &NsRef, keep: impl Fn(&RouteMessage, &Rou
             iface.addrs.insert(net);
         }
     }
-    for r in &routes {
+    for r in &dump.routes {
         if let Some(rs) = route_state(r, &by_index) {
             if keep(r, &rs) {
                 state.routes.insert((rs.dst, rs.metric), rs);
             }
         }
     }
-    if !sysctls.is_empty() {
-        let name = match ns {
-            NsRef::Host => None,
-            NsRef::Named(n) => Some(n.clone()),
-        };
-        let values = tokio::task::spawn_blocking(move || {
-            netns::run_in(name.as_deref(), move || Ok(sysctls.into_iter().map(|k| { let v = sysctl::read(&k); (k, v) }).collect::<Vec<_>>()))
-        })
-        .await
-        .map_err(|e| SysError::new(format!("reading sysctls in {label}"), io::Error::other(e)))?
-        .map_err(sys(format!("reading sysctls in {label}")))?;
-        for (k, v) in values {
-            let v = v.map_err(sys(format!("reading sysctl {k} in {label} (does this kernel have it?)")))?;
-            state.sysctls.insert(k, v);
-        }
+    for (k, v) in values {
+        let v = v.map_err(sys(format!("reading sysctl {k} in {label} (does this kernel have it?)")))?;
+        state.sysctls.insert(k, v);
     }
-    Ok(Snapshot { lo_alias, links, state })
+    Ok(Snapshot { lo_alias, state })
 }
 
 /// Who owns a namespace, judged by its `lo` mark.
@@ -160,7 +151,7 @@ pub fn owner(lab: &str, lo_alias: Option<&str>) -> Owner {
 }
 
 /// Reads the lab's share of the kernel: `want` names what it needs, `record` what it made.
-pub async fn observe(rtnl: &Rtnl, lab: &str, want: &NetState, record: Option<Record>) -> Result<Observed, Error> {
+pub async fn observe(lab: &str, want: &NetState, record: Option<Record>) -> Result<Observed, Error> {
     netns::check_mount_propagation()?;
     let mut seen = Observed { record: record.clone(), ..Default::default() };
     let recorded: BTreeSet<String> = record.as_ref().map(|r| r.namespaces.clone()).unwrap_or_default();
@@ -195,7 +186,7 @@ pub async fn observe(rtnl: &Rtnl, lab: &str, want: &NetState, record: Option<Rec
             let ns = NsRef::Named(name.clone());
             let keys = sysctl_keys(&ns);
             async move {
-                let snap = snapshot(rtnl, &ns, |r, _| r.header.protocol != RouteProtocol::Kernel, keys).await;
+                let snap = snapshot(&ns, |r, _| r.header.protocol != RouteProtocol::Kernel, keys).await;
                 (name, snap)
             }
         })
@@ -230,7 +221,7 @@ pub async fn observe(rtnl: &Rtnl, lab: &str, want: &NetState, record: Option<Rec
         r.header.protocol == RouteProtocol::Other(NETLAB_PROTO)
             && (host_want.is_some_and(|w| w.routes.contains_key(&(rs.dst, rs.metric))) || recorded_routes.iter().any(|x| x.dst == rs.dst && x.metric == rs.metric))
     };
-    let snap = snapshot(rtnl, &NsRef::Host, route_is_ours, sysctl_keys(&NsRef::Host)).await?;
+    let snap = snapshot(&NsRef::Host, route_is_ours, sysctl_keys(&NsRef::Host)).await?;
     let mut host = snap.state;
     let mut ours = BTreeMap::new();
     for (name, iface) in std::mem::take(&mut host.ifaces) {

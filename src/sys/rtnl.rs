@@ -64,17 +64,8 @@ impl Rtnl {
     pub async fn handle(&self, ns: &NsRef) -> io::Result<Handle> {
         let cell = self.cell(ns);
         let rt = self.rt.clone();
-        let name = match ns {
-            NsRef::Host => None,
-            NsRef::Named(n) => Some(n.clone()),
-        };
-        cell.get_or_try_init(|| async move {
-            tokio::task::spawn_blocking(move || netns::run_in(name.as_deref(), move || Self::open_here(&rt)))
-                .await
-                .map_err(io::Error::other)?
-        })
-        .await
-        .cloned()
+        let place = netns::place(ns);
+        cell.get_or_try_init(|| netns::run(place, move || Self::open_here(&rt))).await.cloned()
     }
 
     /// Sends one request and collects the replies; a NACK becomes the errno it carries.
@@ -110,17 +101,9 @@ impl Rtnl {
     }
 
     pub async fn routes(&self, ns: &NsRef) -> io::Result<Vec<RouteMessage>> {
-        let mut out = Vec::new();
-        for family in [AddressFamily::Inet, AddressFamily::Inet6] {
-            let mut req = RouteMessage::default();
-            req.header.address_family = family;
-            for m in self.dump(ns, RouteNetlinkMessage::GetRoute(req)).await? {
-                if let RouteNetlinkMessage::NewRoute(r) = m {
-                    out.push(r);
-                }
-            }
-        }
-        Ok(out)
+        // AF_UNSPEC: both families in one dump.
+        let msgs = self.dump(ns, RouteNetlinkMessage::GetRoute(RouteMessage::default())).await?;
+        Ok(msgs.into_iter().filter_map(|m| if let RouteNetlinkMessage::NewRoute(r) = m { Some(r) } else { None }).collect())
     }
 
     /// The index of interface `name`, as `ip link show NAME` finds it.
@@ -213,14 +196,12 @@ impl Netns for Rtnl {
     async fn add_netns(&self, name: &str) -> Result<(), SysError> {
         let rt = self.rt.clone();
         let n = name.to_string();
-        let handle = tokio::task::spawn_blocking(move || {
-            netns::create(&n, move || {
-                sysctl::quiet_ipv6_defaults();
-                Self::open_here(&rt)
-            })
+        let handle = netns::run(netns::Place::New(n), move || {
+            sysctl::quiet_ipv6_defaults();
+            Self::open_here(&rt)
         })
         .await
-        .map_err(|e| sys(format!("creating netns {name}"), io::Error::other(e)))??;
+        .map_err(|e| sys(format!("creating netns {name}"), e))?;
         let ns = NsRef::Named(name.to_string());
         let _ = self.cell(&ns).set(handle);
         let mut msg = LinkMessage::default();
@@ -354,13 +335,6 @@ impl Links for Rtnl {
     async fn set_sysctl(&self, ns: &NsRef, key: &str, value: &str) -> Result<String, SysError> {
         let op = format!("setting {key} = {value} in {ns}");
         let (k, v) = (key.to_string(), value.to_string());
-        let name = match ns {
-            NsRef::Host => None,
-            NsRef::Named(n) => Some(n.clone()),
-        };
-        tokio::task::spawn_blocking(move || netns::run_in(name.as_deref(), move || sysctl::swap(&k, &v)))
-            .await
-            .map_err(|e| sys(&op, io::Error::other(e)))?
-            .map_err(|e| sys(&op, e))
+        netns::run(netns::place(ns), move || sysctl::swap(&k, &v)).await.map_err(|e| sys(&op, e))
     }
 }
