@@ -12,6 +12,9 @@ use futures::stream::{self, StreamExt};
 use netlink_packet_route::route::RouteProtocol;
 use std::collections::BTreeSet;
 
+/// Threads that unmount namespaces side by side.
+const DELETERS: usize = 8;
+
 /// What `down` removed.
 #[derive(Debug, Default)]
 pub struct DownReport {
@@ -106,10 +109,17 @@ pub async fn down(lab: &str) -> Result<DownReport> {
         }
     }
     report.found_anything |= !doomed.is_empty();
-    // Unmount and unlink, as `ip netns del` does: cheap calls, made one after the other.
-    let results = tokio::task::spawn_blocking(move || doomed.into_iter().map(|n| { let r = netns::delete(&n); (n, r) }).collect::<Vec<_>>())
-        .await
-        .map_err(|e| Error::Usage(format!("deleting namespaces: {e}")))?;
+    // Unmount and unlink, as `ip netns del` does. An unmount can wait for an RCU grace
+    // period; several threads let those waits overlap.
+    let chunks: Vec<Vec<String>> = doomed.chunks(doomed.len().div_ceil(DELETERS).max(1)).map(<[String]>::to_vec).collect();
+    let mut results = Vec::new();
+    for part in futures::future::join_all(chunks.into_iter().map(|chunk| {
+        tokio::task::spawn_blocking(move || chunk.into_iter().map(|n| { let r = netns::delete(&n); (n, r) }).collect::<Vec<_>>())
+    }))
+    .await
+    {
+        results.extend(part.map_err(|e| Error::Usage(format!("deleting namespaces: {e}")))?);
+    }
     for (name, r) in results {
         match r {
             Ok(()) => report.namespaces.push(name),

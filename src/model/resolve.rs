@@ -65,9 +65,17 @@ pub fn resolve(src: &Source, raw: RawTopo) -> R<Lab> {
     }
     check_addresses(src, &raw.links, &links)?;
 
+    let mut ifaces_of: HashMap<&str, Vec<&Endpoint>> = HashMap::new();
+    for ep in links.iter().flat_map(|l| [&l.a, &l.b]) {
+        ifaces_of.entry(ep.node.as_str()).or_default().push(ep);
+    }
+    let mut routes_of = Vec::new();
     for (key, raw_node) in &raw.nodes {
-        let routes = resolve_routes(src, &nodes[key.get_ref()], &links, &raw_node.get_ref().routes)?;
-        nodes.get_mut(key.get_ref()).expect("node resolved above").routes = routes;
+        let mine = ifaces_of.get(key.get_ref().as_str()).map(Vec::as_slice).unwrap_or(&[]);
+        routes_of.push((key.get_ref().clone(), resolve_routes(src, &nodes[key.get_ref()], mine, &raw_node.get_ref().routes)?));
+    }
+    for (name, routes) in routes_of {
+        nodes.get_mut(&name).expect("node resolved above").routes = routes;
     }
 
     let mut checks = Vec::new();
@@ -295,8 +303,8 @@ fn check_addresses(src: &Source, raw_links: &[S<RawLink>], links: &[Link]) -> R<
     Ok(())
 }
 
-fn resolve_routes(src: &Source, node: &Node, links: &[Link], raw: &[S<RawRoute>]) -> R<Vec<Route>> {
-    let my_ifaces: Vec<&Endpoint> = links.iter().flat_map(|l| [&l.a, &l.b]).filter(|e| e.node == node.name).collect();
+/// `my_ifaces`: the node's ends of links.
+fn resolve_routes(src: &Source, node: &Node, my_ifaces: &[&Endpoint], raw: &[S<RawRoute>]) -> R<Vec<Route>> {
     let mut out: Vec<Route> = Vec::new();
     for r in raw {
         let rr = r.get_ref();
