@@ -39,7 +39,13 @@ async fn is_ours(lab: &str, record: Option<&Record>, name: &str) -> Result<bool,
     if !netns::is_mounted(name) {
         return Ok(in_record);
     }
-    let snap = snapshot(&NsRef::Named(name.to_string()), |_, _| false, Vec::new()).await?;
+    let snap = match snapshot(&NsRef::Named(name.to_string()), |_, _| false, Vec::new()).await {
+        Ok(s) => s,
+        // Not named by the record and unreadable (another tool is making or removing it as
+        // we look): nothing proves it is ours, so it is left alone.
+        Err(_) if !in_record => return Ok(false),
+        Err(e) => return Err(e),
+    };
     Ok(match owner(lab, snap.lo_alias.as_deref()) {
         Owner::Ours => true,
         Owner::Unmarked => in_record,
