@@ -1,7 +1,7 @@
 //! Walks a plan step by step. Ops of one step run concurrently (they touch independent
 //! objects); the first step with a failure stops the walk and its errors are returned.
 
-use crate::backend::{Links, Netns};
+use crate::backend::{Firewall, Links, Netns};
 use crate::error::SysError;
 use crate::model::NsRef;
 use crate::plan::{Op, Plan};
@@ -19,7 +19,7 @@ pub struct Applied {
 
 /// Applies `plan` in order; stops after the first step in which anything failed, and
 /// returns what was done together with the failures (empty on success).
-pub async fn apply<B: Netns + Links>(backend: &B, plan: &Plan) -> (Applied, Vec<SysError>) {
+pub async fn apply<B: Netns + Links + Firewall>(backend: &B, plan: &Plan) -> (Applied, Vec<SysError>) {
     let mut applied = Applied::default();
     for step in plan.phases() {
         let results: Vec<Result<Option<(NsRef, String, String)>, SysError>> =
@@ -40,7 +40,7 @@ pub async fn apply<B: Netns + Links>(backend: &B, plan: &Plan) -> (Applied, Vec<
     (applied, Vec::new())
 }
 
-async fn run<B: Netns + Links>(b: &B, op: &Op) -> Result<Option<(NsRef, String, String)>, SysError> {
+async fn run<B: Netns + Links + Firewall>(b: &B, op: &Op) -> Result<Option<(NsRef, String, String)>, SysError> {
     match op {
         Op::DelRoute { ns, route } => b.del_route(ns, route).await,
         Op::DelAddr { ns, iface, addr } => b.del_addr(ns, iface, addr).await,
@@ -58,6 +58,8 @@ async fn run<B: Netns + Links>(b: &B, op: &Op) -> Result<Option<(NsRef, String, 
             return Ok(Some((ns.clone(), key.clone(), prev)));
         }
         Op::AddRoute { ns, route } => b.add_route(ns, route).await,
+        Op::DelTable { ns, table } => b.delete_table(ns, table).await,
+        Op::LoadTable { ns, table, rules, .. } => b.load_table(ns, table, rules).await,
     }
     .map(|()| None)
 }

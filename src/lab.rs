@@ -65,7 +65,9 @@ impl Lab {
         }
         // Written before touching anything, so that an interrupted `up` can be cleaned up.
         let mut record = Record::for_lab(&self.model, seen.record.as_ref());
-        record.host_routes.extend(self.desired().get(&NsRef::Host).into_iter().flat_map(|h| h.routes.values().cloned()));
+        let want = self.desired();
+        record.host_routes.extend(want.get(&NsRef::Host).into_iter().flat_map(|h| h.routes.values().cloned()));
+        record.tables.extend(want.iter().filter(|(_, s)| s.nft.is_some()).map(|(ns, _)| Record::ns_key(ns)));
         record.save()?;
         let rtnl = Rtnl::new(&self.model.name);
         let (applied, errors) = apply(&rtnl, &plan).await;
@@ -90,6 +92,7 @@ impl Lab {
         let want = self.desired();
         record.namespaces = self.model.namespaces().map(str::to_string).collect();
         record.host_routes = want.get(&NsRef::Host).map(|h| h.routes.values().cloned().collect()).unwrap_or_default();
+        record.tables = want.iter().filter(|(_, s)| s.nft.is_some()).map(|(ns, _)| Record::ns_key(ns)).collect();
         // Sysctls put back to their original value are no longer ours to restore.
         for op in &plan.ops {
             if let Op::SetSysctl { ns, key, .. } = op {

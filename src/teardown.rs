@@ -5,7 +5,8 @@ use crate::backend::Links;
 use crate::error::{Error, Result, SysError};
 use crate::model::{names, NsRef};
 use crate::state::Record;
-use crate::sys::netns;
+use crate::backend::Firewall;
+use crate::sys::{netns, nft};
 use crate::sys::observe::{owner, snapshot, Owner};
 use crate::sys::rtnl::{Rtnl, NETLAB_PROTO};
 use futures::stream::{self, StreamExt};
@@ -39,7 +40,7 @@ async fn is_ours(lab: &str, record: Option<&Record>, name: &str) -> Result<bool,
     if !netns::is_mounted(name) {
         return Ok(in_record);
     }
-    let snap = match snapshot(&NsRef::Named(name.to_string()), |_, _| false, Vec::new()).await {
+    let snap = match snapshot(&NsRef::Named(name.to_string()), |_, _| false, Vec::new(), None).await {
         Ok(s) => s,
         // Not named by the record and unreadable (another tool is making or removing it as
         // we look): nothing proves it is ours, so it is left alone.
@@ -78,7 +79,7 @@ pub async fn down(lab: &str) -> Result<DownReport> {
 
     // Host objects first, while their peers' namespaces still exist.
     let mark = names::mark_prefix(lab);
-    let host = snapshot(&NsRef::Host, |r, _| r.header.protocol == RouteProtocol::Other(NETLAB_PROTO), Vec::new()).await?;
+    let host = snapshot(&NsRef::Host, |r, _| r.header.protocol == RouteProtocol::Other(NETLAB_PROTO), Vec::new(), Some(nft::table_name(lab, &NsRef::Host))).await?;
     if let Some(rec) = &record {
         for route in &rec.host_routes {
             if host.state.routes.contains_key(&(route.dst, route.metric)) {
@@ -93,6 +94,12 @@ pub async fn down(lab: &str) -> Result<DownReport> {
                     errors.push(e);
                 }
             }
+        }
+    }
+    if host.state.nft.is_some() {
+        report.found_anything = true;
+        if let Err(e) = rtnl.delete_table(&NsRef::Host, &nft::table_name(lab, &NsRef::Host)).await {
+            errors.push(e);
         }
     }
     for (name, iface) in &host.state.ifaces {

@@ -1,6 +1,7 @@
 //! A recording backend: every call is logged as a line, and chosen calls fail.
 
-use super::{Links, Netns};
+use super::{Firewall, Links, Netns};
+use crate::model::firewall::Firewall as Rules;
 use crate::error::SysError;
 use crate::model::NsRef;
 use crate::plan::RouteState;
@@ -76,5 +77,14 @@ impl Links for Fake {
     async fn set_sysctl(&self, ns: &NsRef, key: &str, value: &str) -> Result<String, SysError> {
         self.log(format!("set_sysctl {ns} {key}={value}"))?;
         Ok("0".into())
+    }
+}
+
+impl Firewall for Fake {
+    async fn load_table(&self, ns: &NsRef, table: &str, rules: &Rules) -> Result<(), SysError> {
+        self.log(format!("load_table {ns}:{table} {} rules", rules.rules().len()))
+    }
+    async fn delete_table(&self, ns: &NsRef, table: &str) -> Result<(), SysError> {
+        self.log(format!("delete_table {ns}:{table}"))
     }
 }

@@ -4,6 +4,7 @@
 pub mod fake;
 
 use crate::error::SysError;
+use crate::model::firewall::Firewall as Rules;
 use crate::model::NsRef;
 use crate::plan::RouteState;
 use ipnetwork::IpNetwork;
@@ -32,4 +33,13 @@ pub trait Links {
     async fn del_route(&self, ns: &NsRef, route: &RouteState) -> Result<(), SysError>;
     /// Sets a `net.*` sysctl; returns the value it had before.
     async fn set_sysctl(&self, ns: &NsRef, key: &str, value: &str) -> Result<String, SysError>;
+}
+
+/// The lab's packet filter and NAT table in a namespace (`nft -f`, `nft delete table`).
+#[allow(async_fn_in_trait)]
+pub trait Firewall {
+    /// Replaces the table with `rules`, atomically.
+    async fn load_table(&self, ns: &NsRef, table: &str, rules: &Rules) -> Result<(), SysError>;
+    /// Deletes the table; missing counts as done.
+    async fn delete_table(&self, ns: &NsRef, table: &str) -> Result<(), SysError>;
 }

@@ -94,6 +94,9 @@ fn print_text(s: &Status) {
         for (k, v) in &st.sysctls {
             println!("  sysctl {k} = {v}");
         }
+        for line in st.nft.iter().flatten() {
+            println!("  nft {line}");
+        }
     }
     match (&s.drift_unknown, s.drift.is_empty()) {
         (Some(why), _) => println!("drift: unknown ({why})"),

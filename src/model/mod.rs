@@ -1,6 +1,7 @@
 //! The validated lab: every name checked, every address parsed, every derived name computed.
 //! Nothing downstream re-parses strings or re-checks what `resolve` guaranteed.
 
+pub mod firewall;
 pub mod names;
 pub mod resolve;
 mod types;

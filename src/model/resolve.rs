@@ -1,6 +1,7 @@
 //! RawTopo → Lab: checks every name, address and reference, and computes derived names.
 //! The first problem found is returned, located in the file.
 
+use super::firewall;
 use super::names::*;
 use super::types::*;
 use crate::error::SpecError;
@@ -69,13 +70,24 @@ pub fn resolve(src: &Source, raw: RawTopo) -> R<Lab> {
     for ep in links.iter().flat_map(|l| [&l.a, &l.b]) {
         ifaces_of.entry(ep.node.as_str()).or_default().push(ep);
     }
-    let mut routes_of = Vec::new();
+    let mut resolved = Vec::new();
     for (key, raw_node) in &raw.nodes {
+        let node = &nodes[key.get_ref()];
         let mine = ifaces_of.get(key.get_ref().as_str()).map(Vec::as_slice).unwrap_or(&[]);
-        routes_of.push((key.get_ref().clone(), resolve_routes(src, &nodes[key.get_ref()], mine, &raw_node.get_ref().routes)?));
+        let routes = resolve_routes(src, node, mine, &raw_node.get_ref().routes)?;
+        let names: Vec<&str> = mine.iter().map(|e| e.iface.as_str()).collect();
+        let r = raw_node.get_ref();
+        let fw = firewall::resolve(src, &node.name, &r.nat, r.firewall.as_ref(), &names, node.kind == NodeKind::Host)?;
+        if node.kind == NodeKind::Switch && !fw.is_empty() {
+            let span = r.firewall.as_ref().map(|f| f.span()).or(r.nat.first().map(|n| n.span())).unwrap_or(key.span());
+            return Err(src.error(span, format!("switch \"{}\" cannot have nat or firewall rules: it is an L2 bridge", node.name), "put the rules on a router node"));
+        }
+        resolved.push((key.get_ref().clone(), routes, fw));
     }
-    for (name, routes) in routes_of {
-        nodes.get_mut(&name).expect("node resolved above").routes = routes;
+    for (name, routes, fw) in resolved {
+        let node = nodes.get_mut(&name).expect("node resolved above");
+        node.routes = routes;
+        node.firewall = fw;
     }
 
     let mut checks = Vec::new();
@@ -108,8 +120,6 @@ fn resolve_node(src: &Source, prefix: &str, key: &S<String>, node: &S<RawNode>) 
             return Err(src.error(span, format!("unknown node kind \"{other}\""), "write kind = \"netns\", \"host\" or \"switch\""))
         }
     };
-    unsupported(src, &raw.nat, "nat", "NAT rules")?;
-    unsupported(src, &raw.firewall, "firewall", "firewall rules")?;
     for (v, k) in [(&raw.hostname, "hostname"), (&raw.isolate, "isolate"), (&raw.rootfs, "rootfs"), (&raw.limits, "limits"), (&raw.seccomp, "seccomp"), (&raw.exec, "exec"), (&raw.run, "run")] {
         unsupported(src, v, k, "workloads and node isolation")?;
     }
@@ -147,7 +157,7 @@ fn resolve_node(src: &Source, prefix: &str, key: &S<String>, node: &S<RawNode>) 
         NodeKind::Host => NsRef::Host,
         _ => NsRef::Named(netns_name(prefix, &name)),
     };
-    Ok(Node { name, kind, ns, sysctls, routes: Vec::new() })
+    Ok(Node { name, kind, ns, sysctls, routes: Vec::new(), firewall: Default::default() })
 }
 
 fn resolve_link(

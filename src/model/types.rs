@@ -49,6 +49,8 @@ pub struct Node {
     /// `net.*` sysctl key → value, `forward` already expanded.
     pub sysctls: BTreeMap<String, String>,
     pub routes: Vec<Route>,
+    /// NAT and filter rules; empty means the node has no table.
+    pub firewall: super::firewall::Firewall,
 }
 
 /// One end of a link: an interface in a node.

@@ -83,6 +83,7 @@ pub fn diff(lab: &Lab, want: &NetState, seen: &Observed) -> Plan {
             iface_ops(ns, name, wi, si, fresh.contains(&key), master_lost, &mut ops);
         }
         sysctl_ops(ns, w, seen, present(ns), &mut ops);
+        table_ops(lab, ns, w, s, &mut ops);
         let routes_seen: BTreeMap<_, _> = s
             .routes
             .iter()
@@ -115,6 +116,9 @@ pub fn diff(lab: &Lab, want: &NetState, seen: &Observed) -> Plan {
             }
         }
         sysctl_ops(&NsRef::Host, &empty, seen, true, &mut ops);
+        if let Some(s) = seen.ns.get(&NsRef::Host) {
+            table_ops(lab, &NsRef::Host, &empty, s, &mut ops);
+        }
     }
     Plan::new(ops)
 }
@@ -164,5 +168,30 @@ fn sysctl_ops(ns: &NsRef, w: &NsState, seen: &Observed, exists: bool, ops: &mut 
         if !w.sysctls.contains_key(key) && was.as_ref() != Some(orig) {
             ops.push(Op::SetSysctl { ns: ns.clone(), key: key.clone(), value: orig.clone(), was });
         }
+    }
+}
+
+/// The lab's nftables table: loaded whole when its listing differs, deleted when the file no
+/// longer asks for one.
+fn table_ops(lab: &Lab, ns: &NsRef, w: &NsState, s: &NsState, ops: &mut Vec<Op>) {
+    if w.nft == s.nft {
+        return;
+    }
+    let table = table_name(&lab.name, ns);
+    match &w.nft {
+        Some(_) => {
+            let node = lab.nodes.values().find(|n| &n.ns == ns).expect("a desired table belongs to a node");
+            ops.push(Op::LoadTable { ns: ns.clone(), table, rules: node.firewall.clone(), was: s.nft.clone() });
+        }
+        None => ops.push(Op::DelTable { ns: ns.clone(), table }),
+    }
+}
+
+/// The lab's table in a namespace: `netlab` in its own namespaces, `netlab-LAB` in the
+/// host's, which other labs and tools share.
+pub fn table_name(lab: &str, ns: &NsRef) -> String {
+    match ns {
+        NsRef::Host => format!("netlab-{lab}"),
+        NsRef::Named(_) => "netlab".to_string(),
     }
 }

@@ -1,6 +1,7 @@
 //! Operations of a plan, their order, and how `netlab plan` prints them.
 
 use super::shape::RouteState;
+use crate::model::firewall::Firewall;
 use crate::model::NsRef;
 use ipnetwork::IpNetwork;
 use serde::Serialize;
@@ -11,6 +12,8 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Op {
+    /// `nft delete table inet NAME`
+    DelTable { ns: NsRef, table: String },
     /// `ip route del`
     DelRoute { ns: NsRef, route: RouteState },
     /// `ip addr del`
@@ -37,12 +40,16 @@ pub enum Op {
     SetSysctl { ns: NsRef, key: String, value: String, was: Option<String> },
     /// `ip route add`
     AddRoute { ns: NsRef, route: RouteState },
+    /// `nft -f`: the lab's table replaced as a whole, atomically. `was` is the kernel's
+    /// listing before, `None` when there was no table.
+    LoadTable { ns: NsRef, table: String, rules: Firewall, was: Option<Vec<String>> },
 }
 
 impl Op {
     /// The step of `up` this op belongs to; ops of one step are independent of each other.
     pub fn phase(&self) -> u8 {
         match self {
+            Op::DelTable { .. } => 0,
             Op::DelRoute { .. } => 0,
             Op::DelAddr { .. } => 1,
             Op::DelLink { .. } => 2,
@@ -53,6 +60,7 @@ impl Op {
             Op::SetMtu { .. } | Op::SetMaster { .. } | Op::AddAddr { .. } => 7,
             Op::SetUp { .. } | Op::SetSysctl { .. } => 8,
             Op::AddRoute { .. } => 9,
+            Op::LoadTable { .. } => 10,
         }
     }
 }
@@ -136,6 +144,29 @@ impl fmt::Display for Op {
                 None => write!(f, "~ sysctl {}: {key} = {value}", ns_label(ns)),
             },
             Op::AddRoute { ns, route } => write!(f, "+ route {}: {route}", ns_label(ns)),
+            Op::DelTable { ns, table } => write!(f, "- nft {}", At(ns, table)),
+            Op::LoadTable { ns, table, rules, was } => {
+                let now = rules.listing();
+                match was {
+                    None => write!(f, "+ nft {}", At(ns, table))?,
+                    Some(_) => write!(f, "~ nft {}", At(ns, table))?,
+                }
+                let old = was.clone().unwrap_or_default();
+                for line in &old {
+                    if !now.contains(line) {
+                        write!(f, "\n    - {line}")?;
+                    }
+                }
+                for line in &now {
+                    if !old.contains(line) {
+                        write!(f, "\n    + {line}")?;
+                    }
+                }
+                if was.is_some() && old.iter().all(|l| now.contains(l)) && now.iter().all(|l| old.contains(l)) {
+                    write!(f, "\n    (same rules, other order)")?;
+                }
+                Ok(())
+            }
         }
     }
 }

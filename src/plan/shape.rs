@@ -19,6 +19,8 @@ pub struct NsState {
     pub routes: BTreeMap<(IpNetwork, u32), RouteState>,
     /// `net.*` sysctls by dotted key.
     pub sysctls: BTreeMap<String, String>,
+    /// The lab's nftables table as its canonical listing; `None` when there is none.
+    pub nft: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -83,6 +85,9 @@ pub fn desired(lab: &Lab) -> NetState {
     for node in lab.nodes.values() {
         let ns = state.entry(node.ns.clone()).or_default();
         ns.sysctls.extend(node.sysctls.clone());
+        if !node.firewall.is_empty() {
+            ns.nft = Some(node.firewall.listing());
+        }
         for r in &node.routes {
             let metric = r.metric.unwrap_or_else(|| default_metric(&r.dst));
             ns.routes.insert((r.dst, metric), RouteState { dst: r.dst, via: r.via, dev: r.dev.clone(), metric });

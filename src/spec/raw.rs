@@ -29,10 +29,11 @@ pub struct RawNode {
     pub forward: Option<S<bool>>,
     #[serde(default)]
     pub routes: Vec<S<RawRoute>>,
+    #[serde(default)]
+    pub nat: Vec<S<RawNat>>,
+    pub firewall: Option<S<RawFirewall>>,
     // Keys of the contract that later parts of netlab implement; kept as raw values so
     // that `resolve` can say precisely which one this version cannot honour yet.
-    pub nat: Option<S<toml::Value>>,
-    pub firewall: Option<S<toml::Value>>,
     pub hostname: Option<S<toml::Value>>,
     pub isolate: Option<S<toml::Value>>,
     pub rootfs: Option<S<toml::Value>>,
@@ -74,4 +75,63 @@ pub struct RawCheck {
     pub connect_udp: Option<S<String>>,
     pub expect: Option<S<String>>,
     pub timeout: Option<S<toml::Value>>,
+}
+
+/// One entry of `nat`: exactly one of the three kinds.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNat {
+    pub masquerade: Option<S<RawMasquerade>>,
+    pub snat: Option<S<RawSnat>>,
+    pub dnat: Option<S<RawDnat>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMasquerade {
+    pub from: S<String>,
+    pub out: S<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSnat {
+    pub from: S<String>,
+    pub out: S<String>,
+    pub to: S<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDnat {
+    #[serde(rename = "in")]
+    pub in_: S<String>,
+    pub proto: Option<S<String>>,
+    pub port: S<i64>,
+    pub to: S<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFirewall {
+    pub forward_policy: Option<S<String>>,
+    pub input_policy: Option<S<String>>,
+    #[serde(default)]
+    pub forward: Vec<S<RawRule>>,
+    #[serde(default)]
+    pub input: Vec<S<RawRule>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRule {
+    #[serde(rename = "in")]
+    pub in_: Option<S<String>>,
+    pub out: Option<S<String>>,
+    pub from: Option<S<String>>,
+    pub to: Option<S<String>>,
+    pub proto: Option<S<String>>,
+    pub port: Option<S<i64>>,
+    pub state: Option<S<Vec<S<String>>>>,
+    pub action: S<String>,
 }

@@ -34,6 +34,9 @@ pub struct Record {
     /// entering it, that the namespace under that name is still the lab's.
     #[serde(default)]
     pub netns_inodes: BTreeMap<String, u64>,
+    /// Namespaces (by `ns_key`) where the lab loaded an nftables table.
+    #[serde(default)]
+    pub tables: BTreeSet<String>,
 }
 
 impl Record {

@@ -3,6 +3,7 @@
 
 pub mod dump;
 pub mod netns;
+pub mod nft;
 pub mod observe;
 pub mod rtnl;
 pub mod sysctl;

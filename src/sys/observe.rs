@@ -2,7 +2,7 @@
 //! objects that carry its mark. Nothing else is looked at.
 
 use super::rtnl::NETLAB_PROTO;
-use super::{dump, netns, sysctl};
+use super::{dump, netns, nft, sysctl};
 use crate::error::{Error, SysError};
 use crate::model::{names, NsRef};
 use crate::plan::{IfKind, IfState, NetState, NsState, RouteState};
@@ -87,14 +87,17 @@ fn route_state(r: &RouteMessage, names: &HashMap<u32, String>) -> Option<RouteSt
 
 /// Reads one namespace: links, addresses, the routes `keep` selects, and `sysctls`, all in
 /// one job on a namespace worker.
-pub async fn snapshot(ns: &NsRef, keep: impl Fn(&RouteMessage, &RouteState) -> bool, sysctls: Vec<String>) -> Result<Snapshot, SysError> {
+/// `table`: the lab's nftables table to read there, if it may have one.
+pub async fn snapshot(ns: &NsRef, keep: impl Fn(&RouteMessage, &RouteState) -> bool, sysctls: Vec<String>, table: Option<String>) -> Result<Snapshot, SysError> {
     let label = ns.to_string();
     let read = move || {
         let dump = dump::dump_here()?;
         let values: Vec<(String, io::Result<String>)> = sysctls.into_iter().map(|k| { let v = sysctl::read(&k); (k, v) }).collect();
-        Ok((dump, values))
+        // A kernel without nf_tables has no table to read; `up` says so if the lab needs one.
+        let nft = table.and_then(|t| nft::read_table(&t).ok().flatten());
+        Ok((dump, values, nft))
     };
-    let (dump, values) = netns::run(netns::place(ns), read).await.map_err(sys(format!("reading netns {label}")))?;
+    let (dump, values, nft) = netns::run(netns::place(ns), read).await.map_err(sys(format!("reading netns {label}")))?;
     let by_index: HashMap<u32, String> = dump.links.iter().filter_map(|l| Some((l.header.index, link_name(l)?.to_string()))).collect();
     let mut state = NsState::default();
     let mut lo_alias = None;
@@ -138,6 +141,7 @@ pub async fn snapshot(ns: &NsRef, keep: impl Fn(&RouteMessage, &RouteState) -> b
         let v = v.map_err(sys(format!("reading sysctl {k} in {label} (does this kernel have it?)")))?;
         state.sysctls.insert(k, v);
     }
+    state.nft = nft;
     Ok(Snapshot { lo_alias, state })
 }
 
@@ -158,6 +162,10 @@ pub async fn observe(lab: &str, want: &NetState, record: Option<Record>) -> Resu
     let mut candidates: BTreeSet<String> = recorded.clone();
     candidates.extend(want.keys().filter_map(|ns| if let NsRef::Named(n) = ns { Some(n.clone()) } else { None }));
 
+    // Reading a table costs a socket per namespace: only where the lab has or had one.
+    let may_have_table = |ns: &NsRef| {
+        want.get(ns).is_some_and(|w| w.nft.is_some()) || record.as_ref().is_some_and(|r| r.tables.contains(&Record::ns_key(ns)))
+    };
     let sysctl_keys = |ns: &NsRef| -> Vec<String> {
         let mut keys: BTreeSet<String> = want.get(ns).map(|w| w.sysctls.keys().cloned().collect()).unwrap_or_default();
         if let Some(o) = record.as_ref().and_then(|r| r.sysctl_orig.get(&Record::ns_key(ns))) {
@@ -185,8 +193,9 @@ pub async fn observe(lab: &str, want: &NetState, record: Option<Record>) -> Resu
         .map(|name| {
             let ns = NsRef::Named(name.clone());
             let keys = sysctl_keys(&ns);
+            let table = may_have_table(&ns).then(|| nft::table_name(lab, &ns));
             async move {
-                let snap = snapshot(&ns, |r, _| r.header.protocol != RouteProtocol::Kernel, keys).await;
+                let snap = snapshot(&ns, |r, _| r.header.protocol != RouteProtocol::Kernel, keys, table).await;
                 (name, snap)
             }
         })
@@ -221,7 +230,7 @@ pub async fn observe(lab: &str, want: &NetState, record: Option<Record>) -> Resu
         r.header.protocol == RouteProtocol::Other(NETLAB_PROTO)
             && (host_want.is_some_and(|w| w.routes.contains_key(&(rs.dst, rs.metric))) || recorded_routes.iter().any(|x| x.dst == rs.dst && x.metric == rs.metric))
     };
-    let snap = snapshot(&NsRef::Host, route_is_ours, sysctl_keys(&NsRef::Host)).await?;
+    let snap = snapshot(&NsRef::Host, route_is_ours, sysctl_keys(&NsRef::Host), Some(nft::table_name(lab, &NsRef::Host))).await?;
     let mut host = snap.state;
     let mut ours = BTreeMap::new();
     for (name, iface) in std::mem::take(&mut host.ifaces) {
