@@ -1,6 +1,8 @@
 //! The operations behind the commands, on a loaded lab: plan, up, status.
 
 use crate::apply::apply;
+use crate::backend::FirewallKind;
+use crate::sys::nft;
 use crate::error::{Error, Result};
 use crate::model::{self, NsRef};
 use crate::plan::{self, NetState, Op, Plan};
@@ -20,6 +22,24 @@ pub struct Lab {
 #[derive(Debug)]
 pub struct UpReport {
     pub plan: Plan,
+    /// Something the user should know, such as a fallback to iptables.
+    pub notice: Option<String>,
+}
+
+/// A plan and what it was computed from.
+#[derive(Debug)]
+pub struct Planned {
+    pub plan: Plan,
+    pub seen: Observed,
+    pub kind: FirewallKind,
+    pub notice: Option<String>,
+}
+
+fn kind_name(k: FirewallKind) -> &'static str {
+    match k {
+        FirewallKind::Nft => "nftables",
+        FirewallKind::Iptables => "iptables",
+    }
 }
 
 impl Lab {
@@ -43,33 +63,54 @@ impl Lab {
         plan::desired(&self.model)
     }
 
-    /// Reads the kernel's state of this lab.
-    pub async fn observe(&self) -> Result<Observed> {
-        observe(&self.model.name, &self.desired(), Record::load(&self.model.name)?).await
+    /// How this lab's firewall is loaded: as asked, as the lab already is, or nftables where
+    /// the kernel has it (iptables otherwise, with a notice).
+    pub fn firewall_kind(&self, asked: Option<FirewallKind>, record: Option<&Record>) -> Result<(FirewallKind, Option<String>)> {
+        let current = record.filter(|r| !r.tables.is_empty()).map(|r| r.firewall);
+        match (asked, current) {
+            (Some(a), Some(c)) if a != c => Err(Error::Usage(format!(
+                "lab {} is up with its firewall in {}; run `netlab down` before switching to {}",
+                self.name(),
+                kind_name(c),
+                kind_name(a)
+            ))),
+            (Some(a), _) => Ok((a, None)),
+            (None, Some(c)) => Ok((c, None)),
+            (None, None) => {
+                let needs = self.model.nodes.values().any(|n| !n.firewall.is_empty());
+                if needs && !nft::available() {
+                    return Ok((FirewallKind::Iptables, Some("nf_tables is not available in this kernel: loading the firewall rules with iptables".into())));
+                }
+                Ok((FirewallKind::Nft, None))
+            }
+        }
     }
 
     /// What `up` would do (`netlab plan`). Refuses when a needed name belongs to someone else.
-    pub async fn plan(&self) -> Result<(Plan, Observed)> {
-        let seen = self.observe().await?;
+    pub async fn plan(&self, asked: Option<FirewallKind>) -> Result<Planned> {
+        let record = Record::load(&self.model.name)?;
+        let (kind, notice) = self.firewall_kind(asked, record.as_ref())?;
+        let seen = observe(&self.model.name, &self.desired(), record, kind).await?;
         refuse_foreign(&seen)?;
-        Ok((plan::diff(&self.model, &self.desired(), &seen), seen))
+        Ok(Planned { plan: plan::diff(&self.model, &self.desired(), &seen), seen, kind, notice })
     }
 
     /// Makes the kernel match the file (`netlab up`).
-    pub async fn up(&self) -> Result<UpReport> {
-        let (plan, seen) = self.plan().await?;
+    pub async fn up(&self, asked: Option<FirewallKind>) -> Result<UpReport> {
+        let Planned { plan, seen, kind, notice } = self.plan(asked).await?;
         if plan.is_empty() {
             // Still refresh the record: the file may have moved.
             Record::for_lab(&self.model, seen.record.as_ref()).save()?;
-            return Ok(UpReport { plan });
+            return Ok(UpReport { plan, notice });
         }
         // Written before touching anything, so that an interrupted `up` can be cleaned up.
         let mut record = Record::for_lab(&self.model, seen.record.as_ref());
         let want = self.desired();
+        record.firewall = kind;
         record.host_routes.extend(want.get(&NsRef::Host).into_iter().flat_map(|h| h.routes.values().cloned()));
         record.tables.extend(want.iter().filter(|(_, s)| s.nft.is_some()).map(|(ns, _)| Record::ns_key(ns)));
         record.save()?;
-        let rtnl = Rtnl::new(&self.model.name);
+        let rtnl = Rtnl::new(&self.model.name).with_firewall(kind);
         let (applied, errors) = apply(&rtnl, &plan).await;
         // Whatever happened, remember the original value of every sysctl we changed.
         for (ns, key, prev) in &applied.sysctl_prev {
@@ -82,7 +123,7 @@ impl Lab {
         record.remember_inodes();
         record.save()?;
         match errors.into_iter().next() {
-            None => Ok(UpReport { plan }),
+            None => Ok(UpReport { plan, notice }),
             Some(first) => Err(Error::Sys(first)),
         }
     }

@@ -58,7 +58,8 @@ async fn is_ours(lab: &str, record: Option<&Record>, name: &str) -> Result<bool,
 pub async fn down(lab: &str) -> Result<DownReport> {
     netns::check_mount_propagation()?;
     let record = Record::load(lab)?;
-    let rtnl = Rtnl::new(lab);
+    let kind = record.as_ref().map(|r| r.firewall).unwrap_or_default();
+    let rtnl = Rtnl::new(lab).with_firewall(kind);
     let mut report = DownReport { found_anything: record.is_some(), ..Default::default() };
     let mut errors: Vec<SysError> = Vec::new();
 
@@ -79,7 +80,7 @@ pub async fn down(lab: &str) -> Result<DownReport> {
 
     // Host objects first, while their peers' namespaces still exist.
     let mark = names::mark_prefix(lab);
-    let host = snapshot(&NsRef::Host, |r, _| r.header.protocol == RouteProtocol::Other(NETLAB_PROTO), Vec::new(), Some(nft::table_name(lab, &NsRef::Host))).await?;
+    let host = snapshot(&NsRef::Host, |r, _| r.header.protocol == RouteProtocol::Other(NETLAB_PROTO), Vec::new(), Some((kind, lab.to_string(), nft::table_name(lab, &NsRef::Host)))).await?;
     if let Some(rec) = &record {
         for route in &rec.host_routes {
             if host.state.routes.contains_key(&(route.dst, route.metric)) {

@@ -43,3 +43,14 @@ pub trait Firewall {
     /// Deletes the table; missing counts as done.
     async fn delete_table(&self, ns: &NsRef, table: &str) -> Result<(), SysError>;
 }
+
+/// Which kernel interface carries a lab's firewall.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum FirewallKind {
+    /// nftables, through libnftnl: one table per namespace.
+    #[default]
+    Nft,
+    /// iptables-restore, in chains of the lab's own: where nf_tables is not available.
+    Iptables,
+}

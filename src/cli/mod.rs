@@ -6,6 +6,7 @@ mod ls;
 mod status;
 mod up;
 
+use crate::backend::FirewallKind;
 use crate::error::Result;
 use crate::Lab;
 use clap::{Parser, Subcommand};
@@ -21,9 +22,18 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Make the machine match the file: create what is missing, change what differs, remove what the file no longer names.
-    Up { file: PathBuf },
+    Up {
+        file: PathBuf,
+        /// Load NAT and firewall rules with nftables (default where the kernel has it) or iptables.
+        #[arg(long, value_enum)]
+        firewall: Option<FirewallKind>,
+    },
     /// Print what `up` would do. Exit 0 when nothing would change, 2 when something would, 1 on error.
-    Plan { file: PathBuf },
+    Plan {
+        file: PathBuf,
+        #[arg(long, value_enum)]
+        firewall: Option<FirewallKind>,
+    },
     /// Remove everything the lab owns, and nothing else.
     Down {
         /// The topology file (or use --lab).
@@ -66,8 +76,8 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Ls => ls::run(),
         other => runtime()?.block_on(async move {
             match other {
-                Command::Up { file } => up::up(&file).await,
-                Command::Plan { file } => up::plan(&file).await,
+                Command::Up { file, firewall } => up::up(&file, firewall).await,
+                Command::Plan { file, firewall } => up::plan(&file, firewall).await,
                 Command::Down { file, lab } => down::run(file.as_deref(), lab.as_deref()).await,
                 Command::Status { lab, json } => status::run(lab.as_deref(), json).await,
                 Command::Exec { .. } | Command::Validate { .. } | Command::Ls => unreachable!("handled above"),

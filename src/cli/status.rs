@@ -47,7 +47,7 @@ pub async fn run(lab: Option<&str>, json: bool) -> Result<i32> {
         Err(e) => (None, Some(e.to_string())),
     };
     let want: NetState = lab_file.as_ref().map(|l| l.desired()).unwrap_or_default();
-    let seen: Observed = observe(&record.lab, &want, Some(record.clone())).await?;
+    let seen: Observed = observe(&record.lab, &want, Some(record.clone()), record.firewall).await?;
     let drift: Vec<String> = match &lab_file {
         Some(l) => plan::diff(&l.model, &want, &seen).ops.iter().map(Op::to_string).collect(),
         None => Vec::new(),

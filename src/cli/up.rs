@@ -1,12 +1,16 @@
 //! `netlab up` and `netlab plan`.
 
+use crate::backend::FirewallKind;
 use crate::error::Result;
 use crate::Lab;
 use std::path::Path;
 
-pub async fn up(file: &Path) -> Result<i32> {
+pub async fn up(file: &Path, firewall: Option<FirewallKind>) -> Result<i32> {
     let lab = Lab::load(file)?;
-    let report = lab.up().await?;
+    let report = lab.up(firewall).await?;
+    if let Some(n) = &report.notice {
+        eprintln!("netlab: {n}");
+    }
     if report.plan.is_empty() {
         println!("lab {} is up to date: nothing to change", lab.name());
     } else {
@@ -16,9 +20,13 @@ pub async fn up(file: &Path) -> Result<i32> {
     Ok(0)
 }
 
-pub async fn plan(file: &Path) -> Result<i32> {
+pub async fn plan(file: &Path, firewall: Option<FirewallKind>) -> Result<i32> {
     let lab = Lab::load(file)?;
-    let (plan, _) = lab.plan().await?;
+    let planned = lab.plan(firewall).await?;
+    if let Some(n) = &planned.notice {
+        eprintln!("netlab: {n}");
+    }
+    let plan = planned.plan;
     if plan.is_empty() {
         println!("lab {}: no changes", lab.name());
         return Ok(0);

@@ -37,6 +37,9 @@ pub struct Record {
     /// Namespaces (by `ns_key`) where the lab loaded an nftables table.
     #[serde(default)]
     pub tables: BTreeSet<String>,
+    /// How the lab's firewall rules were loaded.
+    #[serde(default)]
+    pub firewall: crate::backend::FirewallKind,
 }
 
 impl Record {

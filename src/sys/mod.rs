@@ -2,6 +2,7 @@
 //! `setns`, sockets.
 
 pub mod dump;
+pub mod iptables;
 pub mod netns;
 pub mod nft;
 pub mod observe;

@@ -3,6 +3,7 @@
 
 use super::rtnl::NETLAB_PROTO;
 use super::{dump, netns, nft, sysctl};
+use crate::backend::FirewallKind;
 use crate::error::{Error, SysError};
 use crate::model::{names, NsRef};
 use crate::plan::{IfKind, IfState, NetState, NsState, RouteState};
@@ -87,14 +88,17 @@ fn route_state(r: &RouteMessage, names: &HashMap<u32, String>) -> Option<RouteSt
 
 /// Reads one namespace: links, addresses, the routes `keep` selects, and `sysctls`, all in
 /// one job on a namespace worker.
-/// `table`: the lab's nftables table to read there, if it may have one.
-pub async fn snapshot(ns: &NsRef, keep: impl Fn(&RouteMessage, &RouteState) -> bool, sysctls: Vec<String>, table: Option<String>) -> Result<Snapshot, SysError> {
+/// The lab's rules to read in a namespace: how they were loaded, the lab, the table.
+pub type TableRead = (FirewallKind, String, String);
+
+/// `table`: the lab's firewall to read there, if it may have one.
+pub async fn snapshot(ns: &NsRef, keep: impl Fn(&RouteMessage, &RouteState) -> bool, sysctls: Vec<String>, table: Option<TableRead>) -> Result<Snapshot, SysError> {
     let label = ns.to_string();
     let read = move || {
         let dump = dump::dump_here()?;
         let values: Vec<(String, io::Result<String>)> = sysctls.into_iter().map(|k| { let v = sysctl::read(&k); (k, v) }).collect();
         // A kernel without nf_tables has no table to read; `up` says so if the lab needs one.
-        let nft = table.and_then(|t| nft::read_table(&t).ok().flatten());
+        let nft = table.and_then(|(kind, lab, t)| nft::read_here(kind, &lab, &t).ok().flatten());
         Ok((dump, values, nft))
     };
     let (dump, values, nft) = netns::run(netns::place(ns), read).await.map_err(sys(format!("reading netns {label}")))?;
@@ -155,7 +159,7 @@ pub fn owner(lab: &str, lo_alias: Option<&str>) -> Owner {
 }
 
 /// Reads the lab's share of the kernel: `want` names what it needs, `record` what it made.
-pub async fn observe(lab: &str, want: &NetState, record: Option<Record>) -> Result<Observed, Error> {
+pub async fn observe(lab: &str, want: &NetState, record: Option<Record>, kind: FirewallKind) -> Result<Observed, Error> {
     netns::check_mount_propagation()?;
     let mut seen = Observed { record: record.clone(), ..Default::default() };
     let recorded: BTreeSet<String> = record.as_ref().map(|r| r.namespaces.clone()).unwrap_or_default();
@@ -193,7 +197,7 @@ pub async fn observe(lab: &str, want: &NetState, record: Option<Record>) -> Resu
         .map(|name| {
             let ns = NsRef::Named(name.clone());
             let keys = sysctl_keys(&ns);
-            let table = may_have_table(&ns).then(|| nft::table_name(lab, &ns));
+            let table = may_have_table(&ns).then(|| (kind, lab.to_string(), nft::table_name(lab, &ns)));
             async move {
                 let snap = snapshot(&ns, |r, _| r.header.protocol != RouteProtocol::Kernel, keys, table).await;
                 (name, snap)
@@ -230,7 +234,7 @@ pub async fn observe(lab: &str, want: &NetState, record: Option<Record>) -> Resu
         r.header.protocol == RouteProtocol::Other(NETLAB_PROTO)
             && (host_want.is_some_and(|w| w.routes.contains_key(&(rs.dst, rs.metric))) || recorded_routes.iter().any(|x| x.dst == rs.dst && x.metric == rs.metric))
     };
-    let snap = snapshot(&NsRef::Host, route_is_ours, sysctl_keys(&NsRef::Host), Some(nft::table_name(lab, &NsRef::Host))).await?;
+    let snap = snapshot(&NsRef::Host, route_is_ours, sysctl_keys(&NsRef::Host), Some((kind, lab.to_string(), nft::table_name(lab, &NsRef::Host)))).await?;
     let mut host = snap.state;
     let mut ours = BTreeMap::new();
     for (name, iface) in std::mem::take(&mut host.ifaces) {

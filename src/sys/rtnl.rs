@@ -29,7 +29,8 @@ type Cell = Arc<OnceCell<Handle>>;
 
 /// The real backend: rtnetlink sockets by namespace.
 pub struct Rtnl {
-    lab: String,
+    pub(crate) lab: String,
+    pub(crate) firewall: crate::backend::FirewallKind,
     rt: tokio::runtime::Handle,
     conns: Mutex<HashMap<NsRef, Cell>>,
 }
@@ -45,7 +46,13 @@ fn errno(e: &io::Error) -> i32 {
 impl Rtnl {
     /// A backend for lab `lab`; must be made inside the tokio runtime.
     pub fn new(lab: &str) -> Rtnl {
-        Rtnl { lab: lab.to_string(), rt: tokio::runtime::Handle::current(), conns: Mutex::new(HashMap::new()) }
+        Rtnl { lab: lab.to_string(), firewall: Default::default(), rt: tokio::runtime::Handle::current(), conns: Mutex::new(HashMap::new()) }
+    }
+
+    /// The same backend, with the lab's firewall going through `kind`.
+    pub fn with_firewall(mut self, kind: crate::backend::FirewallKind) -> Rtnl {
+        self.firewall = kind;
+        self
     }
 
     fn cell(&self, ns: &NsRef) -> Cell {

@@ -5,6 +5,7 @@
 pub mod compile;
 mod read;
 
+use crate::backend::FirewallKind;
 use crate::model::firewall::{Action, Firewall};
 use compile::{CompiledRule, Expr, Field, MetaKey, Verdict};
 use nftnl::expr::{Bitwise, Cmp, CmpOp, Conntrack, Counter, Immediate, Masquerade, Meta, Nat, NatType, Payload, Register, RejectionType, IcmpCode};
@@ -148,16 +149,36 @@ pub fn explain(e: &io::Error) -> String {
 
 impl crate::backend::Firewall for super::rtnl::Rtnl {
     async fn load_table(&self, ns: &crate::model::NsRef, table: &str, rules: &Firewall) -> Result<(), crate::error::SysError> {
-        let (t, r) = (table.to_string(), rules.clone());
-        super::netns::run(super::netns::place(ns), move || load_table(&t, &r))
+        let (t, r, lab, kind) = (table.to_string(), rules.clone(), self.lab.clone(), self.firewall);
+        super::netns::run(super::netns::place(ns), move || match kind {
+            FirewallKind::Nft => load_table(&t, &r),
+            FirewallKind::Iptables => super::iptables::load_here(&lab, &r),
+        })
             .await
             .map_err(|e| crate::error::SysError::new(format!("loading nftables table {table} in {ns}"), io::Error::other(explain(&e))))
     }
 
     async fn delete_table(&self, ns: &crate::model::NsRef, table: &str) -> Result<(), crate::error::SysError> {
-        let t = table.to_string();
-        super::netns::run(super::netns::place(ns), move || delete_table(&t))
+        let (t, lab, kind) = (table.to_string(), self.lab.clone(), self.firewall);
+        super::netns::run(super::netns::place(ns), move || match kind {
+            FirewallKind::Nft => delete_table(&t),
+            FirewallKind::Iptables => super::iptables::delete_here(&lab),
+        })
             .await
             .map_err(|e| crate::error::SysError::new(format!("deleting nftables table {table} in {ns}"), io::Error::other(explain(&e))))
     }
+}
+
+/// Reads the lab's rules in the calling thread's namespace, whichever way they were loaded.
+pub fn read_here(kind: FirewallKind, lab: &str, table: &str) -> io::Result<Option<Vec<String>>> {
+    match kind {
+        FirewallKind::Nft => read_table(table),
+        FirewallKind::Iptables => super::iptables::read_here(lab),
+    }
+}
+
+/// Whether this kernel has nf_tables: asking for a table that does not exist answers
+/// ENOENT where it does.
+pub fn available() -> bool {
+    read_table("netlab-probe").is_ok()
 }
