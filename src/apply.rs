@@ -1,7 +1,7 @@
 //! Walks a plan step by step. Ops of one step run concurrently (they touch independent
 //! objects); the first step with a failure stops the walk and its errors are returned.
 
-use crate::backend::{Firewall, Links, Netns};
+use crate::backend::{Firewall, Links, Netns, Spawner};
 use crate::error::SysError;
 use crate::model::NsRef;
 use crate::plan::{Op, Plan};
@@ -19,11 +19,12 @@ pub struct Applied {
 
 /// Applies `plan` in order; stops after the first step in which anything failed, and
 /// returns what was done together with the failures (empty on success).
-pub async fn apply<B: Netns + Links + Firewall>(backend: &B, plan: &Plan) -> (Applied, Vec<SysError>) {
+/// `net` changes namespaces, links and rules; `procs` starts and stops node processes.
+pub async fn apply<B: Netns + Links + Firewall, P: Spawner>(backend: &B, procs: &P, plan: &Plan) -> (Applied, Vec<SysError>) {
     let mut applied = Applied::default();
     for step in plan.phases() {
         let results: Vec<Result<Option<(NsRef, String, String)>, SysError>> =
-            stream::iter(step).map(|op| run(backend, op)).buffer_unordered(IN_FLIGHT).collect().await;
+            stream::iter(step).map(|op| run(backend, procs, op)).buffer_unordered(IN_FLIGHT).collect().await;
         let mut errors = Vec::new();
         for r in results {
             match r {
@@ -40,8 +41,14 @@ pub async fn apply<B: Netns + Links + Firewall>(backend: &B, plan: &Plan) -> (Ap
     (applied, Vec::new())
 }
 
-async fn run<B: Netns + Links + Firewall>(b: &B, op: &Op) -> Result<Option<(NsRef, String, String)>, SysError> {
+async fn run<B: Netns + Links + Firewall, P: Spawner>(b: &B, p: &P, op: &Op) -> Result<Option<(NsRef, String, String)>, SysError> {
     match op {
+        Op::StopWorkload { node, name } => p.stop_workload(node, name).await,
+        Op::StopHolder { node } => p.stop_holder(node).await,
+        Op::SetLimits { node, limits } => p.set_limits(node, limits).await,
+        Op::StartHolder { node, isolation } => p.start_holder(node, isolation).await,
+        Op::RunExec { node, commands } => p.run_exec(node, commands).await,
+        Op::StartWorkload { node, workload } => p.start_workload(node, workload).await,
         Op::DelRoute { ns, route } => b.del_route(ns, route).await,
         Op::DelAddr { ns, iface, addr } => b.del_addr(ns, iface, addr).await,
         Op::DelLink { ns, iface } => b.del_link(ns, iface).await,
@@ -86,7 +93,7 @@ mod tests {
     #[test]
     fn applies_in_dependency_order() {
         let fake = Fake::default();
-        let (applied, errors) = block_on(apply(&fake, &plan()));
+        let (applied, errors) = block_on(apply(&fake, &fake, &plan()));
         assert!(errors.is_empty());
         let calls = fake.calls();
         let pos = |s: &str| calls.iter().position(|c| c.starts_with(s)).unwrap_or_else(|| panic!("no call {s} in {calls:?}"));
@@ -101,7 +108,7 @@ mod tests {
     #[test]
     fn stops_after_the_failing_step() {
         let fake = Fake { fail_on: Some("add_veth".into()), ..Default::default() };
-        let (_, errors) = block_on(apply(&fake, &plan()));
+        let (_, errors) = block_on(apply(&fake, &fake, &plan()));
         assert_eq!(errors.len(), 1);
         assert!(errors[0].to_string().contains("add_veth t-h1:eth0 t-h2:eth0"), "{}", errors[0]);
         let calls = fake.calls();

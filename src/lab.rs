@@ -3,6 +3,8 @@
 use crate::apply::apply;
 use crate::backend::FirewallKind;
 use crate::sys::nft;
+use crate::sys::procs::{self, ExecInfo, Files, Procs};
+use std::collections::BTreeMap;
 use crate::error::{Error, Result};
 use crate::model::{self, NsRef};
 use crate::plan::{self, NetState, Op, Plan};
@@ -90,7 +92,8 @@ impl Lab {
     pub async fn plan(&self, asked: Option<FirewallKind>) -> Result<Planned> {
         let record = Record::load(&self.model.name)?;
         let (kind, notice) = self.firewall_kind(asked, record.as_ref())?;
-        let seen = observe(&self.model.name, &self.desired(), record, kind).await?;
+        let mut seen = observe(&self.model.name, &self.desired(), record, kind).await?;
+        seen.procs = procs::observe(&Files { lab: self.model.name.clone() });
         refuse_foreign(&seen)?;
         Ok(Planned { plan: plan::diff(&self.model, &self.desired(), &seen), seen, kind, notice })
     }
@@ -111,7 +114,9 @@ impl Lab {
         record.tables.extend(want.iter().filter(|(_, s)| s.nft.is_some()).map(|(ns, _)| Record::ns_key(ns)));
         record.save()?;
         let rtnl = Rtnl::new(&self.model.name).with_firewall(kind);
-        let (applied, errors) = apply(&rtnl, &plan).await;
+        let procs = self.spawner();
+        let (applied, errors) = apply(&rtnl, &procs, &plan).await;
+        self.note_exec_info(&procs.files)?;
         // Whatever happened, remember the original value of every sysctl we changed.
         for (ns, key, prev) in &applied.sysctl_prev {
             let origs = record.sysctl_orig.entry(Record::ns_key(ns)).or_default();
@@ -126,6 +131,40 @@ impl Lab {
             None => Ok(UpReport { plan, notice }),
             Some(first) => Err(Error::Sys(first)),
         }
+    }
+
+    /// The process backend, knowing each node's namespace and the fingerprints to store.
+    fn spawner(&self) -> Procs {
+        let mut fingerprints = BTreeMap::new();
+        for (node, p) in plan::procs::desired(&self.model) {
+            let mut put = |what: &str, fp: &Option<String>| {
+                if let Some(fp) = fp {
+                    fingerprints.insert((node.clone(), what.to_string()), fp.clone());
+                }
+            };
+            put("holder", &p.holder);
+            put("limits", &p.limits);
+            put("exec", &p.exec);
+            for (name, fp) in &p.workloads {
+                fingerprints.insert((node.clone(), format!("workload:{name}")), fp.clone());
+            }
+        }
+        let netns = self.model.nodes.values().map(|n| (n.name.clone(), if let NsRef::Named(s) = &n.ns { Some(s.clone()) } else { None })).collect();
+        Procs { files: Files { lab: self.model.name.clone() }, netns, fingerprints }
+    }
+
+    /// What `netlab exec` needs to enter each node with processes of its own.
+    fn note_exec_info(&self, files: &Files) -> Result<()> {
+        for node in self.model.nodes.values() {
+            let p = &node.processes;
+            let needs_cgroup = !p.limits.is_empty() || !p.run.is_empty() || p.isolation.needs_holder();
+            let info = (!p.is_empty()).then(|| ExecInfo {
+                seccomp: p.seccomp.clone(),
+                cgroup: needs_cgroup.then(|| format!("{}/_exec", procs::node_cgroup(&self.model.name, &node.name))),
+            });
+            files.set_exec_info(&node.name, info.as_ref()).map_err(|e| Error::Record { path: files.dir().display().to_string(), message: e.to_string() })?;
+        }
+        Ok(())
     }
 
     /// After a complete `up`, the record names exactly what the file asks for.

@@ -6,7 +6,7 @@ use crate::error::{Error, Result, SysError};
 use crate::model::{names, NsRef};
 use crate::state::Record;
 use crate::backend::Firewall;
-use crate::sys::{netns, nft};
+use crate::sys::{netns, nft, procs};
 use crate::sys::observe::{owner, snapshot, Owner};
 use crate::sys::rtnl::{Rtnl, NETLAB_PROTO};
 use futures::stream::{self, StreamExt};
@@ -62,6 +62,14 @@ pub async fn down(lab: &str) -> Result<DownReport> {
     let rtnl = Rtnl::new(lab).with_firewall(kind);
     let mut report = DownReport { found_anything: record.is_some(), ..Default::default() };
     let mut errors: Vec<SysError> = Vec::new();
+
+    // Processes first: they hold namespaces, and nothing may outlive the lab.
+    let l = lab.to_string();
+    match tokio::task::spawn_blocking(move || procs::teardown(&l)).await {
+        Ok(Err(e)) => errors.push(SysError::new(format!("stopping the processes of lab {lab}"), e)),
+        Err(e) => errors.push(SysError::new(format!("stopping the processes of lab {lab}"), std::io::Error::other(e))),
+        Ok(Ok(())) => {}
+    }
 
     // Without a record, the marks alone tell which namespaces are ours.
     let recorded: BTreeSet<String> = record.as_ref().map(|r| r.namespaces.clone()).unwrap_or_default();

@@ -1,6 +1,6 @@
 //! A recording backend: every call is logged as a line, and chosen calls fail.
 
-use super::{Firewall, Links, Netns};
+use super::{Firewall, Links, Netns, Spawner};
 use crate::model::firewall::Firewall as Rules;
 use crate::error::SysError;
 use crate::model::NsRef;
@@ -86,5 +86,26 @@ impl Firewall for Fake {
     }
     async fn delete_table(&self, ns: &NsRef, table: &str) -> Result<(), SysError> {
         self.log(format!("delete_table {ns}:{table}"))
+    }
+}
+
+impl Spawner for Fake {
+    async fn set_limits(&self, node: &str, _: &crate::model::limits::Limits) -> Result<(), SysError> {
+        self.log(format!("set_limits {node}"))
+    }
+    async fn start_holder(&self, node: &str, _: &crate::model::workload::Isolation) -> Result<(), SysError> {
+        self.log(format!("start_holder {node}"))
+    }
+    async fn stop_holder(&self, node: &str) -> Result<(), SysError> {
+        self.log(format!("stop_holder {node}"))
+    }
+    async fn run_exec(&self, node: &str, commands: &[String]) -> Result<(), SysError> {
+        self.log(format!("run_exec {node} {}", commands.join("; ")))
+    }
+    async fn start_workload(&self, node: &str, w: &crate::model::workload::Workload) -> Result<(), SysError> {
+        self.log(format!("start_workload {node}/{}", w.name))
+    }
+    async fn stop_workload(&self, node: &str, name: &str) -> Result<(), SysError> {
+        self.log(format!("stop_workload {node}/{name}"))
     }
 }

@@ -54,3 +54,14 @@ pub enum FirewallKind {
     /// iptables-restore, in chains of the lab's own: where nf_tables is not available.
     Iptables,
 }
+
+/// The processes of nodes: cgroups, namespace holders, `exec` commands, workloads.
+#[allow(async_fn_in_trait)]
+pub trait Spawner {
+    async fn set_limits(&self, node: &str, limits: &crate::model::limits::Limits) -> Result<(), SysError>;
+    async fn start_holder(&self, node: &str, isolation: &crate::model::workload::Isolation) -> Result<(), SysError>;
+    async fn stop_holder(&self, node: &str) -> Result<(), SysError>;
+    async fn run_exec(&self, node: &str, commands: &[String]) -> Result<(), SysError>;
+    async fn start_workload(&self, node: &str, workload: &crate::model::workload::Workload) -> Result<(), SysError>;
+    async fn stop_workload(&self, node: &str, name: &str) -> Result<(), SysError>;
+}

@@ -2,8 +2,11 @@
 //! Nothing downstream re-parses strings or re-checks what `resolve` guaranteed.
 
 pub mod firewall;
+pub mod limits;
 pub mod names;
 pub mod resolve;
+pub mod workload;
+pub mod seccomp;
 mod types;
 
 pub use resolve::resolve;

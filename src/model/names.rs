@@ -16,8 +16,8 @@ pub fn node_name_problem(name: &str) -> Option<String> {
     if name.is_empty() || name.len() > 32 {
         return Some(format!("node name \"{name}\" must be 1–32 characters long"));
     }
-    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-        return Some(format!("node name \"{name}\" may only use letters, digits, - and _"));
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') || name.starts_with('_') {
+        return Some(format!("node name \"{name}\" may only use letters, digits, - and _, and not start with _"));
     }
     None
 }

@@ -2,6 +2,7 @@
 //! The first problem found is returned, located in the file.
 
 use super::firewall;
+use super::workload;
 use super::names::*;
 use super::types::*;
 use crate::error::SpecError;
@@ -120,8 +121,17 @@ fn resolve_node(src: &Source, prefix: &str, key: &S<String>, node: &S<RawNode>) 
             return Err(src.error(span, format!("unknown node kind \"{other}\""), "write kind = \"netns\", \"host\" or \"switch\""))
         }
     };
-    for (v, k) in [(&raw.hostname, "hostname"), (&raw.isolate, "isolate"), (&raw.rootfs, "rootfs"), (&raw.limits, "limits"), (&raw.seccomp, "seccomp"), (&raw.exec, "exec"), (&raw.run, "run")] {
-        unsupported(src, v, k, "workloads and node isolation")?;
+    let dir = src.path.parent().map(|p| if p.as_os_str().is_empty() { std::path::Path::new(".") } else { p }).unwrap_or(std::path::Path::new("."));
+    let processes = workload::resolve(src, &name, raw, dir)?;
+    if kind != NodeKind::Netns && !processes.is_empty() {
+        let what = if kind == NodeKind::Switch { "a switch runs no processes" } else { "a host node cannot be isolated" };
+        let iso = &processes.isolation;
+        let span = raw.isolate.as_ref().map(|i| i.span()).or(raw.hostname.as_ref().map(|h| h.span())).or(raw.rootfs.as_ref().map(|r| r.span()));
+        let refuse = kind == NodeKind::Switch || iso.needs_holder() || iso.hostname.is_some();
+        if refuse {
+            let span = span.or(raw.run.first().map(|r| r.span())).or(raw.exec.first().map(|e| e.span())).or(raw.limits.as_ref().map(|l| l.span())).or(raw.seccomp.as_ref().map(|s| s.span())).unwrap_or(key.span());
+            return Err(src.error(span, format!("node \"{name}\": {what}"), "move the processes to a netns node"));
+        }
     }
     if kind == NodeKind::Switch {
         if let Some(r) = raw.routes.first() {
@@ -157,7 +167,7 @@ fn resolve_node(src: &Source, prefix: &str, key: &S<String>, node: &S<RawNode>) 
         NodeKind::Host => NsRef::Host,
         _ => NsRef::Named(netns_name(prefix, &name)),
     };
-    Ok(Node { name, kind, ns, sysctls, routes: Vec::new(), firewall: Default::default() })
+    Ok(Node { name, kind, ns, sysctls, routes: Vec::new(), firewall: Default::default(), processes })
 }
 
 fn resolve_link(

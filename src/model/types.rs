@@ -51,6 +51,8 @@ pub struct Node {
     pub routes: Vec<Route>,
     /// NAT and filter rules; empty means the node has no table.
     pub firewall: super::firewall::Firewall,
+    /// Isolation, limits, seccomp, exec commands and workloads.
+    pub processes: super::workload::Processes,
 }
 
 /// One end of a link: an interface in a node.

@@ -120,6 +120,13 @@ pub fn diff(lab: &Lab, want: &NetState, seen: &Observed) -> Plan {
             table_ops(lab, &NsRef::Host, &empty, s, &mut ops);
         }
     }
+    let fresh_nodes: BTreeSet<String> = lab
+        .nodes
+        .values()
+        .filter(|n| matches!(&n.ns, NsRef::Named(name) if ops.iter().any(|o| matches!(o, Op::AddNetns { ns } if ns == name))))
+        .map(|n| n.name.clone())
+        .collect();
+    super::procs::diff(lab, &super::procs::desired(lab), &seen.procs, &fresh_nodes, &mut ops);
     Plan::new(ops)
 }
 

@@ -2,6 +2,7 @@
 
 pub mod diff;
 pub mod op;
+pub mod procs;
 pub mod shape;
 
 pub use diff::diff;

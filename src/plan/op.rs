@@ -2,6 +2,8 @@
 
 use super::shape::RouteState;
 use crate::model::firewall::Firewall;
+use crate::model::limits::Limits;
+use crate::model::workload::{Isolation, Workload};
 use crate::model::NsRef;
 use ipnetwork::IpNetwork;
 use serde::Serialize;
@@ -12,6 +14,10 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Op {
+    /// Stops a workload's supervisor and everything in the workload's cgroup.
+    StopWorkload { node: String, name: String },
+    /// Stops a node's namespace holder (and with it every process of its pid namespace).
+    StopHolder { node: String },
     /// `nft delete table inet NAME`
     DelTable { ns: NsRef, table: String },
     /// `ip route del`
@@ -43,24 +49,36 @@ pub enum Op {
     /// `nft -f`: the lab's table replaced as a whole, atomically. `was` is the kernel's
     /// listing before, `None` when there was no table.
     LoadTable { ns: NsRef, table: String, rules: Firewall, was: Option<Vec<String>> },
+    /// Creates the node's cgroup with these limits (or changes them).
+    SetLimits { node: String, limits: Limits },
+    /// Starts the process that holds the node's pid/mount/uts/ipc namespaces.
+    StartHolder { node: String, isolation: Isolation },
+    /// Runs the node's `exec` commands, in order.
+    RunExec { node: String, commands: Vec<String> },
+    /// Starts a workload under its supervisor.
+    StartWorkload { node: String, workload: Workload },
 }
 
 impl Op {
     /// The step of `up` this op belongs to; ops of one step are independent of each other.
     pub fn phase(&self) -> u8 {
         match self {
-            Op::DelTable { .. } => 0,
-            Op::DelRoute { .. } => 0,
-            Op::DelAddr { .. } => 1,
-            Op::DelLink { .. } => 2,
-            Op::DelNetns { .. } => 3,
-            Op::AddNetns { .. } => 4,
-            Op::AddBridge { .. } => 5,
-            Op::AddVeth { .. } => 6,
-            Op::SetMtu { .. } | Op::SetMaster { .. } | Op::AddAddr { .. } => 7,
-            Op::SetUp { .. } | Op::SetSysctl { .. } => 8,
-            Op::AddRoute { .. } => 9,
-            Op::LoadTable { .. } => 10,
+            Op::StopWorkload { .. } => 0,
+            Op::StopHolder { .. } => 1,
+            Op::DelTable { .. } | Op::DelRoute { .. } => 2,
+            Op::DelAddr { .. } => 3,
+            Op::DelLink { .. } => 4,
+            Op::DelNetns { .. } => 5,
+            Op::AddNetns { .. } => 6,
+            Op::AddBridge { .. } => 7,
+            Op::AddVeth { .. } => 8,
+            Op::SetMtu { .. } | Op::SetMaster { .. } | Op::AddAddr { .. } => 9,
+            Op::SetUp { .. } | Op::SetSysctl { .. } => 10,
+            Op::AddRoute { .. } => 11,
+            Op::LoadTable { .. } | Op::SetLimits { .. } => 12,
+            Op::StartHolder { .. } => 13,
+            Op::RunExec { .. } => 14,
+            Op::StartWorkload { .. } => 15,
         }
     }
 }
@@ -145,6 +163,18 @@ impl fmt::Display for Op {
             },
             Op::AddRoute { ns, route } => write!(f, "+ route {}: {route}", ns_label(ns)),
             Op::DelTable { ns, table } => write!(f, "- nft {}", At(ns, table)),
+            Op::StopWorkload { node, name } => write!(f, "- workload {node}/{name}"),
+            Op::StopHolder { node } => write!(f, "- namespaces of node {node}"),
+            Op::SetLimits { node, limits } => write!(f, "~ limits {node}: {}", limits_text(limits)),
+            Op::StartHolder { node, isolation } => write!(f, "+ namespaces of node {node}: {}", isolation_text(isolation)),
+            Op::RunExec { node, commands } => {
+                write!(f, "+ exec {node}:")?;
+                for c in commands {
+                    write!(f, "\n    {c}")?;
+                }
+                Ok(())
+            }
+            Op::StartWorkload { node, workload } => write!(f, "+ workload {node}/{}: {}", workload.name, workload.cmd.join(" ")),
             Op::LoadTable { ns, table, rules, was } => {
                 let now = rules.listing();
                 match was {
@@ -178,4 +208,29 @@ impl fmt::Display for Plan {
         }
         Ok(())
     }
+}
+
+fn limits_text(l: &Limits) -> String {
+    let mut parts = Vec::new();
+    if let Some(m) = l.memory {
+        parts.push(format!("memory {m} bytes"));
+    }
+    if let Some(c) = l.cpu {
+        parts.push(format!("cpu {c}"));
+    }
+    if let Some(p) = l.pids {
+        parts.push(format!("pids {p}"));
+    }
+    parts.join(", ")
+}
+
+fn isolation_text(i: &Isolation) -> String {
+    let mut parts: Vec<String> = [("pid", i.pid), ("mount", i.mount), ("uts", i.uts), ("ipc", i.ipc)].iter().filter(|(_, on)| *on).map(|(n, _)| n.to_string()).collect();
+    if let Some(h) = &i.hostname {
+        parts.push(format!("hostname {h}"));
+    }
+    if let Some(r) = &i.rootfs {
+        parts.push(format!("rootfs {}", r.display()));
+    }
+    parts.join(", ")
 }

@@ -32,15 +32,48 @@ pub struct RawNode {
     #[serde(default)]
     pub nat: Vec<S<RawNat>>,
     pub firewall: Option<S<RawFirewall>>,
-    // Keys of the contract that later parts of netlab implement; kept as raw values so
-    // that `resolve` can say precisely which one this version cannot honour yet.
-    pub hostname: Option<S<toml::Value>>,
-    pub isolate: Option<S<toml::Value>>,
-    pub rootfs: Option<S<toml::Value>>,
-    pub limits: Option<S<toml::Value>>,
+    pub hostname: Option<S<String>>,
+    pub isolate: Option<S<Vec<S<String>>>>,
+    pub rootfs: Option<S<String>>,
+    pub limits: Option<S<RawLimits>>,
+    /// "default", "unconfined", or a table (see `RawSeccomp`).
     pub seccomp: Option<S<toml::Value>>,
-    pub exec: Option<S<toml::Value>>,
-    pub run: Option<S<toml::Value>>,
+    #[serde(default)]
+    pub exec: Vec<S<String>>,
+    #[serde(default)]
+    pub run: Vec<S<RawWorkload>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    pub memory: Option<S<String>>,
+    /// Cores: an integer or a fraction.
+    pub cpu: Option<S<toml::Value>>,
+    pub pids: Option<S<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSeccomp {
+    pub default: String,
+    #[serde(default)]
+    pub allow: Vec<String>,
+    #[serde(default)]
+    pub deny: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWorkload {
+    pub name: S<String>,
+    pub cmd: S<Vec<S<String>>>,
+    #[serde(default)]
+    pub env: std::collections::BTreeMap<String, S<String>>,
+    pub cwd: Option<S<String>>,
+    pub limits: Option<S<RawLimits>>,
+    pub seccomp: Option<S<toml::Value>>,
+    pub restart: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]

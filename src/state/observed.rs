@@ -16,4 +16,6 @@ pub struct Observed {
     /// Names the lab needs that belong to someone else, each described in a sentence.
     pub foreign: Vec<String>,
     pub record: Option<Record>,
+    /// What runs for the lab's nodes.
+    pub procs: crate::plan::procs::ProcsState,
 }

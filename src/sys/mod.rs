@@ -1,10 +1,16 @@
 //! The effectful edge: the kernel through netlink, /proc and mount(2). Only here: `unsafe`,
 //! `setns`, sockets.
 
+pub mod cgroup;
 pub mod dump;
+pub mod enter;
 pub mod iptables;
 pub mod netns;
 pub mod nft;
 pub mod observe;
 pub mod rtnl;
+pub mod seccomp;
 pub mod sysctl;
+pub mod init;
+pub mod spawn;
+pub mod procs;

@@ -1,0 +1,212 @@
+//! What runs in a node: its isolation (namespaces, hostname, rootfs), its cgroup limits and
+//! seccomp filter, the commands run once after wiring, and the supervised workloads.
+
+use super::limits::{self, Limits};
+use super::seccomp::{self, DefaultAction, Seccomp};
+use crate::error::SpecError;
+use crate::spec::raw::{RawLimits, RawNode, RawSeccomp, RawWorkload, S};
+use crate::spec::Source;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// The namespaces a node's processes share besides its network namespace.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Isolation {
+    pub pid: bool,
+    pub mount: bool,
+    pub uts: bool,
+    pub ipc: bool,
+    pub hostname: Option<String>,
+    /// Absolute path of the directory the node's processes see as `/`.
+    pub rootfs: Option<PathBuf>,
+}
+
+impl Isolation {
+    /// Whether the node needs a process of its own to hold namespaces.
+    pub fn needs_holder(&self) -> bool {
+        self.pid || self.mount || self.uts || self.ipc
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Restart {
+    No,
+    OnFailure,
+    Always,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Workload {
+    pub name: String,
+    pub cmd: Vec<String>,
+    pub env: BTreeMap<String, String>,
+    pub cwd: Option<String>,
+    /// The workload's own limits, inside the node's.
+    pub limits: Limits,
+    pub seccomp: Seccomp,
+    pub restart: Restart,
+}
+
+/// Everything about a node's processes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Processes {
+    pub isolation: Isolation,
+    pub limits: Limits,
+    /// The filter of `netlab exec`, `exec` commands and workloads without one of their own.
+    pub seccomp: Seccomp,
+    pub exec: Vec<String>,
+    pub run: Vec<Workload>,
+}
+
+impl Default for Processes {
+    fn default() -> Self {
+        Processes { isolation: Isolation::default(), limits: Limits::default(), seccomp: Seccomp::Unconfined, exec: Vec::new(), run: Vec::new() }
+    }
+}
+
+impl Processes {
+    pub fn is_empty(&self) -> bool {
+        *self == Processes::default()
+    }
+}
+
+type R<T> = Result<T, SpecError>;
+
+fn resolve_limits(src: &Source, raw: &S<RawLimits>) -> R<Limits> {
+    let l = raw.get_ref();
+    let memory = match &l.memory {
+        None => None,
+        Some(m) => Some(limits::parse_memory(m.get_ref()).map_err(|e| src.error(m.span(), e, "write memory = \"256M\""))?),
+    };
+    let cpu = match &l.cpu {
+        None => None,
+        Some(c) => {
+            let v = match c.get_ref() {
+                toml::Value::Integer(i) => *i as f64,
+                toml::Value::Float(f) => *f,
+                _ => return Err(src.error(c.span(), "cpu must be a number of cores", "write cpu = 0.5 or cpu = 2")),
+            };
+            Some(limits::check_cpu(v).map_err(|e| src.error(c.span(), e, "write cpu = 0.5 or cpu = 2"))?)
+        }
+    };
+    let pids = match &l.pids {
+        None => None,
+        Some(p) => Some(limits::check_pids(*p.get_ref()).map_err(|e| src.error(p.span(), e, "write pids = 256"))?),
+    };
+    Ok(Limits { memory, cpu, pids })
+}
+
+fn resolve_seccomp(src: &Source, raw: &S<toml::Value>) -> R<Seccomp> {
+    let profile = match raw.get_ref() {
+        toml::Value::String(s) if s == "default" => seccomp::default_profile(),
+        toml::Value::String(s) if s == "unconfined" => Seccomp::Unconfined,
+        toml::Value::String(s) => {
+            return Err(src.error(raw.span(), format!("unknown seccomp profile \"{s}\""), "write seccomp = \"default\", \"unconfined\" or { default = \"errno\", allow = [...] }"))
+        }
+        toml::Value::Table(_) => {
+            let t: RawSeccomp = raw.get_ref().clone().try_into().map_err(|e: toml::de::Error| {
+                src.error(raw.span(), format!("seccomp table: {}", e.message().trim()), "write { default = \"allow\"|\"errno\"|\"kill\", allow = [\"read\", ...], deny = [\"unshare\", ...] }")
+            })?;
+            let default = match t.default.as_str() {
+                "allow" => DefaultAction::Allow,
+                "errno" => DefaultAction::Errno,
+                "kill" => DefaultAction::Kill,
+                other => return Err(src.error(raw.span(), format!("unknown seccomp default \"{other}\""), "write default = \"allow\", \"errno\" or \"kill\"")),
+            };
+            Seccomp::Filter { default, allow: t.allow, deny: t.deny }
+        }
+        _ => return Err(src.error(raw.span(), "seccomp must be a profile name or a table".to_string(), "write seccomp = \"default\"")),
+    };
+    profile.check().map_err(|e| src.error(raw.span(), e, "see `man 2 syscalls` for the names"))?;
+    Ok(profile)
+}
+
+fn resolve_workload(src: &Source, raw: &S<RawWorkload>, node_seccomp: &Seccomp) -> R<Workload> {
+    let w = raw.get_ref();
+    let name = w.name.get_ref().clone();
+    let ok = !name.is_empty() && name.len() <= 32 && !name.starts_with('_') && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !ok {
+        return Err(src.error(w.name.span(), format!("workload name \"{name}\" must be 1–32 letters, digits, - or _"), "write name = \"web\""));
+    }
+    let cmd: Vec<String> = w.cmd.get_ref().iter().map(|s| s.get_ref().clone()).collect();
+    if cmd.is_empty() || cmd[0].is_empty() {
+        return Err(src.error(w.cmd.span(), format!("workload {name} has an empty cmd"), "write cmd = [\"python3\", \"-m\", \"http.server\"]"));
+    }
+    if let Some(bad) = w.cmd.get_ref().iter().find(|a| a.get_ref().contains('\0')) {
+        return Err(src.error(bad.span(), "an argument contains a NUL byte".to_string(), "remove the NUL byte"));
+    }
+    let restart = match w.restart.as_ref().map(|r| (r.get_ref().as_str(), r.span())) {
+        None | Some(("no", _)) => Restart::No,
+        Some(("on-failure", _)) => Restart::OnFailure,
+        Some(("always", _)) => Restart::Always,
+        Some((other, span)) => return Err(src.error(span, format!("unknown restart policy \"{other}\""), "write restart = \"no\", \"on-failure\" or \"always\"")),
+    };
+    Ok(Workload {
+        name,
+        cmd,
+        env: w.env.iter().map(|(k, v)| (k.clone(), v.get_ref().clone())).collect(),
+        cwd: w.cwd.as_ref().map(|c| c.get_ref().clone()),
+        limits: w.limits.as_ref().map(|l| resolve_limits(src, l)).transpose()?.unwrap_or_default(),
+        seccomp: w.seccomp.as_ref().map(|s| resolve_seccomp(src, s)).transpose()?.unwrap_or_else(|| node_seccomp.clone()),
+        restart,
+    })
+}
+
+/// Resolves a node's process keys. `dir`: the topology file's directory, for `rootfs`.
+pub fn resolve(src: &Source, node: &str, raw: &RawNode, dir: &std::path::Path) -> R<Processes> {
+    let mut iso = Isolation::default();
+    for ns in raw.isolate.as_ref().map(|i| i.get_ref().as_slice()).unwrap_or(&[]) {
+        match ns.get_ref().as_str() {
+            "pid" => iso.pid = true,
+            "mount" => iso.mount = true,
+            "uts" => iso.uts = true,
+            "ipc" => iso.ipc = true,
+            "net" | "network" => return Err(src.error(ns.span(), "every node has its own network namespace already".to_string(), "remove \"net\" from isolate")),
+            other => return Err(src.error(ns.span(), format!("unknown namespace \"{other}\""), "use any of \"pid\", \"mount\", \"uts\", \"ipc\"")),
+        }
+    }
+    // A pid namespace needs its own /proc, which needs a mount namespace.
+    iso.mount |= iso.pid;
+    if let Some(h) = &raw.hostname {
+        let name = h.get_ref();
+        let ok = !name.is_empty() && name.len() <= 64 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+        if !ok {
+            return Err(src.error(h.span(), format!("hostname \"{name}\" is not a valid host name"), "use 1–64 letters, digits, - and ."));
+        }
+        iso.hostname = Some(name.clone());
+        iso.uts = true;
+    }
+    if let Some(r) = &raw.rootfs {
+        let path = dir.join(r.get_ref());
+        if !path.is_dir() {
+            return Err(src.error(r.span(), format!("rootfs {} is not a directory", path.display()), "point rootfs at an unpacked root filesystem, relative to the topology file"));
+        }
+        iso.rootfs = Some(std::path::absolute(&path).unwrap_or(path));
+        iso.mount = true;
+    }
+    let node_seccomp = raw.seccomp.as_ref().map(|s| resolve_seccomp(src, s)).transpose()?.unwrap_or(Seccomp::Unconfined);
+    let mut run: Vec<Workload> = Vec::new();
+    for w in &raw.run {
+        let wl = resolve_workload(src, w, &node_seccomp)?;
+        if run.iter().any(|o| o.name == wl.name) {
+            return Err(src.error(w.get_ref().name.span(), format!("node {node} has two workloads named {}", wl.name), "give each workload its own name"));
+        }
+        run.push(wl);
+    }
+    let mut exec = Vec::new();
+    for e in &raw.exec {
+        if e.get_ref().trim().is_empty() {
+            return Err(src.error(e.span(), "an empty exec command".to_string(), "write a shell command, such as \"ip link set lo mtu 9000\""));
+        }
+        exec.push(e.get_ref().clone());
+    }
+    Ok(Processes {
+        isolation: iso,
+        limits: raw.limits.as_ref().map(|l| resolve_limits(src, l)).transpose()?.unwrap_or_default(),
+        seccomp: node_seccomp,
+        exec,
+        run,
+    })
+}

@@ -1,0 +1,86 @@
+//! The processes of a lab's nodes in the plan: namespace holders, cgroup limits, `exec`
+//! commands and workloads. Each is known by a fingerprint of its definition; equal
+//! fingerprints mean there is nothing to do, so a re-`up` leaves running workloads alone.
+
+use super::op::Op;
+use crate::model::workload::Processes;
+use crate::model::{Lab, NodeKind, NsRef};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Fingerprints of what runs for one node.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct NodeProcs {
+    pub holder: Option<String>,
+    pub limits: Option<String>,
+    pub exec: Option<String>,
+    pub workloads: BTreeMap<String, String>,
+}
+
+/// By node name.
+pub type ProcsState = BTreeMap<String, NodeProcs>;
+
+fn json<T: Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("fingerprints serialize")
+}
+
+/// The fingerprint of everything a node's processes run inside of: its namespace, its
+/// isolation. When it changes, every process of the node starts over.
+fn base(ns: &NsRef, p: &Processes) -> String {
+    json(&(ns, &p.isolation))
+}
+
+/// What should run for every node of the lab.
+pub fn desired(lab: &Lab) -> ProcsState {
+    let mut out = ProcsState::new();
+    for node in lab.nodes.values().filter(|n| n.kind != NodeKind::Switch) {
+        let p = &node.processes;
+        if p.is_empty() {
+            continue;
+        }
+        let base = base(&node.ns, p);
+        out.insert(node.name.clone(), NodeProcs {
+            holder: p.isolation.needs_holder().then(|| base.clone()),
+            limits: (!p.limits.is_empty()).then(|| json(&p.limits)),
+            exec: (!p.exec.is_empty()).then(|| json(&(&base, &p.exec, &p.seccomp))),
+            workloads: p.run.iter().map(|w| (w.name.clone(), json(&(&base, w)))).collect(),
+        });
+    }
+    out
+}
+
+/// The ops that make `seen` run what `want` says. `fresh`: nodes whose network namespace is
+/// being made anew, whose old processes hold the old one and must go.
+pub fn diff(lab: &Lab, want: &ProcsState, seen: &ProcsState, fresh: &BTreeSet<String>, ops: &mut Vec<Op>) {
+    let empty = NodeProcs::default();
+    let nodes: BTreeSet<&String> = want.keys().chain(seen.keys()).collect();
+    for node in nodes {
+        let w = want.get(node).unwrap_or(&empty);
+        let s = seen.get(node).unwrap_or(&empty);
+        let restart_all = fresh.contains(node) || w.holder != s.holder;
+        for (name, fp) in &s.workloads {
+            if restart_all || w.workloads.get(name) != Some(fp) {
+                ops.push(Op::StopWorkload { node: node.clone(), name: name.clone() });
+            }
+        }
+        if s.holder.is_some() && restart_all {
+            ops.push(Op::StopHolder { node: node.clone() });
+        }
+        let Some(model) = lab.nodes.get(node) else { continue };
+        let p = &model.processes;
+        if w.limits.is_some() && w.limits != s.limits {
+            ops.push(Op::SetLimits { node: node.clone(), limits: p.limits });
+        }
+        if w.holder.is_some() && (restart_all || s.holder.is_none()) {
+            ops.push(Op::StartHolder { node: node.clone(), isolation: p.isolation.clone() });
+        }
+        if w.exec.is_some() && (restart_all || w.exec != s.exec) {
+            ops.push(Op::RunExec { node: node.clone(), commands: p.exec.clone() });
+        }
+        for wl in &p.run {
+            if restart_all || s.workloads.get(&wl.name) != w.workloads.get(&wl.name) {
+                ops.push(Op::StartWorkload { node: node.clone(), workload: wl.clone() });
+            }
+        }
+    }
+}

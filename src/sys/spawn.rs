@@ -1,0 +1,97 @@
+//! Starting and stopping the processes of `__netlab-init` from `up` and `down`: node holders
+//! and workload supervisors, re-executed from this very binary.
+
+use super::init::{HolderSpec, Status, WorkloadSpec};
+use std::io;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn write_spec<T: serde::Serialize>(path: &Path, spec: &T) -> io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(path, serde_json::to_vec_pretty(spec).expect("spec serializes"))
+}
+
+fn init_command(kind: &str, spec_path: &Path) -> Command {
+    let mut c = Command::new("/proc/self/exe");
+    c.arg("__netlab-init").arg(kind).arg(spec_path);
+    c
+}
+
+/// Starts a node's namespace holder; returns the pid of its pid 1 once the node's view
+/// (hostname, /proc, rootfs) is set up, or the real reason it could not be.
+pub fn start_holder(spec: &HolderSpec, spec_path: &Path) -> io::Result<u32> {
+    write_spec(spec_path, spec)?;
+    let out = init_command("hold", spec_path).stdin(Stdio::null()).output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        return Err(io::Error::other(stderr.trim().trim_start_matches("netlab-init: ").to_string()));
+    }
+    String::from_utf8_lossy(&out.stdout).trim().parse().map_err(|_| io::Error::other(format!("node holder gave no pid: {stderr}")))
+}
+
+/// Reads a workload's status file.
+pub fn status(path: &Path) -> Option<Status> {
+    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+}
+
+/// Starts a workload's supervisor and waits (at most 3 s) until its first payload is running
+/// or has failed; a payload that cannot start fails `up` with its reason.
+pub fn start_workload(spec: &WorkloadSpec, spec_path: &Path) -> io::Result<u32> {
+    write_spec(spec_path, spec)?;
+    let _ = std::fs::remove_file(&spec.status);
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(&spec.log)?;
+    let mut child = init_command("run", spec_path).stdin(Stdio::null()).stdout(Stdio::null()).stderr(log).spawn()?;
+    let pid = child.id();
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < deadline {
+        if let Some(st) = status(&spec.status) {
+            match st.state.as_str() {
+                "starting" => {}
+                "failed" => {
+                    // Nothing of a workload that cannot start may stay behind.
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(io::Error::other(st.last_exit.unwrap_or_else(|| "the workload could not start".into())));
+                }
+                _ => break,
+            }
+        }
+        if child.try_wait()?.is_some() {
+            let tail = std::fs::read_to_string(&spec.log).unwrap_or_default();
+            let last = tail.lines().rev().find(|l| !l.is_empty()).unwrap_or("the supervisor exited");
+            return Err(io::Error::other(last.trim_start_matches("netlab-init: ").to_string()));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // Not waited for: the supervisor outlives `up`, which soon exits and leaves it to init.
+    drop(child);
+    Ok(pid)
+}
+
+/// Whether `pid` is one of netlab's own processes, still running.
+pub fn alive(pid: u32) -> bool {
+    let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else { return false };
+    let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.rsplit(')').next().is_some_and(|r| r.trim_start().starts_with('Z')));
+    !zombie && cmdline.split(|b| *b == 0).any(|a| a == b"__netlab-init")
+}
+
+/// Stops one of netlab's processes: SIGTERM, then SIGKILL after `grace`. Gone counts as done.
+pub fn stop(pid: u32, grace: Duration) {
+    use nix::sys::signal::{kill, Signal};
+    let p = nix::unistd::Pid::from_raw(pid as i32);
+    if !alive(pid) {
+        return;
+    }
+    let _ = kill(p, Signal::SIGTERM);
+    let deadline = Instant::now() + grace;
+    while Instant::now() < deadline {
+        if !alive(pid) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = kill(p, Signal::SIGKILL);
+}
