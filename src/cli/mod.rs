@@ -2,6 +2,7 @@
 
 mod down;
 mod exec;
+mod logs;
 mod ls;
 mod status;
 mod up;
@@ -56,6 +57,16 @@ pub enum Command {
         #[arg(last = true, required = true)]
         cmd: Vec<String>,
     },
+    /// A workload's output (stdout and stderr).
+    Logs {
+        /// NODE or NODE/WORKLOAD
+        target: String,
+        #[arg(long)]
+        lab: Option<String>,
+        /// Keep printing what the workload writes.
+        #[arg(short, long)]
+        follow: bool,
+    },
     /// The labs that are up on this machine.
     Ls,
     /// Check a file, touching nothing.
@@ -74,13 +85,14 @@ pub fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Command::Ls => ls::run(),
+        Command::Logs { target, lab, follow } => logs::run(&target, lab.as_deref(), follow),
         other => runtime()?.block_on(async move {
             match other {
                 Command::Up { file, firewall } => up::up(&file, firewall).await,
                 Command::Plan { file, firewall } => up::plan(&file, firewall).await,
                 Command::Down { file, lab } => down::run(file.as_deref(), lab.as_deref()).await,
                 Command::Status { lab, json } => status::run(lab.as_deref(), json).await,
-                Command::Exec { .. } | Command::Validate { .. } | Command::Ls => unreachable!("handled above"),
+                Command::Exec { .. } | Command::Validate { .. } | Command::Ls | Command::Logs { .. } => unreachable!("handled above"),
             }
         }),
     }

@@ -5,6 +5,7 @@ use crate::model::NsRef;
 use crate::plan::{self, NetState, Op};
 use crate::state::{Observed, Record};
 use crate::sys::observe::observe;
+use crate::sys::procs::{self, Files, WorkloadStatus};
 use crate::Lab;
 use serde::Serialize;
 
@@ -26,6 +27,9 @@ struct NodeStatus<'a> {
     netns: Option<&'a str>,
     present: bool,
     state: Option<&'a plan::NsState>,
+    /// The holder of the node's namespaces, when it has one running.
+    holder: Option<u32>,
+    workloads: Vec<WorkloadStatus>,
 }
 
 pub async fn run(lab: Option<&str>, json: bool) -> Result<i32> {
@@ -47,7 +51,9 @@ pub async fn run(lab: Option<&str>, json: bool) -> Result<i32> {
         Err(e) => (None, Some(e.to_string())),
     };
     let want: NetState = lab_file.as_ref().map(|l| l.desired()).unwrap_or_default();
-    let seen: Observed = observe(&record.lab, &want, Some(record.clone()), record.firewall).await?;
+    let mut seen: Observed = observe(&record.lab, &want, Some(record.clone()), record.firewall).await?;
+    let files = Files { lab: record.lab.clone() };
+    seen.procs = procs::observe(&files);
     let drift: Vec<String> = match &lab_file {
         Some(l) => plan::diff(&l.model, &want, &seen).ops.iter().map(Op::to_string).collect(),
         None => Vec::new(),
@@ -58,7 +64,7 @@ pub async fn run(lab: Option<&str>, json: bool) -> Result<i32> {
         .map(|(name, ns)| {
             let key = ns.as_ref().map(|n| NsRef::Named(n.clone())).unwrap_or(NsRef::Host);
             let state = seen.ns.get(&key);
-            NodeStatus { name, netns: ns.as_deref(), present: state.is_some(), state }
+            NodeStatus { name, netns: ns.as_deref(), present: state.is_some(), state, holder: files.holder(name), workloads: procs::workload_status(&files, name) }
         })
         .collect();
     let status = Status { lab: &record.lab, file: record.file.display().to_string(), prefix: &record.prefix, nodes, drift, drift_unknown };
@@ -97,6 +103,26 @@ fn print_text(s: &Status) {
         for line in st.nft.iter().flatten() {
             println!("  nft {line}");
         }
+        if let Some(h) = n.holder {
+            println!("  namespaces held by pid {h}");
+        }
+        for w in &n.workloads {
+            let of = |v: Option<u64>, l: Option<u64>, fmt: fn(u64) -> String| match (v, l) {
+                (Some(v), Some(l)) => format!("{}/{}", fmt(v), fmt(l)),
+                (Some(v), None) => fmt(v),
+                _ => "-".to_string(),
+            };
+            let pid = w.pid.map(|p| format!(" pid {p}")).unwrap_or_default();
+            let exit = w.last_exit.as_ref().map(|e| format!(", last {e}")).unwrap_or_default();
+            println!(
+                "  workload {}: {}{pid}, restarts {}, memory {}, pids {}{exit}",
+                w.name,
+                w.state,
+                w.restarts,
+                of(w.memory_bytes, w.memory_limit, size),
+                of(w.pids, w.pids_limit, |v| v.to_string())
+            );
+        }
     }
     match (&s.drift_unknown, s.drift.is_empty()) {
         (Some(why), _) => println!("drift: unknown ({why})"),
@@ -108,4 +134,15 @@ fn print_text(s: &Status) {
             }
         }
     }
+}
+
+fn size(b: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "K", "M", "G"];
+    let mut v = b as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 { format!("{b}B") } else { format!("{v:.1}{}", UNITS[u]) }
 }

@@ -338,3 +338,55 @@ fn remove_shared_parent(layout: &Layout) {
         let _ = std::fs::remove_dir(d);
     }
 }
+
+/// A workload as `netlab status` shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct WorkloadStatus {
+    pub name: String,
+    pub supervisor: Option<u32>,
+    pub pid: Option<u32>,
+    /// starting, running, backoff, exited, failed, oom-killed, stopped, gone
+    pub state: String,
+    pub restarts: u32,
+    pub last_exit: Option<String>,
+    pub memory_bytes: Option<u64>,
+    pub memory_limit: Option<u64>,
+    pub pids: Option<u64>,
+    pub pids_limit: Option<u64>,
+    pub oom_kills: Option<u64>,
+}
+
+/// The workloads of a node, with what their cgroups hold.
+pub fn workload_status(files: &Files, node: &str) -> Vec<WorkloadStatus> {
+    let layout = cgroup::detect().ok();
+    files
+        .workloads()
+        .into_iter()
+        .filter(|(n, _)| n == node)
+        .map(|(_, name)| {
+            let st = spawn::status(&files.workload(node, &name, "status")).unwrap_or_default();
+            let spec: Option<WorkloadSpec> = files.read(&files.workload(node, &name, "json")).and_then(|t| serde_json::from_str(&t).ok());
+            let supervisor = files.pid(&files.workload(node, &name, "pid"));
+            let running = supervisor.is_some_and(spawn::alive);
+            let usage = match (&layout, &spec) {
+                (Some(l), Some(s)) => l.usage(&s.cgroup).ok(),
+                _ => None,
+            };
+            let limits = spec.as_ref().map(|s| s.workload.limits).unwrap_or_default();
+            let state = if running || matches!(st.state.as_str(), "exited" | "oom-killed" | "failed") { st.state.clone() } else { "gone".to_string() };
+            WorkloadStatus {
+                name,
+                supervisor: supervisor.filter(|_| running),
+                pid: st.pid.filter(|_| running),
+                state,
+                restarts: st.restarts,
+                last_exit: st.last_exit,
+                memory_bytes: usage.and_then(|u| u.memory_bytes),
+                memory_limit: limits.memory,
+                pids: usage.and_then(|u| u.pids),
+                pids_limit: limits.pids,
+                oom_kills: usage.and_then(|u| u.oom_kills),
+            }
+        })
+        .collect()
+}
