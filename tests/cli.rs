@@ -21,8 +21,7 @@ fn show(o: &Output) -> String {
 }
 
 /// Keys of the contract this version does not implement yet: files using them are skipped.
-const LATER_KEYS: &[&str] =
-    &["nat", "firewall", "hostname", "isolate", "rootfs", "limits", "seccomp", "exec", "run", "rate", "delay", "jitter", "loss"];
+const LATER_KEYS: &[&str] = &["rate", "delay", "jitter", "loss"];
 
 /// Whether a topology uses a key (at any depth, dotted or not) that this version cannot honour.
 fn uses_later_keys(text: &str) -> bool {
@@ -68,7 +67,8 @@ fn validate_accepts_the_example_topologies() {
             show(&o)
         );
     }
-    assert!(checked >= 1, "no topology in {} without nat/firewall/workload keys to validate", dir.display());
+    // Every example of the contract validates: lan, nat-sim, seed-nat, isolated at least.
+    assert!(checked >= 4, "only {checked} topologies in {} could be validated", dir.display());
 }
 
 #[test]
