@@ -10,8 +10,10 @@
 
 pub mod apply;
 pub mod backend;
+pub mod checks;
 pub mod cli;
 pub mod error;
+pub mod junit;
 pub mod lab;
 pub mod model;
 pub mod plan;

@@ -5,6 +5,7 @@ mod exec;
 mod logs;
 mod ls;
 mod status;
+mod test;
 mod up;
 
 use crate::backend::FirewallKind;
@@ -67,6 +68,16 @@ pub enum Command {
         #[arg(short, long)]
         follow: bool,
     },
+    /// Run the file's [[check]]s against the lab (brought up first if needed); exit 1 if any check fails.
+    Test {
+        file: PathBuf,
+        /// Write a JUnit XML report here.
+        #[arg(long)]
+        junit: Option<PathBuf>,
+        /// Tear the lab down afterwards, also when checks fail.
+        #[arg(long)]
+        down: bool,
+    },
     /// The labs that are up on this machine.
     Ls,
     /// Check a file, touching nothing.
@@ -92,6 +103,7 @@ pub fn run(cli: Cli) -> Result<i32> {
                 Command::Plan { file, firewall } => up::plan(&file, firewall).await,
                 Command::Down { file, lab } => down::run(file.as_deref(), lab.as_deref()).await,
                 Command::Status { lab, json } => status::run(lab.as_deref(), json).await,
+                Command::Test { file, junit, down } => test::run(&file, junit.as_deref(), down).await,
                 Command::Exec { .. } | Command::Validate { .. } | Command::Ls | Command::Logs { .. } => unreachable!("handled above"),
             }
         }),

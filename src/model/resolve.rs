@@ -434,5 +434,29 @@ fn resolve_check(src: &Source, nodes: &BTreeMap<String, Node>, c: &S<crate::spec
         Probe::ConnectUdp(sa) => format!("connect_udp {sa}"),
     };
     let name = rc.name.as_ref().map(|n| n.get_ref().clone()).unwrap_or_else(|| format!("{from}: {target}"));
-    Ok(Check { name, from: from.clone(), probe, expect_ok })
+    let timeout = match &rc.timeout {
+        None => CHECK_TIMEOUT,
+        Some(t) => parse_duration(t.get_ref()).filter(|d| !d.is_zero() && *d <= std::time::Duration::from_secs(300)).ok_or_else(|| {
+            src.error(t.span(), format!("timeout {} is not a duration between 1ms and 300s", t.get_ref()), "write timeout = \"500ms\", \"3s\" or a number of seconds")
+        })?,
+    };
+    Ok(Check { name, from: from.clone(), probe, expect_ok, timeout })
+}
+
+/// "500ms", "2s", "1.5s", or a number of seconds.
+fn parse_duration(v: &toml::Value) -> Option<std::time::Duration> {
+    let secs = match v {
+        toml::Value::Integer(i) => *i as f64,
+        toml::Value::Float(f) => *f,
+        toml::Value::String(s) => {
+            let s = s.trim();
+            if let Some(ms) = s.strip_suffix("ms") {
+                ms.trim().parse::<f64>().ok()? / 1000.0
+            } else {
+                s.strip_suffix('s').unwrap_or(s).trim().parse::<f64>().ok()?
+            }
+        }
+        _ => return None,
+    };
+    (secs.is_finite() && secs >= 0.0).then(|| std::time::Duration::from_secs_f64(secs))
 }

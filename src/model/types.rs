@@ -99,7 +99,12 @@ pub struct Check {
     pub from: String,
     pub probe: Probe,
     pub expect_ok: bool,
+    /// How long the probe waits for an answer.
+    pub timeout: std::time::Duration,
 }
+
+/// A check's timeout when the file gives none.
+pub const CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The bridge device inside every switch node's namespace.
 pub const BRIDGE_NAME: &str = "br0";

@@ -13,4 +13,5 @@ pub mod seccomp;
 pub mod sysctl;
 pub mod init;
 pub mod spawn;
+pub mod probe;
 pub mod procs;

@@ -228,3 +228,15 @@ pub fn place(ns: &crate::model::NsRef) -> Place {
         crate::model::NsRef::Named(n) => Place::Named(n.clone()),
     }
 }
+
+/// Runs `f` on a thread of its own inside namespace `name` (`None`: this one), for blocking
+/// work that must not hold a pooled worker, such as a probe waiting out its timeout.
+pub fn spawn_in<T: Send + 'static>(name: Option<String>, f: impl FnOnce() -> io::Result<T> + Send + 'static) -> std::thread::JoinHandle<io::Result<T>> {
+    std::thread::spawn(move || {
+        if let Some(n) = name {
+            let file = File::open(path(&n))?;
+            setns(&file, CloneFlags::CLONE_NEWNET).map_err(io_err)?;
+        }
+        f()
+    })
+}

@@ -1,0 +1,69 @@
+//! `netlab test TOPO.toml [--junit FILE] [--down]`: bring the lab up if needed, run its
+//! checks, print a table, write a JUnit report, exit 1 when a check did not go as expected.
+
+use crate::checks::{run_checks, CheckResult};
+use crate::error::{Error, Result};
+use crate::teardown::down;
+use crate::Lab;
+use std::path::Path;
+
+pub async fn run(file: &Path, junit: Option<&Path>, tear_down: bool) -> Result<i32> {
+    let lab = Lab::load(file)?;
+    if lab.model.checks.is_empty() {
+        return Err(Error::Usage(format!("{} has no [[check]]s to run", file.display())));
+    }
+    let outcome = up_and_check(&lab, junit).await;
+    if tear_down {
+        // Also when the checks failed: CI must not leave the lab behind.
+        let d = down(lab.name()).await;
+        if let (Ok(_), Err(e)) = (&outcome, d) {
+            return Err(e);
+        }
+    }
+    outcome
+}
+
+async fn up_and_check(lab: &Lab, junit: Option<&Path>) -> Result<i32> {
+    let report = lab.up(None).await?;
+    if !report.plan.is_empty() {
+        eprintln!("netlab: lab {}: {} changes applied", lab.name(), report.plan.ops.len());
+    }
+    let model = lab.model.clone();
+    let results = tokio::task::spawn_blocking(move || run_checks(&model)).await.map_err(|e| Error::Usage(format!("running the checks: {e}")))?;
+    print_table(&results);
+    if let Some(path) = junit {
+        let xml = crate::junit::report(lab.name(), &results, &timestamp());
+        std::fs::write(path, xml).map_err(|e| Error::Usage(format!("writing {}: {e}", path.display())))?;
+    }
+    Ok(if results.iter().all(CheckResult::passed) { 0 } else { 1 })
+}
+
+fn print_table(results: &[CheckResult]) {
+    let width = results.iter().map(|r| r.name.len()).max().unwrap_or(5).max(5);
+    println!("{:<width$}  {:<8}  {:<4}  {:>9}  ", "CHECK", "EXPECTED", "GOT", "TIME");
+    for r in results {
+        let word = |ok| if ok { "ok" } else { "fail" };
+        let mark = if r.passed() { "" } else { "  <-- FAILED" };
+        let detail = r.detail.as_ref().filter(|_| !r.passed() || !r.ok).map(|d| format!(" ({d})")).unwrap_or_default();
+        println!("{:<width$}  {:<8}  {:<4}  {:>7.1}ms{detail}{mark}", r.name, word(r.expect_ok), word(r.ok), r.elapsed.as_secs_f64() * 1000.0);
+    }
+    let failed = results.iter().filter(|r| !r.passed()).count();
+    println!("checks: {} passed, {failed} failed", results.len() - failed);
+}
+
+/// Now, as ISO 8601 UTC, without a date crate.
+fn timestamp() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let (days, rem) = (secs / 86400, secs % 86400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719468;
+    let era = z.div_euclid(146097);
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
