@@ -17,10 +17,13 @@ pub mod junit;
 pub mod lab;
 pub mod model;
 pub mod plan;
+pub mod running;
 pub mod spec;
 pub mod state;
 pub mod sys;
 pub mod teardown;
 
 pub use error::{Error, Result};
+pub use checks::CheckResult;
 pub use lab::Lab;
+pub use running::Running;

@@ -24,7 +24,7 @@ pub async fn run(file: &Path, junit: Option<&Path>, tear_down: bool) -> Result<i
 }
 
 async fn up_and_check(lab: &Lab, junit: Option<&Path>) -> Result<i32> {
-    let report = lab.up(None).await?;
+    let report = lab.reconcile(None).await?;
     if !report.plan.is_empty() {
         eprintln!("netlab: lab {}: {} changes applied", lab.name(), report.plan.ops.len());
     }

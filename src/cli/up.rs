@@ -7,7 +7,7 @@ use std::path::Path;
 
 pub async fn up(file: &Path, firewall: Option<FirewallKind>) -> Result<i32> {
     let lab = Lab::load(file)?;
-    let report = lab.up(firewall).await?;
+    let report = lab.reconcile(firewall).await?;
     if let Some(n) = &report.notice {
         eprintln!("netlab: {n}");
     }

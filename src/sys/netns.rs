@@ -240,3 +240,23 @@ pub fn spawn_in<T: Send + 'static>(name: Option<String>, f: impl FnOnce() -> io:
         f()
     })
 }
+
+/// A command that runs inside namespace `name`: the child enters it between fork and exec.
+/// Works from any program, threads and all, since the child only calls `setns`.
+pub fn command_in(name: &str, program: &str) -> io::Result<std::process::Command> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    let file = File::open(path(name)).map_err(|e| io::Error::new(e.kind(), format!("opening netns {name}: {e}")))?;
+    let mut cmd = std::process::Command::new(program);
+    // SAFETY: setns is async-signal-safe; `file` lives in the closure, so its fd stays open
+    // until the command is spawned.
+    unsafe {
+        cmd.pre_exec(move || {
+            if nix::libc::setns(file.as_raw_fd(), nix::libc::CLONE_NEWNET) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    Ok(cmd)
+}

@@ -146,7 +146,7 @@ impl Spawner for Procs {
         let fp = self.fingerprint(node, "exec");
         blocking(move || {
             for cmd in &cmds {
-                let out = std::process::Command::new("/proc/self/exe")
+                let out = std::process::Command::new(spawn::netlab_exe())
                     .args(["exec", &n, "--lab", &lab, "--", "/bin/sh", "-c", cmd])
                     .stdin(std::process::Stdio::null())
                     .output()?;

@@ -14,8 +14,22 @@ fn write_spec<T: serde::Serialize>(path: &Path, spec: &T) -> io::Result<()> {
     std::fs::write(path, serde_json::to_vec_pretty(spec).expect("spec serializes"))
 }
 
+/// The netlab binary, to re-execute for helper processes: this very program when it is
+/// netlab, else (a program using the library) `$NETLAB_BIN` or `netlab` on the PATH.
+pub fn netlab_exe() -> std::path::PathBuf {
+    if let Some(p) = std::env::var_os("NETLAB_BIN") {
+        return p.into();
+    }
+    let me = std::env::current_exe().ok();
+    if me.as_ref().and_then(|p| p.file_name()).is_some_and(|n| n.to_string_lossy().starts_with("netlab")) {
+        return "/proc/self/exe".into();
+    }
+    let on_path = std::env::var_os("PATH").and_then(|paths| std::env::split_paths(&paths).map(|d| d.join("netlab")).find(|p| p.is_file()));
+    on_path.unwrap_or_else(|| "/proc/self/exe".into())
+}
+
 fn init_command(kind: &str, spec_path: &Path) -> Command {
-    let mut c = Command::new("/proc/self/exe");
+    let mut c = Command::new(netlab_exe());
     c.arg("__netlab-init").arg(kind).arg(spec_path);
     c
 }
