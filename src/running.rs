@@ -46,7 +46,7 @@ impl Lab {
     /// Brings the lab up (`netlab up`) and returns a guard that takes it down again.
     pub fn up(&self) -> Result<Running> {
         let rt = runtime()?;
-        let mut running = Running { lab: self.clone(), rt, done: false };
+        let running = Running { lab: self.clone(), rt, done: false };
         // Even a failed `up` may have made something: the guard removes it on the way out.
         running.rt.block_on(self.reconcile(None))?;
         Ok(running)

@@ -372,7 +372,9 @@ pub fn workload_status(files: &Files, node: &str) -> Vec<WorkloadStatus> {
                 (Some(l), Some(s)) => l.usage(&s.cgroup).ok(),
                 _ => None,
             };
-            let limits = spec.as_ref().map(|s| s.workload.limits).unwrap_or_default();
+            // A workload is held by its own limits and by its node's, whichever is set.
+            let node_limits: Limits = files.read(&files.node(node, "limits")).and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
+            let limits = node_limits.overlay(&spec.as_ref().map(|s| s.workload.limits).unwrap_or_default());
             let state = if running || matches!(st.state.as_str(), "exited" | "oom-killed" | "failed") { st.state.clone() } else { "gone".to_string() };
             WorkloadStatus {
                 name,
