@@ -60,6 +60,8 @@ async fn run<B: Netns + Links + Firewall, P: Spawner>(b: &B, p: &P, op: &Op) -> 
         Op::SetMaster { ns, iface, master } => b.set_master(ns, iface, master).await,
         Op::AddAddr { ns, iface, addr } => b.add_addr(ns, iface, addr).await,
         Op::SetUp { ns, iface } => b.set_up(ns, iface).await,
+        Op::SetShape { ns, iface, shape } => b.set_shape(ns, iface, shape).await,
+        Op::DelShape { ns, iface } => b.del_shape(ns, iface).await,
         Op::SetSysctl { ns, key, value, .. } => {
             let prev = b.set_sysctl(ns, key, value).await?;
             return Ok(Some((ns.clone(), key.clone(), prev)));

@@ -111,8 +111,28 @@ impl Lab {
         }
     }
 
+    /// Refuses, before anything is touched, impairments whose qdisc this kernel lacks.
+    async fn check_qdiscs(&self) -> Result<()> {
+        let shapes: Vec<_> = self.model.links.iter().flat_map(|l| [l.shape_a, l.shape_b]).filter(|s| !s.is_empty()).collect();
+        let mut kinds: Vec<&str> = shapes.iter().map(|s| s.kind()).collect();
+        kinds.sort();
+        kinds.dedup();
+        for kind in kinds {
+            let k = kind.to_string();
+            let present = tokio::task::spawn_blocking(move || crate::sys::tc::probe(&k))
+                .await
+                .map_err(|e| Error::Usage(format!("probing sch_{kind}: {e}")))?
+                .map_err(|e| Error::Sys(crate::error::SysError::new(format!("probing sch_{kind}"), e)))?;
+            if !present {
+                return Err(Error::Usage(crate::sys::tc::missing(kind)));
+            }
+        }
+        Ok(())
+    }
+
     /// What `up` would do (`netlab plan`). Refuses when a needed name belongs to someone else.
     pub async fn plan(&self, asked: Option<FirewallKind>) -> Result<Planned> {
+        self.check_qdiscs().await?;
         let record = Record::load(&self.model.name)?;
         let (kind, notice) = self.firewall_kind(asked, record.as_ref())?;
         let mut seen = observe(&self.model.name, &self.desired(), record, kind).await?;
@@ -196,6 +216,7 @@ impl Lab {
         record.namespaces = self.model.namespaces().map(str::to_string).collect();
         record.host_routes = want.get(&NsRef::Host).map(|h| h.routes.values().cloned().collect()).unwrap_or_default();
         record.tables = want.iter().filter(|(_, s)| s.nft.is_some()).map(|(ns, _)| Record::ns_key(ns)).collect();
+        record.shapes = want.iter().flat_map(|(ns, s)| s.ifaces.iter().filter_map(move |(i, st)| Some((Record::iface_key(ns, i), st.shape?)))).collect();
         // Sysctls put back to their original value are no longer ours to restore.
         for op in &plan.ops {
             if let Op::SetSysctl { ns, key, .. } = op {

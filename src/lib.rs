@@ -13,6 +13,7 @@ pub mod backend;
 pub mod checks;
 pub mod cli;
 pub mod error;
+pub mod graph;
 pub mod junit;
 pub mod lab;
 pub mod model;

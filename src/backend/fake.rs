@@ -74,6 +74,12 @@ impl Links for Fake {
     async fn del_route(&self, ns: &NsRef, route: &RouteState) -> Result<(), SysError> {
         self.log(format!("del_route {ns} {route}"))
     }
+    async fn set_shape(&self, ns: &NsRef, name: &str, shape: &crate::model::shape::Shape) -> Result<(), SysError> {
+        self.log(format!("set_shape {ns}:{name} {shape}"))
+    }
+    async fn del_shape(&self, ns: &NsRef, name: &str) -> Result<(), SysError> {
+        self.log(format!("del_shape {ns}:{name}"))
+    }
     async fn set_sysctl(&self, ns: &NsRef, key: &str, value: &str) -> Result<String, SysError> {
         self.log(format!("set_sysctl {ns} {key}={value}"))?;
         Ok("0".into())

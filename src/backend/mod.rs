@@ -31,6 +31,10 @@ pub trait Links {
     async fn del_addr(&self, ns: &NsRef, name: &str, addr: &IpNetwork) -> Result<(), SysError>;
     async fn add_route(&self, ns: &NsRef, route: &RouteState) -> Result<(), SysError>;
     async fn del_route(&self, ns: &NsRef, route: &RouteState) -> Result<(), SysError>;
+    /// Replaces the interface's root qdisc with the lab's impairments.
+    async fn set_shape(&self, ns: &NsRef, name: &str, shape: &crate::model::shape::Shape) -> Result<(), SysError>;
+    /// Removes the lab's root qdisc; missing counts as done.
+    async fn del_shape(&self, ns: &NsRef, name: &str) -> Result<(), SysError>;
     /// Sets a `net.*` sysctl; returns the value it had before.
     async fn set_sysctl(&self, ns: &NsRef, key: &str, value: &str) -> Result<String, SysError>;
 }

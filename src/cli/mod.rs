@@ -1,7 +1,9 @@
 //! Subcommands: flags and printing only; the work is in the library.
 
+mod completions;
 mod down;
 mod exec;
+mod graph;
 mod logs;
 mod ls;
 mod status;
@@ -82,6 +84,27 @@ pub enum Command {
     Ls,
     /// Check a file, touching nothing.
     Validate { file: PathBuf },
+    /// The topology as a picture: Graphviz dot, Mermaid, or an SVG drawn by netlab itself.
+    Graph {
+        /// The topology file.
+        file: PathBuf,
+        #[arg(long, value_enum, default_value = "dot")]
+        format: graph::GraphFormat,
+        /// Write here instead of to stdout.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Print a shell completion script: `netlab completions bash > /etc/bash_completion.d/netlab`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page, or write one per subcommand into a directory.
+    Man {
+        /// Write netlab.1 and netlab-SUBCOMMAND.1 here instead of printing netlab(1).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
 }
 
 /// Runs a command and returns the process exit code.
@@ -96,6 +119,9 @@ pub fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Command::Ls => ls::run(),
+        Command::Graph { file, format, output } => graph::run(&file, format, output.as_deref()),
+        Command::Completions { shell } => completions::completions(shell),
+        Command::Man { output } => completions::man(output.as_deref()),
         Command::Logs { target, lab, follow } => logs::run(&target, lab.as_deref(), follow),
         other => runtime()?.block_on(async move {
             match other {
@@ -105,6 +131,7 @@ pub fn run(cli: Cli) -> Result<i32> {
                 Command::Status { lab, json } => status::run(lab.as_deref(), json).await,
                 Command::Test { file, junit, down } => test::run(&file, junit.as_deref(), down).await,
                 Command::Exec { .. } | Command::Validate { .. } | Command::Ls | Command::Logs { .. } => unreachable!("handled above"),
+                Command::Graph { .. } | Command::Completions { .. } | Command::Man { .. } => unreachable!("handled above"),
             }
         }),
     }

@@ -5,6 +5,7 @@ pub mod firewall;
 pub mod limits;
 pub mod names;
 pub mod resolve;
+pub mod shape;
 pub mod workload;
 pub mod seccomp;
 mod types;

@@ -100,13 +100,6 @@ pub fn resolve(src: &Source, raw: RawTopo) -> R<Lab> {
     Ok(Lab { name, prefix, file, nodes, links, checks })
 }
 
-fn unsupported<T>(src: &Source, v: &Option<S<T>>, key: &str, what: &str) -> R<()> {
-    if let Some(v) = v {
-        return Err(src.error(v.span(), format!("`{key}` is not supported by this version of netlab yet"), &format!("remove `{key}` for now; {what} are planned for a later release")));
-    }
-    Ok(())
-}
-
 fn resolve_node(src: &Source, prefix: &str, key: &S<String>, node: &S<RawNode>) -> R<Node> {
     let name = key.get_ref().clone();
     if let Some(p) = node_name_problem(&name) {
@@ -177,10 +170,7 @@ fn resolve_link(
     ifaces: &mut HashMap<(String, String), Range<usize>>,
 ) -> R<Link> {
     let l = raw.get_ref();
-    unsupported(src, &l.rate, "rate", "link impairments")?;
-    unsupported(src, &l.delay, "delay", "link impairments")?;
-    unsupported(src, &l.jitter, "jitter", "link impairments")?;
-    unsupported(src, &l.loss, "loss", "link impairments")?;
+    let (shape_a, shape_b) = super::shape::resolve(src, l)?;
     let eps = l.endpoints.get_ref();
     if eps.len() != 2 {
         return Err(src.error(l.endpoints.span(), format!("a link needs exactly two endpoints, this one has {}", eps.len()), "write endpoints = [\"a:eth0\", \"b:eth0\"]"));
@@ -247,7 +237,7 @@ fn resolve_link(
     };
     let b = ends.pop().expect("two ends");
     let a = ends.pop().expect("two ends");
-    Ok(Link { a, b, mtu })
+    Ok(Link { a, b, mtu, shape_a, shape_b })
 }
 
 fn addrs_of<'a>(entries: &[Option<&'a S<toml::Value>>], ep: &S<String>, eps: &[S<String>]) -> Option<&'a S<toml::Value>> {

@@ -69,6 +69,9 @@ pub struct Link {
     pub a: Endpoint,
     pub b: Endpoint,
     pub mtu: Option<u32>,
+    /// What leaves a, and what leaves b.
+    pub shape_a: super::shape::Shape,
+    pub shape_b: super::shape::Shape,
 }
 
 impl Link {

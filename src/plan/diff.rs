@@ -152,7 +152,13 @@ fn iface_ops(ns: &NsRef, name: &str, wi: &IfState, si: Option<&IfState>, created
         ops.push(Op::DelAddr { ns: ns.clone(), iface: iface.clone(), addr: *addr });
     }
     if wi.up && !si.is_some_and(|s| s.up) {
-        ops.push(Op::SetUp { ns: ns.clone(), iface });
+        ops.push(Op::SetUp { ns: ns.clone(), iface: iface.clone() });
+    }
+    let seen_shape = si.and_then(|s| s.shape);
+    match (wi.shape, seen_shape) {
+        (Some(w), s) if s != Some(w) => ops.push(Op::SetShape { ns: ns.clone(), iface, shape: w }),
+        (None, Some(_)) => ops.push(Op::DelShape { ns: ns.clone(), iface }),
+        _ => {}
     }
 }
 

@@ -3,6 +3,7 @@
 use super::shape::RouteState;
 use crate::model::firewall::Firewall;
 use crate::model::limits::Limits;
+use crate::model::shape::Shape;
 use crate::model::workload::{Isolation, Workload};
 use crate::model::NsRef;
 use ipnetwork::IpNetwork;
@@ -42,6 +43,10 @@ pub enum Op {
     AddAddr { ns: NsRef, iface: String, addr: IpNetwork },
     /// `ip link set NAME up`
     SetUp { ns: NsRef, iface: String },
+    /// `tc qdisc replace dev NAME root handle 4e4c: tbf|netem ...`
+    SetShape { ns: NsRef, iface: String, shape: Shape },
+    /// `tc qdisc del dev NAME root`
+    DelShape { ns: NsRef, iface: String },
     /// `sysctl -w` inside the namespace
     SetSysctl { ns: NsRef, key: String, value: String, was: Option<String> },
     /// `ip route add`
@@ -66,14 +71,14 @@ impl Op {
             Op::StopWorkload { .. } => 0,
             Op::StopHolder { .. } => 1,
             Op::DelTable { .. } | Op::DelRoute { .. } => 2,
-            Op::DelAddr { .. } => 3,
+            Op::DelAddr { .. } | Op::DelShape { .. } => 3,
             Op::DelLink { .. } => 4,
             Op::DelNetns { .. } => 5,
             Op::AddNetns { .. } => 6,
             Op::AddBridge { .. } => 7,
             Op::AddVeth { .. } => 8,
             Op::SetMtu { .. } | Op::SetMaster { .. } | Op::AddAddr { .. } => 9,
-            Op::SetUp { .. } | Op::SetSysctl { .. } => 10,
+            Op::SetUp { .. } | Op::SetSysctl { .. } | Op::SetShape { .. } => 10,
             Op::AddRoute { .. } => 11,
             Op::LoadTable { .. } | Op::SetLimits { .. } => 12,
             Op::StartHolder { .. } => 13,
@@ -157,6 +162,8 @@ impl fmt::Display for Op {
             Op::SetMaster { ns, iface, master } => write!(f, "~ master {} {master}", At(ns, iface)),
             Op::AddAddr { ns, iface, addr } => write!(f, "+ addr {} {addr}", At(ns, iface)),
             Op::SetUp { ns, iface } => write!(f, "~ up {}", At(ns, iface)),
+            Op::SetShape { ns, iface, shape } => write!(f, "~ qdisc {} {shape}", At(ns, iface)),
+            Op::DelShape { ns, iface } => write!(f, "- qdisc {}", At(ns, iface)),
             Op::SetSysctl { ns, key, value, was } => match was {
                 Some(w) => write!(f, "~ sysctl {}: {key} = {value} (was {w})", ns_label(ns)),
                 None => write!(f, "~ sysctl {}: {key} = {value}", ns_label(ns)),

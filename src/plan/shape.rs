@@ -1,6 +1,7 @@
 //! One shape for both sides of the diff: what a namespace holds (interfaces, addresses,
 //! routes, sysctls). `desired` derives it from the lab; `sys::observe` reads it from the kernel.
 
+use crate::model::shape::Shape;
 use crate::model::{names, Lab, NodeKind, NsRef, BRIDGE_NAME};
 use ipnetwork::IpNetwork;
 use serde::Serialize;
@@ -42,6 +43,8 @@ pub struct IfState {
     pub master: Option<String>,
     pub addrs: BTreeSet<IpNetwork>,
     pub up: bool,
+    /// The lab's root qdisc (impairments), if any.
+    pub shape: Option<Shape>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -100,12 +103,13 @@ pub fn desired(lab: &Lab) -> NetState {
                 master: None,
                 addrs: BTreeSet::new(),
                 up: true,
+                shape: None,
             });
         }
     }
     for link in &lab.links {
         let mark = names::link_mark(&lab.name, &link.id());
-        for me in [&link.a, &link.b] {
+        for (me, shape) in [(&link.a, link.shape_a), (&link.b, link.shape_b)] {
             let node = &lab.nodes[&me.node];
             let master = (node.kind == NodeKind::Switch).then(|| BRIDGE_NAME.to_string());
             state.get_mut(&node.ns).expect("every node has a namespace").ifaces.insert(me.iface.clone(), IfState {
@@ -116,6 +120,7 @@ pub fn desired(lab: &Lab) -> NetState {
                 master,
                 addrs: me.addrs.iter().copied().collect(),
                 up: true,
+                shape: (!shape.is_empty()).then_some(shape),
             });
         }
     }

@@ -92,10 +92,25 @@ pub struct RawLink {
     /// One entry per endpoint: a CIDR string, a list of them, or `""`.
     pub addresses: Option<S<Vec<S<toml::Value>>>>,
     pub mtu: Option<S<i64>>,
-    pub rate: Option<S<toml::Value>>,
-    pub delay: Option<S<toml::Value>>,
-    pub jitter: Option<S<toml::Value>>,
-    pub loss: Option<S<toml::Value>>,
+    pub rate: Option<S<String>>,
+    pub delay: Option<S<String>>,
+    pub jitter: Option<S<String>>,
+    pub loss: Option<S<String>>,
+    /// Queue length in packets.
+    pub limit: Option<S<i64>>,
+    /// Impairments of one direction only: a's egress, b's egress.
+    pub a_to_b: Option<S<RawShape>>,
+    pub b_to_a: Option<S<RawShape>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawShape {
+    pub rate: Option<S<String>>,
+    pub delay: Option<S<String>>,
+    pub jitter: Option<S<String>>,
+    pub loss: Option<S<String>>,
+    pub limit: Option<S<i64>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -40,6 +40,9 @@ pub struct Record {
     /// How the lab's firewall rules were loaded.
     #[serde(default)]
     pub firewall: crate::backend::FirewallKind,
+    /// The impairments set on each interface, by `iface_key`.
+    #[serde(default)]
+    pub shapes: BTreeMap<String, crate::model::shape::Shape>,
 }
 
 impl Record {
@@ -49,6 +52,11 @@ impl Record {
             NsRef::Host => "@host".to_string(),
             NsRef::Named(n) => n.clone(),
         }
+    }
+
+    /// The key of an interface in `shapes`.
+    pub fn iface_key(ns: &NsRef, iface: &str) -> String {
+        format!("{}:{iface}", Record::ns_key(ns))
     }
 
     pub fn path(lab: &str) -> PathBuf {

@@ -17,6 +17,7 @@ pub struct Dump {
     pub links: Vec<LinkMessage>,
     pub addrs: Vec<AddressMessage>,
     pub routes: Vec<RouteMessage>,
+    pub qdiscs: Vec<netlink_packet_route::tc::TcMessage>,
 }
 
 /// Big enough for any datagram a dump sends; allocated once per worker thread.
@@ -39,6 +40,7 @@ pub fn dump_here() -> io::Result<Dump> {
         RouteNetlinkMessage::GetAddress(AddressMessage::default()),
         // AF_UNSPEC: both families in one dump.
         RouteNetlinkMessage::GetRoute(RouteMessage::default()),
+        RouteNetlinkMessage::GetQueueDiscipline(netlink_packet_route::tc::TcMessage::default()),
     ];
     let mut dump = Dump::default();
     for (seq, req) in requests.into_iter().enumerate() {
@@ -75,6 +77,7 @@ fn read_until_done(sock: &Socket, buf: &mut Vec<u8>, dump: &mut Dump) -> io::Res
                 NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(l)) => dump.links.push(l),
                 NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewAddress(a)) => dump.addrs.push(a),
                 NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewRoute(r)) => dump.routes.push(r),
+                NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewQueueDiscipline(q)) => dump.qdiscs.push(q),
                 _ => {}
             }
         }

@@ -11,6 +11,7 @@ pub mod observe;
 pub mod rtnl;
 pub mod seccomp;
 pub mod sysctl;
+pub mod tc;
 pub mod init;
 pub mod spawn;
 pub mod probe;

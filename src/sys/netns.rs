@@ -260,3 +260,14 @@ pub fn command_in(name: &str, program: &str) -> io::Result<std::process::Command
     }
     Ok(cmd)
 }
+
+/// Runs `f` on a thread of its own in a new, unnamed network namespace that disappears with
+/// the thread: for probing what the kernel can do without touching any real interface.
+pub fn in_scratch_netns<T: Send + 'static>(f: impl FnOnce() -> io::Result<T> + Send + 'static) -> io::Result<T> {
+    std::thread::spawn(move || {
+        unshare(CloneFlags::CLONE_NEWNET).map_err(io_err)?;
+        f()
+    })
+    .join()
+    .unwrap_or_else(|_| Err(io::Error::other("probe thread panicked")))
+}

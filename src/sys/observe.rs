@@ -2,7 +2,9 @@
 //! objects that carry its mark. Nothing else is looked at.
 
 use super::rtnl::NETLAB_PROTO;
-use super::{dump, netns, nft, sysctl};
+use super::{dump, netns, nft, sysctl, tc};
+use crate::model::shape::Shape;
+use netlink_packet_route::tc::TcHandle;
 use crate::backend::FirewallKind;
 use crate::error::{Error, SysError};
 use crate::model::{names, NsRef};
@@ -120,6 +122,8 @@ pub async fn snapshot(ns: &NsRef, keep: impl Fn(&RouteMessage, &RouteState) -> b
             master,
             addrs: BTreeSet::new(),
             up: l.header.flags.contains(LinkFlags::Up),
+            // Known by its handle; what it holds comes from the record (see `observe`).
+            shape: dump.qdiscs.iter().any(|q| q.header.index as u32 == l.header.index && q.header.handle.major == tc::HANDLE_MAJOR && q.header.parent == TcHandle::ROOT).then(Shape::default),
         });
     }
     for a in &dump.addrs {
@@ -223,7 +227,9 @@ pub async fn observe(lab: &str, want: &NetState, record: Option<Record>, kind: F
                 continue;
             }
         }
-        seen.ns.insert(NsRef::Named(name), snap.state);
+        let mut state = snap.state;
+        recall_shapes(&mut state, &NsRef::Named(name.clone()), record.as_ref());
+        seen.ns.insert(NsRef::Named(name), state);
     }
 
     // The host: only what carries our mark, plus the routes we recorded or want.
@@ -246,6 +252,19 @@ pub async fn observe(lab: &str, want: &NetState, record: Option<Record>, kind: F
         }
     }
     host.ifaces = ours;
+    recall_shapes(&mut host, &NsRef::Host, record.as_ref());
     seen.ns.insert(NsRef::Host, host);
     Ok(seen)
+}
+
+/// The parameters of the lab's qdiscs, which the kernel shows only in its own encoding: as
+/// the record says they were set. An unrecorded one stays `Shape::default()`, so it is reset.
+fn recall_shapes(state: &mut crate::plan::NsState, ns: &NsRef, record: Option<&Record>) {
+    for (name, iface) in state.ifaces.iter_mut() {
+        if iface.shape.is_some() {
+            if let Some(s) = record.and_then(|r| r.shapes.get(&Record::iface_key(ns, name))) {
+                iface.shape = Some(*s);
+            }
+        }
+    }
 }

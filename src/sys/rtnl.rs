@@ -339,6 +339,29 @@ impl Links for Rtnl {
         ok_if(res, &[nix::libc::ESRCH, nix::libc::ENOENT, nix::libc::ENODEV]).map_err(|e| sys(&op, e))
     }
 
+    async fn set_shape(&self, ns: &NsRef, name: &str, shape: &crate::model::shape::Shape) -> Result<(), SysError> {
+        let op = format!("shaping {} ({shape})", at(ns, name));
+        let idx = self.index(ns, name).await.map_err(|e| sys(&op, e))?;
+        let msg = super::tc::replace_message(idx, shape);
+        self.request(ns, RouteNetlinkMessage::NewQueueDiscipline(msg), NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE)
+            .await
+            .map(drop)
+            .map_err(|e| match e.raw_os_error() {
+                Some(nix::libc::ENOENT) => sys(&op, io::Error::other(super::tc::missing(shape.kind()))),
+                _ => sys(&op, e),
+            })
+    }
+
+    async fn del_shape(&self, ns: &NsRef, name: &str) -> Result<(), SysError> {
+        let op = format!("removing the qdisc of {}", at(ns, name));
+        let idx = match self.index(ns, name).await {
+            Err(e) if errno(&e) == nix::libc::ENODEV => return Ok(()),
+            r => r.map_err(|e| sys(&op, e))?,
+        };
+        let r = self.request(ns, RouteNetlinkMessage::DelQueueDiscipline(super::tc::delete_message(idx)), NLM_F_ACK).await.map(drop);
+        ok_if(r, &[nix::libc::ENOENT, nix::libc::EINVAL]).map_err(|e| sys(&op, e))
+    }
+
     async fn set_sysctl(&self, ns: &NsRef, key: &str, value: &str) -> Result<String, SysError> {
         let op = format!("setting {key} = {value} in {ns}");
         let (k, v) = (key.to_string(), value.to_string());

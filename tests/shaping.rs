@@ -1,0 +1,82 @@
+//! Link impairments, as root: a `rate` is a tbf qdisc that iperf3 measures, changes are made
+//! in place, and impairments this kernel cannot make stop `up` before it touches anything.
+//! Alone in its test binary, so that no other test competes for the CPU while iperf3 runs.
+
+mod support;
+
+use support::*;
+
+fn iperf_mbits(lab: &TestLab) -> f64 {
+    let server = lab.ns("b");
+    let mut srv = std::process::Command::new("ip")
+        .args(["netns", "exec", &server, "iperf3", "-s", "-1", "-B", "10.66.0.2"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("iperf3 server");
+    // The server needs a moment to listen; the client retries for up to 2 s.
+    let mut out = String::new();
+    for _ in 0..20 {
+        let r = lab.exec("a", &["iperf3", "-c", "10.66.0.2", "-t", "3", "-J"]);
+        if r.code == 0 {
+            out = r.stdout;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = srv.kill();
+    let _ = srv.wait();
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("iperf3 -J output: {e}\n{out}"));
+    v["end"]["sum_received"]["bits_per_second"].as_f64().expect("received rate") / 1e6
+}
+
+#[test]
+fn rate_is_shaped_changed_in_place_and_removed() {
+    if !root_or_skip("shaping") {
+        return;
+    }
+    let lab = TestLab::new("shape");
+    let body = |extra: &str| format!("[nodes.a]\n[nodes.b]\n[[links]]\nendpoints = [\"a:eth0\", \"b:eth0\"]\naddresses = [\"10.66.0.1/24\", \"10.66.0.2/24\"]\n{extra}\n");
+    lab.write(&body("rate = \"100mbit\""));
+    lab.up();
+    let qdisc = sh_ok(&format!("tc -n {} qdisc show dev eth0", lab.ns("a")));
+    assert!(qdisc.contains("tbf 4e4c: root") && qdisc.contains("rate 100Mbit"), "{qdisc}");
+    lab.assert_converged();
+    let mbits = iperf_mbits(&lab);
+    assert!((90.0..=100.5).contains(&mbits), "a 100mbit link carried {mbits:.1} Mbit/s");
+
+    // One direction only, another rate: changed in place.
+    lab.write(&body("rate = \"100mbit\"\nb_to_a = { rate = \"10mbit\" }"));
+    let (a, b) = (lab.ns("a"), lab.ns("b"));
+    lab.assert_plan(&[&format!("~ qdisc {b}:eth0 tbf rate 10mbit")]);
+    lab.up();
+    assert!(sh_ok(&format!("tc -n {b} qdisc show dev eth0")).contains("rate 10Mbit"));
+    // Removed from the file: removed from the kernel.
+    lab.write(&body(""));
+    lab.assert_plan(&[&format!("- qdisc {a}:eth0"), &format!("- qdisc {b}:eth0")]);
+    lab.up();
+    assert!(!sh_ok(&format!("tc -n {a} qdisc show dev eth0")).contains("4e4c:"));
+    lab.down();
+    lab.assert_gone();
+}
+
+#[test]
+fn delay_without_netem_stops_up_before_it_touches_anything() {
+    if !root_or_skip("netem") {
+        return;
+    }
+    let lab = TestLab::new("netem");
+    lab.write("[nodes.a]\n[nodes.b]\n[[links]]\nendpoints = [\"a:eth0\", \"b:eth0\"]\ndelay = \"20ms\"\njitter = \"5ms\"\n");
+    let r = lab.netlab(&["up", lab.file.to_str().unwrap()]);
+    if r.code == 0 {
+        // A kernel with netem: the same code path applies it.
+        assert_eq!(r.code, 0, "{r:?}");
+        assert!(sh_ok(&format!("tc -n {} qdisc show dev eth0", lab.ns("a"))).contains("netem"));
+        return;
+    }
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("this kernel has no sch_netem: load the module (modprobe sch_netem) or drop delay, jitter and loss"), "{r:?}");
+    assert_eq!(lab.namespaces(), Vec::<String>::new(), "up touched the kernel");
+    assert!(!std::path::Path::new(&format!("/run/netlab/{}", lab.name)).exists());
+    assert_eq!(lab.plan().code, 1);
+}
