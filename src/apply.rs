@@ -20,11 +20,20 @@ pub struct Applied {
 /// Applies `plan` in order; stops after the first step in which anything failed, and
 /// returns what was done together with the failures (empty on success).
 /// `net` changes namespaces, links and rules; `procs` starts and stops node processes.
-pub async fn apply<B: Netns + Links + Firewall, P: Spawner>(backend: &B, procs: &P, plan: &Plan) -> (Applied, Vec<SysError>) {
+/// `done` is called once per finished op (for a progress bar).
+pub async fn apply<B: Netns + Links + Firewall, P: Spawner>(backend: &B, procs: &P, plan: &Plan, done: &(dyn Fn() + Sync)) -> (Applied, Vec<SysError>) {
     let mut applied = Applied::default();
     for step in plan.phases() {
         let results: Vec<Result<Option<(NsRef, String, String)>, SysError>> =
-            stream::iter(step).map(|op| run(backend, procs, op)).buffer_unordered(IN_FLIGHT).collect().await;
+            stream::iter(step)
+                .map(|op| async move {
+                    let r = run(backend, procs, op).await;
+                    done();
+                    r
+                })
+                .buffer_unordered(IN_FLIGHT)
+                .collect()
+                .await;
         let mut errors = Vec::new();
         for r in results {
             match r {
@@ -95,7 +104,7 @@ mod tests {
     #[test]
     fn applies_in_dependency_order() {
         let fake = Fake::default();
-        let (applied, errors) = block_on(apply(&fake, &fake, &plan()));
+        let (applied, errors) = block_on(apply(&fake, &fake, &plan(), &|| {}));
         assert!(errors.is_empty());
         let calls = fake.calls();
         let pos = |s: &str| calls.iter().position(|c| c.starts_with(s)).unwrap_or_else(|| panic!("no call {s} in {calls:?}"));
@@ -110,7 +119,7 @@ mod tests {
     #[test]
     fn stops_after_the_failing_step() {
         let fake = Fake { fail_on: Some("add_veth".into()), ..Default::default() };
-        let (_, errors) = block_on(apply(&fake, &fake, &plan()));
+        let (_, errors) = block_on(apply(&fake, &fake, &plan(), &|| {}));
         assert_eq!(errors.len(), 1);
         assert!(errors[0].to_string().contains("add_veth t-h1:eth0 t-h2:eth0"), "{}", errors[0]);
         let calls = fake.calls();

@@ -364,9 +364,8 @@ fn layout_part(part: &[usize], nodes: &[&Node], adj: &[Vec<usize>], ends: &[(usi
         if u == root || group_of.contains_key(&u) {
             continue;
         }
-        let (dist, _, members) = bfs(adj, u, Some(root));
-        debug_assert_eq!(members.len(), dist.iter().flatten().count());
-        for m in members.iter() {
+        let (_, _, members) = bfs(adj, u, Some(root));
+        for m in &members {
             group_of.insert(*m, sizes.len());
         }
         sizes.push(members.len());
@@ -598,7 +597,7 @@ fn port_label(s: &mut String, p: &Port) {
 
 fn node_shape(s: &mut String, node: &Node, at: &Place) {
     let (x, y, w, h) = (at.cx - at.w / 2.0, at.cy - at.h / 2.0, at.w, at.h);
-    let _ = writeln!(s, "<g>\n<title>{}</title>", xml(&format!("{} ({:?})", node.name, node.kind).to_lowercase()));
+    let _ = writeln!(s, "<g>\n<title>{}</title>", xml(&format!("{} ({})", node.name, format!("{:?}", node.kind).to_lowercase())));
     match node.kind {
         NodeKind::Netns => {
             let _ = writeln!(s, "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" rx=\"8\" fill=\"#e8f0fe\" stroke=\"#3b6fb6\" stroke-width=\"1.5\"/>", num(x), num(y), num(w), num(h));

@@ -158,7 +158,9 @@ impl Lab {
         record.save()?;
         let rtnl = Rtnl::new(&self.model.name).with_firewall(kind);
         let procs = self.spawner();
-        let (applied, errors) = apply(&rtnl, &procs, &plan).await;
+        let bar = progress(plan.ops.len() as u64, &format!("up {}", self.name()));
+        let (applied, errors) = apply(&rtnl, &procs, &plan, &|| bar.inc(1)).await;
+        bar.finish_and_clear();
         self.note_exec_info(&procs.files)?;
         // Whatever happened, remember the original value of every sysctl we changed.
         for (ns, key, prev) in &applied.sysctl_prev {
@@ -247,4 +249,18 @@ fn unique_name() -> String {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos() as u64).unwrap_or(0);
     let mixed = (std::process::id() as u64) << 20 ^ n << 8 ^ nanos >> 12;
     format!("nl{:010x}", mixed & 0xff_ffff_ffff)
+}
+
+/// A progress bar on stderr for long runs at a terminal; hidden in CI and pipes.
+pub(crate) fn progress(len: u64, what: &str) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if len < 50 || !std::io::stderr().is_terminal() || std::env::var_os("CI").is_some() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} {elapsed}") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(what.to_string());
+    bar
 }
