@@ -10,32 +10,6 @@ use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 use support::*;
 
-/// The nat-sim scenario (`topologies/nat-sim.toml`) without its workload and checks: gw routes
-/// ns1 to wan through masquerade; its forward policy keeps wan out of the private side.
-const NAT_SIM: &str = r#"
-[nodes.gw]
-forward = true
-nat = [{ masquerade = { from = "10.200.1.0/24", out = "uplink" } }]
-firewall.forward_policy = "drop"
-firewall.forward = [
-  { in = "v-eth", out = "uplink", action = "accept" },
-  { in = "uplink", out = "v-eth", state = ["established", "related"], action = "accept" },
-]
-
-[nodes.ns1]
-routes = [{ to = "default", via = "10.200.1.1" }]
-
-[nodes.wan]
-routes = [{ to = "10.200.1.0/24", via = "203.0.113.1" }]
-
-[[links]]
-endpoints = ["gw:v-eth", "ns1:v-ethc"]
-addresses = ["10.200.1.1/24", "10.200.1.2/24"]
-
-[[links]]
-endpoints = ["gw:uplink", "wan:eth0"]
-addresses = ["203.0.113.1/24", "203.0.113.10/24"]
-"#;
 
 /// A one-shot TCP listener: binds HOST:PORT, says `ready`, accepts one connection within 3 s
 /// and prints `peer ADDR`. Bounded on its own; the guard kills it anyway.

@@ -5,26 +5,6 @@ mod support;
 
 use support::*;
 
-const NAT_SIM: &str = r#"
-[nodes.gw]
-forward = true
-nat = [{ masquerade = { from = "10.200.1.0/24", out = "uplink" } }]
-firewall.forward_policy = "drop"
-firewall.forward = [
-  { in = "v-eth", out = "uplink", action = "accept" },
-  { in = "uplink", out = "v-eth", state = ["established", "related"], action = "accept" },
-]
-[nodes.ns1]
-routes = [{ to = "default", via = "10.200.1.1" }]
-[nodes.wan]
-routes = [{ to = "10.200.1.0/24", via = "203.0.113.1" }]
-[[links]]
-endpoints = ["gw:v-eth", "ns1:v-ethc"]
-addresses = ["10.200.1.1/24", "10.200.1.2/24"]
-[[links]]
-endpoints = ["gw:uplink", "wan:eth0"]
-addresses = ["203.0.113.1/24", "203.0.113.10/24"]
-"#;
 
 #[test]
 fn nat_sim_through_iptables() {

@@ -101,6 +101,13 @@ const DOCKER_DENY: &[&str] = &[
     "ioperm",
 ];
 
+impl Seccomp {
+    /// A filter from lists of names.
+    pub fn filter(default: DefaultAction, allow: &[&str], deny: &[&str]) -> Seccomp {
+        Seccomp::Filter { default, allow: allow.iter().map(|s| s.to_string()).collect(), deny: deny.iter().map(|s| s.to_string()).collect() }
+    }
+}
+
 /// Docker's default deny list for the running architecture: everything else is allowed.
 pub fn default_profile() -> Seccomp {
     Seccomp::Filter {
@@ -177,11 +184,7 @@ mod tests {
     use super::*;
 
     fn filter(default: DefaultAction, allow: &[&str], deny: &[&str]) -> Seccomp {
-        Seccomp::Filter {
-            default,
-            allow: allow.iter().map(|s| s.to_string()).collect(),
-            deny: deny.iter().map(|s| s.to_string()).collect(),
-        }
+        Seccomp::filter(default, allow, deny)
     }
 
     #[test]

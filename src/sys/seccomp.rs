@@ -132,11 +132,7 @@ mod tests {
     use std::process::{Command, Output};
 
     fn filter(default: DefaultAction, allow: &[&str], deny: &[&str]) -> Seccomp {
-        Seccomp::Filter {
-            default,
-            allow: allow.iter().map(|s| s.to_string()).collect(),
-            deny: deny.iter().map(|s| s.to_string()).collect(),
-        }
+        Seccomp::filter(default, allow, deny)
     }
 
     /// The syscall number of `name` on this arch, read off a one-rule program: the `jeq`
