@@ -64,8 +64,8 @@ pub async fn down(lab: &str) -> Result<DownReport> {
     let mut errors: Vec<SysError> = Vec::new();
 
     // Processes first: they hold namespaces, and nothing may outlive the lab.
-    let l = lab.to_string();
-    match tokio::task::spawn_blocking(move || procs::teardown(&l)).await {
+    let (l, recorded) = (lab.to_string(), record.is_some());
+    match tokio::task::spawn_blocking(move || procs::teardown(&l, recorded)).await {
         Ok(Err(e)) => errors.push(SysError::new(format!("stopping the processes of lab {lab}"), e)),
         Err(e) => errors.push(SysError::new(format!("stopping the processes of lab {lab}"), std::io::Error::other(e))),
         Ok(Ok(())) => {}

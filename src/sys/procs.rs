@@ -296,9 +296,11 @@ pub fn observe(files: &Files) -> crate::plan::procs::ProcsState {
 }
 
 /// Stops every process of a lab, found by its runtime files, by its command line (after a
-/// crash lost the files) and by its cgroup; then removes the lab's cgroups.
-pub fn teardown(lab: &str) -> io::Result<()> {
+/// crash lost the files) and by its cgroup; then removes the lab's cgroups. `recorded`: the
+/// lab's record was found, so its runtime files are complete.
+pub fn teardown(lab: &str, recorded: bool) -> io::Result<()> {
     let files = Files { lab: lab.to_string() };
+    let had_processes = !files.nodes().is_empty();
     let supervisors: Vec<u32> = files.workloads().iter().filter_map(|(n, w)| files.pid(&files.workload(n, w, "pid"))).collect();
     let handles: Vec<_> = supervisors.into_iter().map(|pid| std::thread::spawn(move || spawn::stop(pid, STOP_GRACE))).collect();
     for h in handles {
@@ -309,9 +311,11 @@ pub fn teardown(lab: &str) -> io::Result<()> {
             spawn::stop(pid, Duration::from_secs(1));
         }
     }
-    // Whatever a crash left: netlab's own helpers for this lab, by command line.
+    // Whatever a crash left: netlab's own helpers for this lab, by command line. Reading every
+    // process's command line costs; a recorded lab that never ran a process has none.
     let marker = format!("{}/", files.dir().display());
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+    let scan = had_processes || !recorded;
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten().filter(|_| scan) {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
         let Ok(cmd) = std::fs::read(format!("/proc/{pid}/cmdline")) else { continue };
         let args: Vec<&[u8]> = cmd.split(|b| *b == 0).collect();
