@@ -143,6 +143,7 @@ impl Lab {
 
     /// Makes the kernel match the file (`netlab up`).
     pub async fn reconcile(&self, asked: Option<FirewallKind>) -> Result<UpReport> {
+        let _lock = Record::lock(&self.model.name)?;
         let Planned { plan, seen, kind, notice } = self.plan(asked).await?;
         if plan.is_empty() {
             // Still refresh the record: the file may have moved.
@@ -158,10 +159,11 @@ impl Lab {
         record.save()?;
         let rtnl = Rtnl::new(&self.model.name).with_firewall(kind);
         let procs = self.spawner();
+        // `exec` commands of this very run enter nodes through it.
+        self.note_exec_info(&procs.files)?;
         let bar = progress(plan.ops.len() as u64, &format!("up {}", self.name()));
         let (applied, errors) = apply(&rtnl, &procs, &plan, &|| bar.inc(1)).await;
         bar.finish_and_clear();
-        self.note_exec_info(&procs.files)?;
         // Whatever happened, remember the original value of every sysctl we changed.
         for (ns, key, prev) in &applied.sysctl_prev {
             let origs = record.sysctl_orig.entry(Record::ns_key(ns)).or_default();
@@ -170,7 +172,6 @@ impl Lab {
         if errors.is_empty() {
             self.settle_record(&mut record, &plan);
         }
-        record.remember_inodes();
         record.save()?;
         match errors.into_iter().next() {
             None => Ok(UpReport { plan, notice }),

@@ -7,6 +7,7 @@ use crate::model::{names, NsRef};
 use crate::state::Record;
 use crate::backend::Firewall;
 use crate::sys::{netns, nft, procs};
+use crate::sys::dump;
 use crate::sys::observe::{owner, snapshot, Owner};
 use crate::sys::rtnl::{Rtnl, NETLAB_PROTO};
 use futures::stream::{self, StreamExt};
@@ -26,13 +27,10 @@ pub struct DownReport {
     pub found_anything: bool,
 }
 
-/// Whether namespace `name` is the lab's: the very namespace the record saw it make (same
-/// inode), or one whose `lo` carries the lab's mark, or an unmarked one the record names (an
-/// `up` interrupted before it could mark it).
+/// Whether namespace `name` is the lab's: its `lo` carries the lab's mark (netlab marks a
+/// namespace before it mounts it under its name), or it is a bare file the record names (an
+/// `up` interrupted between creating the file and mounting the namespace on it).
 async fn is_ours(lab: &str, record: Option<&Record>, name: &str) -> Result<bool, SysError> {
-    if record.is_some_and(|r| r.owns_netns(name)) {
-        return Ok(true);
-    }
     if !netns::exists(name) {
         return Ok(false);
     }
@@ -40,23 +38,19 @@ async fn is_ours(lab: &str, record: Option<&Record>, name: &str) -> Result<bool,
     if !netns::is_mounted(name) {
         return Ok(in_record);
     }
-    let snap = match snapshot(&NsRef::Named(name.to_string()), |_, _| false, Vec::new(), None).await {
-        Ok(s) => s,
-        // Not named by the record and unreadable (another tool is making or removing it as
+    match netns::run(netns::Place::Named(name.to_string()), dump::lo_alias_here).await {
+        Ok(alias) => Ok(owner(lab, alias.as_deref()) == Owner::Ours),
+        // Unreadable and not named by the record (another tool is making or removing it as
         // we look): nothing proves it is ours, so it is left alone.
-        Err(_) if !in_record => return Ok(false),
-        Err(e) => return Err(e),
-    };
-    Ok(match owner(lab, snap.lo_alias.as_deref()) {
-        Owner::Ours => true,
-        Owner::Unmarked => in_record,
-        Owner::Other(_) => false,
-    })
+        Err(_) if !in_record => Ok(false),
+        Err(e) => Err(SysError::new(format!("reading netns {name}"), e)),
+    }
 }
 
 /// Tears lab `lab` down.
 pub async fn down(lab: &str) -> Result<DownReport> {
     netns::check_mount_propagation()?;
+    let lock = Record::lock(lab)?;
     let record = Record::load(lab)?;
     let kind = record.as_ref().map(|r| r.firewall).unwrap_or_default();
     let rtnl = Rtnl::new(lab).with_firewall(kind);
@@ -153,5 +147,6 @@ pub async fn down(lab: &str) -> Result<DownReport> {
         return Err(Error::Teardown(errors));
     }
     Record::remove(lab)?;
+    drop(lock);
     Ok(report)
 }

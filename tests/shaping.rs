@@ -14,20 +14,17 @@ fn iperf_mbits(lab: &TestLab) -> f64 {
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("iperf3 server");
-    // The server needs a moment to listen; the client retries for up to 2 s.
-    let mut out = String::new();
-    for _ in 0..20 {
-        let r = lab.exec("a", &["iperf3", "-c", "10.66.0.2", "-t", "3", "-J"]);
-        if r.code == 0 {
-            out = r.stdout;
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
+    // Wait (at most 3 s) until the server listens, then measure once.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    while !sh_ok(&format!("ip netns exec {server} ss -Hltn")).contains("10.66.0.2:5201") {
+        assert!(std::time::Instant::now() < deadline, "iperf3 server did not listen within 3 s");
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
+    let r = lab.exec("a", &["iperf3", "-c", "10.66.0.2", "-t", "3", "-J"]);
     let _ = srv.kill();
     let _ = srv.wait();
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("iperf3 -J output: {e}\n{out}"));
-    v["end"]["sum_received"]["bits_per_second"].as_f64().expect("received rate") / 1e6
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("iperf3 -J output: {e}\n{r:?}"));
+    v["end"]["sum_received"]["bits_per_second"].as_f64().unwrap_or_else(|| panic!("no received rate: {r:?}")) / 1e6
 }
 
 #[test]

@@ -56,6 +56,7 @@ pub fn run(node: &str, lab: Option<&str>, cmd: &[String]) -> Result<i32> {
 
 /// Replaces this process with the command; returns only on failure, with a shell's code.
 fn exec(node: &str, args: &[CString], bpf: Option<&seccompiler::BpfProgram>) -> i32 {
+    crate::sys::init::default_sigpipe();
     if let Some(p) = bpf {
         if let Err(e) = seccomp::apply(p) {
             eprintln!("netlab: applying the seccomp filter of node {node}: {e}");
@@ -73,7 +74,8 @@ fn exec(node: &str, args: &[CString], bpf: Option<&seccompiler::BpfProgram>) -> 
 fn wait_passing_signals(child: nix::unistd::Pid) -> i32 {
     use nix::sys::signal::{signal, SigHandler, Signal};
     use nix::sys::wait::{waitpid, WaitStatus};
-    for s in [Signal::SIGINT, Signal::SIGQUIT, Signal::SIGTSTP] {
+    // The terminal's ^C and ^\ are the command's to handle; ^Z stops both, and `fg` resumes both.
+    for s in [Signal::SIGINT, Signal::SIGQUIT] {
         // SAFETY: ignoring a signal installs no handler code.
         let _ = unsafe { signal(s, SigHandler::SigIgn) };
     }

@@ -68,7 +68,8 @@ pub fn diff(lab: &Lab, want: &ProcsState, seen: &ProcsState, fresh: &BTreeSet<St
         }
         let Some(model) = lab.nodes.get(node) else { continue };
         let p = &model.processes;
-        if w.limits.is_some() && w.limits != s.limits {
+        // Limits dropped from the file are lifted, not left in force.
+        if w.limits != s.limits && (w.limits.is_some() || s.limits.is_some()) {
             ops.push(Op::SetLimits { node: node.clone(), limits: p.limits });
         }
         if w.holder.is_some() && (restart_all || s.holder.is_none()) {

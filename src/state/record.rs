@@ -4,7 +4,6 @@
 use crate::error::Error;
 use crate::model::{Lab, NsRef};
 use crate::plan::RouteState;
-use crate::sys::netns;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -30,10 +29,6 @@ pub struct Record {
     #[serde(default)]
     /// Keyed by `Record::ns_key`.
     pub sysctl_orig: BTreeMap<String, BTreeMap<String, String>>,
-    /// Namespace name → the inode of the namespace the lab made under it: proof, without
-    /// entering it, that the namespace under that name is still the lab's.
-    #[serde(default)]
-    pub netns_inodes: BTreeMap<String, u64>,
     /// Namespaces (by `ns_key`) where the lab loaded an nftables table.
     #[serde(default)]
     pub tables: BTreeSet<String>,
@@ -79,14 +74,14 @@ impl Record {
         r
     }
 
-    /// Notes the inode of every recorded namespace that is mounted now.
-    pub fn remember_inodes(&mut self) {
-        self.netns_inodes = self.namespaces.iter().filter_map(|n| Some((n.clone(), netns::inode(n)?))).collect();
-    }
-
-    /// Whether the namespace under `name` is the very one the lab made.
-    pub fn owns_netns(&self, name: &str) -> bool {
-        self.netns_inodes.get(name).is_some_and(|ino| netns::inode(name) == Some(*ino))
+    /// Holds the lab for one `up` or `down` at a time (released when dropped).
+    pub fn lock(lab: &str) -> Result<LabLock, Error> {
+        let dir = run_dir().join(lab);
+        let err = |m: String| Error::Record { path: dir.display().to_string(), message: m };
+        std::fs::create_dir_all(&dir).map_err(|e| err(e.to_string()))?;
+        let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(dir.join("lock")).map_err(|e| err(e.to_string()))?;
+        let flock = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive).map_err(|(_, e)| err(format!("locking: {e}")))?;
+        Ok(LabLock { _flock: flock, dir })
     }
 
     pub fn load(lab: &str) -> Result<Option<Record>, Error> {
@@ -139,3 +134,19 @@ impl Record {
     }
 }
 
+
+/// An exclusive hold on a lab. When nothing but the lock file is left in the lab's directory
+/// (an `up` refused before it made anything), the directory goes with the lock.
+pub struct LabLock {
+    _flock: nix::fcntl::Flock<std::fs::File>,
+    dir: PathBuf,
+}
+
+impl Drop for LabLock {
+    fn drop(&mut self) {
+        let only_lock = std::fs::read_dir(&self.dir).is_ok_and(|d| d.flatten().all(|e| e.file_name() == "lock"));
+        if only_lock {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}

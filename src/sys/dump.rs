@@ -83,3 +83,52 @@ fn read_until_done(sock: &Socket, buf: &mut Vec<u8>, dump: &mut Dump) -> io::Res
         }
     }
 }
+
+/// `ip link set lo up alias MARK` in the calling thread's namespace.
+pub fn mark_lo_here(mark: &str) -> io::Result<()> {
+    use netlink_packet_core::NLM_F_ACK;
+    use netlink_packet_route::link::LinkFlags;
+    let mut sock = Socket::new(NETLINK_ROUTE)?;
+    sock.bind_auto()?;
+    sock.connect(&SocketAddr::new(0, 0))?;
+    let mut link = LinkMessage::default();
+    link.header.flags = LinkFlags::Up;
+    link.header.change_mask = LinkFlags::Up;
+    link.attributes.push(LinkAttribute::IfName("lo".into()));
+    link.attributes.push(LinkAttribute::IfAlias(mark.to_string()));
+    let mut msg = NetlinkMessage::from(RouteNetlinkMessage::SetLink(link));
+    msg.header.flags = NLM_F_REQUEST | NLM_F_ACK;
+    msg.finalize();
+    let mut out = vec![0; msg.buffer_len()];
+    msg.serialize(&mut out);
+    sock.send(&out, 0)?;
+    let mut buf = vec![0u8; 4096];
+    let n = sock.recv(&mut &mut buf[..], 0)?;
+    match NetlinkMessage::<RouteNetlinkMessage>::deserialize(&buf[..n]).map_err(|e| io::Error::other(e.to_string()))?.payload {
+        NetlinkPayload::Error(e) if e.code.is_some() => Err(e.to_io()),
+        _ => Ok(()),
+    }
+}
+
+/// The alias of `lo` in the calling thread's namespace: its owner's mark, if any.
+pub fn lo_alias_here() -> io::Result<Option<String>> {
+    let mut sock = Socket::new(NETLINK_ROUTE)?;
+    sock.bind_auto()?;
+    sock.connect(&SocketAddr::new(0, 0))?;
+    let mut link = LinkMessage::default();
+    link.attributes.push(LinkAttribute::IfName("lo".into()));
+    link.attributes.push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
+    let mut msg = NetlinkMessage::from(RouteNetlinkMessage::GetLink(link));
+    msg.header.flags = NLM_F_REQUEST;
+    msg.finalize();
+    let mut out = vec![0; msg.buffer_len()];
+    msg.serialize(&mut out);
+    sock.send(&out, 0)?;
+    let mut buf = vec![0u8; 64 * 1024];
+    let n = sock.recv(&mut &mut buf[..], 0)?;
+    match NetlinkMessage::<RouteNetlinkMessage>::deserialize(&buf[..n]).map_err(|e| io::Error::other(e.to_string()))?.payload {
+        NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(l)) => Ok(l.attributes.into_iter().find_map(|a| if let LinkAttribute::IfAlias(s) = a { Some(s) } else { None })),
+        NetlinkPayload::Error(e) if e.code.is_some() => Err(e.to_io()),
+        _ => Ok(None),
+    }
+}

@@ -236,6 +236,13 @@ fn hold(spec: &HolderSpec) -> io::Result<()> {
     }
 }
 
+/// Rust ignores SIGPIPE and an ignored signal stays ignored across `execve`: programs run
+/// in a node get the default back, as from a shell.
+pub fn default_sigpipe() {
+    // SAFETY: restores the default disposition; no handler code is installed.
+    let _ = unsafe { nix::sys::signal::signal(Signal::SIGPIPE, nix::sys::signal::SigHandler::SigDfl) };
+}
+
 static STOP: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn on_stop(_: i32) {
@@ -322,6 +329,7 @@ fn payload(spec: &WorkloadSpec, layout: &Layout, joins: &Joins, out: &OwnedFd, d
         }
     }
     let args: Vec<CString> = wl.cmd.iter().map(|a| CString::new(a.as_bytes()).expect("resolve rejects NUL bytes")).collect();
+    default_sigpipe();
     if let Some(p) = bpf {
         super::seccomp::apply(p)?;
     }
@@ -363,8 +371,19 @@ fn supervise(spec: &WorkloadSpec) -> io::Result<()> {
         let (out_r, out_w) = ctx("pipe", nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC))?;
         let (err_r, err_w) = ctx("pipe", nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC))?;
         let started = Instant::now();
+        // A payload that daemonized leaves copies behind: the new one starts alone.
+        let _ = layout.kill_all(&spec.cgroup);
         // SAFETY: the supervisor is single-threaded.
-        let child = match unsafe { fork() }.map_err(errno)? {
+        let forked = unsafe { fork() };
+        let Ok(forked) = forked else {
+            // The node's pid namespace is gone with its holder: nothing can run there now.
+            st.pid = None;
+            st.state = "failed".into();
+            st.last_exit = Some(format!("cannot start in node {}: {} (its namespaces are gone; run netlab up)", spec.node, errno(forked.expect_err("checked"))));
+            write_status(&spec.status, &st);
+            return Ok(());
+        };
+        let child = match forked {
             ForkResult::Child => {
                 drop((out_r, err_r));
                 let e = payload(spec, &layout, &joins, &out_w, &devnull, bpf.as_ref()).expect_err("payload returns only on failure");

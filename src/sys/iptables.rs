@@ -226,15 +226,18 @@ fn families_of(line: &str) -> Vec<Family> {
 /// `saves`: the iptables-save then the ip6tables-save output. A line missing from one family
 /// it belongs to is marked, so that the listing differs and `up` reloads.
 pub fn listing_from_saves(lab: &str, saves: &[String]) -> Option<Vec<String>> {
-    let prefix = format!("-A NL-{lab}-");
+    // Exact chain names: lab "a" must not read lab "a-b"'s chains.
+    let chains: Vec<String> = CHAINS.iter().map(|c| chain(lab, c.2)).collect();
     let mut lines: BTreeMap<usize, (String, Vec<Family>)> = BTreeMap::new();
     let mut any = false;
     for (save, fam) in saves.iter().zip([Family::V4, Family::V6]) {
         for l in save.lines() {
-            if l.starts_with(&format!(":NL-{lab}-")) {
+            let mut words = l.split_whitespace();
+            let (first, second) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+            if chains.iter().any(|c| first == format!(":{c}")) {
                 any = true;
             }
-            if !l.starts_with(&prefix) {
+            if first != "-A" || !chains.iter().any(|c| c == second) {
                 continue;
             }
             let text = l.split("--comment ").nth(1).map(|c| {
@@ -293,7 +296,7 @@ pub fn read_here(lab: &str) -> io::Result<Option<Vec<String>>> {
 pub fn load_here(lab: &str, fw: &Firewall) -> io::Result<()> {
     for fam in [Family::V4, Family::V6] {
         let saved = run(fam.save(), &[], None)?;
-        run(fam.restore(), &["--noflush"], Some(&restore_input(lab, fw, fam, &saved)))?;
+        run(fam.restore(), &["--noflush", "-w"], Some(&restore_input(lab, fw, fam, &saved)))?;
     }
     Ok(())
 }
@@ -304,7 +307,7 @@ pub fn delete_here(lab: &str) -> io::Result<()> {
         let saved = run(fam.save(), &[], None)?;
         let input = teardown_input(lab, &saved);
         if !input.is_empty() {
-            run(fam.restore(), &["--noflush"], Some(&input))?;
+            run(fam.restore(), &["--noflush", "-w"], Some(&input))?;
         }
     }
     Ok(())

@@ -27,12 +27,6 @@ pub fn is_mounted(name: &str) -> bool {
     nix::sys::statfs::statfs(&path(name)).is_ok_and(|s| s.filesystem_type().0 as i64 == NSFS_MAGIC)
 }
 
-/// The inode of the namespace mounted at /run/netns/NAME: the namespace's identity.
-pub fn inode(name: &str) -> Option<u64> {
-    use std::os::unix::fs::MetadataExt;
-    is_mounted(name).then(|| std::fs::metadata(path(name)).ok().map(|m| m.ino())).flatten()
-}
-
 /// Whether the name exists at all under /run/netns.
 pub fn exists(name: &str) -> bool {
     path(name).symlink_metadata().is_ok()
@@ -93,8 +87,9 @@ pub enum Place {
     Host,
     /// An existing named namespace.
     Named(String),
-    /// A new namespace, made and mounted at `/run/netns/NAME` first (`ip netns add`).
-    New(String),
+    /// A new namespace, made and mounted at `/run/netns/NAME` first (`ip netns add`), its
+    /// `lo` up and marked with the given alias before the name appears.
+    New { name: String, mark: String },
 }
 
 type Job = Box<dyn FnOnce() + Send>;
@@ -158,15 +153,19 @@ fn enter(place: &Place) -> io::Result<()> {
     match place {
         Place::Host => setns(host_netns()?, CloneFlags::CLONE_NEWNET).map_err(io_err),
         Place::Named(n) => setns(File::open(path(n))?, CloneFlags::CLONE_NEWNET).map_err(io_err),
-        Place::New(n) => {
+        Place::New { name, mark } => {
             prepare_run_dir()?;
-            let target = path(n);
+            let target = path(name);
             std::fs::OpenOptions::new().write(true).create_new(true).mode(0o444).open(&target)?;
+            // Marked before it is mounted: a namespace under a lab's name without the lab's
+            // mark is never the lab's.
             let made = unshare(CloneFlags::CLONE_NEWNET)
-                .and_then(|()| mount(Some("/proc/thread-self/ns/net"), &target, None::<&str>, MsFlags::MS_BIND, None::<&str>));
+                .map_err(io_err)
+                .and_then(|()| super::dump::mark_lo_here(mark))
+                .and_then(|()| mount(Some("/proc/thread-self/ns/net"), &target, None::<&str>, MsFlags::MS_BIND, None::<&str>).map_err(io_err));
             if let Err(e) = made {
                 let _ = std::fs::remove_file(&target);
-                return Err(io_err(e));
+                return Err(e);
             }
             Ok(())
         }
@@ -177,18 +176,26 @@ fn enter(place: &Place) -> io::Result<()> {
 /// a failure of `f` removes the namespace again.
 pub async fn run<T: Send + 'static>(place: Place, f: impl FnOnce() -> io::Result<T> + Send + 'static) -> io::Result<T> {
     let (tx, rx) = tokio::sync::oneshot::channel();
-    let job_place = place.clone();
     let job: Job = Box::new(move || {
-        let _ = tx.send(enter(&job_place).and_then(|()| f()));
+        let result = match enter(&place) {
+            // Nothing was made (the name may be someone else's): nothing to undo.
+            Err(e) => Err(e),
+            Ok(()) => {
+                let r = f();
+                if let (Err(_), Place::New { name, .. }) = (&r, &place) {
+                    let _ = delete(name);
+                }
+                r
+            }
+        };
+        let _ = tx.send(result);
+        // Leave no namespace held by an idle worker.
+        if let Ok(host) = host_netns() {
+            let _ = setns(host, CloneFlags::CLONE_NEWNET);
+        }
     });
     pool().tx.send(job).map_err(|_| io::Error::other("namespace workers are gone"))?;
-    let result = rx.await.unwrap_or_else(|_| Err(io::Error::other("namespace worker panicked")));
-    if let (Err(_), Place::New(n)) = (&result, &place) {
-        if is_mounted(n) {
-            let _ = delete(n);
-        }
-    }
-    result
+    rx.await.unwrap_or_else(|_| Err(io::Error::other("namespace worker panicked")))
 }
 
 /// Removes a namespace name (`ip netns del`): detach the mount, unlink the file. Missing is done.

@@ -19,6 +19,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io;
 use std::net::IpAddr;
 
+/// Devices the kernel makes in every new namespace when a tunnel module is loaded; they
+/// belong to the namespace, not to anyone, and cannot be deleted.
+const FALLBACK_TUNNELS: [&str; 9] = ["sit0", "tunl0", "ip6tnl0", "ip6gre0", "gre0", "gretap0", "erspan0", "ip_vti0", "ip6_vti0"];
+
 /// What a namespace's `lo` says about who owns the namespace.
 #[derive(Debug, PartialEq)]
 pub enum Owner {
@@ -111,6 +115,9 @@ pub async fn snapshot(ns: &NsRef, keep: impl Fn(&RouteMessage, &RouteState) -> b
         let Some(name) = link_name(l) else { continue };
         if name == "lo" {
             lo_alias = link_alias(l);
+            continue;
+        }
+        if FALLBACK_TUNNELS.contains(&name) {
             continue;
         }
         let mtu = l.attributes.iter().find_map(|a| if let LinkAttribute::Mtu(m) = a { Some(*m) } else { None });
@@ -212,10 +219,8 @@ pub async fn observe(lab: &str, want: &NetState, record: Option<Record>, kind: F
         .await;
     for (name, snap) in snaps {
         let snap = snap?;
-        let in_record = recorded.contains(&name);
         match owner(lab, snap.lo_alias.as_deref()) {
             Owner::Ours => {}
-            Owner::Unmarked if in_record => {}
             Owner::Other(mark) if names::lab_of_mark(&mark).is_some() => {
                 seen.foreign.push(format!("network namespace {name} belongs to lab \"{}\"; give this lab another prefix", names::lab_of_mark(&mark).unwrap_or_default()));
                 continue;
@@ -236,11 +241,19 @@ pub async fn observe(lab: &str, want: &NetState, record: Option<Record>, kind: F
     let mark = names::mark_prefix(lab);
     let host_want = want.get(&NsRef::Host);
     let recorded_routes: Vec<RouteState> = record.as_ref().map(|r| r.host_routes.clone()).unwrap_or_default();
+    let clashes = std::sync::Mutex::new(Vec::new());
     let route_is_ours = |r: &RouteMessage, rs: &RouteState| {
-        r.header.protocol == RouteProtocol::Other(NETLAB_PROTO)
-            && (host_want.is_some_and(|w| w.routes.contains_key(&(rs.dst, rs.metric))) || recorded_routes.iter().any(|x| x.dst == rs.dst && x.metric == rs.metric))
+        let wanted = host_want.is_some_and(|w| w.routes.contains_key(&(rs.dst, rs.metric)));
+        let ours = r.header.protocol == RouteProtocol::Other(NETLAB_PROTO);
+        if wanted && !ours {
+            clashes.lock().expect("clash list").push(rs.clone());
+        }
+        ours && (wanted || recorded_routes.iter().any(|x| x.dst == rs.dst && x.metric == rs.metric))
     };
     let snap = snapshot(&NsRef::Host, route_is_ours, sysctl_keys(&NsRef::Host), Some((kind, lab.to_string(), nft::table_name(lab, &NsRef::Host)))).await?;
+    for rs in clashes.into_inner().expect("clash list") {
+        seen.foreign.push(format!("the host namespace already has a route {rs} that is not this lab's; give the lab's route another metric, or remove that route"));
+    }
     let mut host = snap.state;
     let mut ours = BTreeMap::new();
     for (name, iface) in std::mem::take(&mut host.ifaces) {

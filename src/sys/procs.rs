@@ -56,7 +56,7 @@ impl Files {
     }
     /// The holder of a node, if it is running.
     pub fn holder(&self, node: &str) -> Option<u32> {
-        self.pid(&self.node(node, "pid")).filter(|p| spawn::alive(*p))
+        self.pid(&self.node(node, "pid")).filter(|p| spawn::alive(*p, &self.dir()))
     }
 }
 
@@ -99,6 +99,12 @@ impl Spawner for Procs {
         let files = Files { lab: self.files.lab.clone() };
         blocking(move || {
             Procs::layout()?.create(&rel, &l)?;
+            if l.is_empty() {
+                return match std::fs::remove_file(&path) {
+                    Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+                    _ => Ok(()),
+                };
+            }
             files.write(&path, &fp)
         })
         .await
@@ -112,7 +118,10 @@ impl Spawner for Procs {
         let files = Files { lab: self.files.lab.clone() };
         let (n, fp) = (node.to_string(), self.fingerprint(node, "holder"));
         blocking(move || {
-            Procs::layout()?.create(&spec.cgroup, &Limits::default())?;
+            let layout = Procs::layout()?;
+            layout.create(&spec.cgroup, &Limits::default())?;
+            // A holder orphaned by an interrupted `up` goes first.
+            layout.kill_all(&spec.cgroup)?;
             let pid = spawn::start_holder(&spec, &files.node(&n, "holder.json"))?;
             files.write(&files.node(&n, "pid"), &pid.to_string())?;
             files.write(&files.node(&n, "fp"), &fp)
@@ -126,7 +135,7 @@ impl Spawner for Procs {
         let (n, rel) = (node.to_string(), format!("{}/_init", node_cgroup(&self.files.lab, node)));
         blocking(move || {
             if let Some(pid) = files.pid(&files.node(&n, "pid")) {
-                spawn::stop(pid, Duration::from_secs(1));
+                spawn::stop(pid, &files.dir(), Duration::from_secs(1));
             }
             let layout = Procs::layout()?;
             layout.kill_all(&rel)?;
@@ -182,7 +191,7 @@ impl Spawner for Procs {
         blocking(move || {
             // A supervisor of an earlier, interrupted `up` goes first.
             if let Some(old) = files.pid(&files.workload(&n, &name, "pid")) {
-                spawn::stop(old, STOP_GRACE);
+                spawn::stop(old, &files.dir(), STOP_GRACE);
             }
             let layout = Procs::layout()?;
             layout.create(&supervisor_cgroup(&lab), &Limits::default())?;
@@ -202,7 +211,7 @@ impl Spawner for Procs {
         let (n, w, rel) = (node.to_string(), name.to_string(), format!("{}/{name}", node_cgroup(&self.files.lab, node)));
         blocking(move || {
             if let Some(pid) = files.pid(&files.workload(&n, &w, "pid")) {
-                spawn::stop(pid, STOP_GRACE);
+                spawn::stop(pid, &files.dir(), STOP_GRACE);
             }
             let layout = Procs::layout()?;
             layout.kill_all(&rel)?;
@@ -283,7 +292,7 @@ pub fn observe(files: &Files) -> crate::plan::procs::ProcsState {
         e.exec = files.read(&files.node(&node, "exec.fp"));
     }
     for (node, name) in files.workloads() {
-        let running = files.pid(&files.workload(&node, &name, "pid")).is_some_and(spawn::alive);
+        let running = files.pid(&files.workload(&node, &name, "pid")).is_some_and(|p| spawn::alive(p, &files.dir()));
         let ended_as_defined = spawn::status(&files.workload(&node, &name, "status")).is_some_and(|s| s.state == "exited" || s.state == "oom-killed");
         if running || ended_as_defined {
             if let Some(fp) = files.read(&files.workload(&node, &name, "fp")) {
@@ -302,13 +311,14 @@ pub fn teardown(lab: &str, recorded: bool) -> io::Result<()> {
     let files = Files { lab: lab.to_string() };
     let had_processes = !files.nodes().is_empty();
     let supervisors: Vec<u32> = files.workloads().iter().filter_map(|(n, w)| files.pid(&files.workload(n, w, "pid"))).collect();
-    let handles: Vec<_> = supervisors.into_iter().map(|pid| std::thread::spawn(move || spawn::stop(pid, STOP_GRACE))).collect();
+    let dir = files.dir();
+    let handles: Vec<_> = supervisors.into_iter().map(|pid| { let d = dir.clone(); std::thread::spawn(move || spawn::stop(pid, &d, STOP_GRACE)) }).collect();
     for h in handles {
         let _ = h.join();
     }
     for node in files.nodes() {
         if let Some(pid) = files.holder(&node) {
-            spawn::stop(pid, Duration::from_secs(1));
+            spawn::stop(pid, &files.dir(), Duration::from_secs(1));
         }
     }
     // Whatever a crash left: netlab's own helpers for this lab, by command line. Reading every
@@ -320,7 +330,7 @@ pub fn teardown(lab: &str, recorded: bool) -> io::Result<()> {
         let Ok(cmd) = std::fs::read(format!("/proc/{pid}/cmdline")) else { continue };
         let args: Vec<&[u8]> = cmd.split(|b| *b == 0).collect();
         if args.iter().any(|a| *a == b"__netlab-init") && args.iter().any(|a| a.starts_with(marker.as_bytes())) {
-            spawn::stop(pid, Duration::from_millis(500));
+            spawn::stop(pid, &files.dir(), Duration::from_millis(500));
         }
     }
     let Ok(layout) = cgroup::detect() else { return Ok(()) };
@@ -371,7 +381,7 @@ pub fn workload_status(files: &Files, node: &str) -> Vec<WorkloadStatus> {
             let st = spawn::status(&files.workload(node, &name, "status")).unwrap_or_default();
             let spec: Option<WorkloadSpec> = files.read(&files.workload(node, &name, "json")).and_then(|t| serde_json::from_str(&t).ok());
             let supervisor = files.pid(&files.workload(node, &name, "pid"));
-            let running = supervisor.is_some_and(spawn::alive);
+            let running = supervisor.is_some_and(|p| spawn::alive(p, &files.dir()));
             let usage = match (&layout, &spec) {
                 (Some(l), Some(s)) => l.usage(&s.cgroup).ok(),
                 _ => None,

@@ -203,19 +203,14 @@ impl Netns for Rtnl {
     async fn add_netns(&self, name: &str) -> Result<(), SysError> {
         let rt = self.rt.clone();
         let n = name.to_string();
-        let handle = netns::run(netns::Place::New(n), move || {
+        let handle = netns::run(netns::Place::New { name: n, mark: names::netns_mark(&self.lab) }, move || {
             sysctl::quiet_ipv6_defaults();
             Self::open_here(&rt)
         })
         .await
         .map_err(|e| sys(format!("creating netns {name}"), e))?;
-        let ns = NsRef::Named(name.to_string());
-        let _ = self.cell(&ns).set(handle);
-        let mut msg = LinkMessage::default();
-        msg.header.flags = LinkFlags::Up;
-        msg.header.change_mask = LinkFlags::Up;
-        msg.attributes.push(LinkAttribute::IfAlias(names::netns_mark(&self.lab)));
-        self.set_link(&ns, "lo", msg).await.map_err(|e| sys(format!("bringing up lo in netns {name}"), e))
+        let _ = self.cell(&NsRef::Named(name.to_string())).set(handle);
+        Ok(())
     }
 
     async fn del_netns(&self, name: &str) -> Result<(), SysError> {
@@ -322,7 +317,10 @@ impl Links for Rtnl {
     async fn add_route(&self, ns: &NsRef, route: &RouteState) -> Result<(), SysError> {
         let op = format!("adding route {route} in {ns}");
         let msg = self.route_message(ns, route).await.map_err(|e| sys(&op, e))?;
-        self.request(ns, RouteNetlinkMessage::NewRoute(msg), NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE)
+        // In the host namespace a route of the same destination and metric is someone
+        // else's: never replace it (`observe` refuses such a clash before anything is done).
+        let how = if *ns == NsRef::Host { NLM_F_EXCL } else { NLM_F_REPLACE };
+        self.request(ns, RouteNetlinkMessage::NewRoute(msg), NLM_F_ACK | NLM_F_CREATE | how)
             .await
             .map(drop)
             .map_err(|e| sys(&op, e))
@@ -333,7 +331,8 @@ impl Links for Rtnl {
         let mut r = route.clone();
         r.dev = None; // the interface may already be gone; destination and metric identify it
         let mut msg = self.route_message(ns, &r).await.map_err(|e| sys(&op, e))?;
-        msg.header.protocol = RouteProtocol::Unspec;
+        // In the host only the lab's own route may go; in a lab namespace any route there is.
+        msg.header.protocol = if *ns == NsRef::Host { RouteProtocol::Other(NETLAB_PROTO) } else { RouteProtocol::Unspec };
         msg.header.scope = RouteScope::NoWhere;
         let res = self.request(ns, RouteNetlinkMessage::DelRoute(msg), NLM_F_ACK).await.map(drop);
         ok_if(res, &[nix::libc::ESRCH, nix::libc::ENOENT, nix::libc::ENODEV]).map_err(|e| sys(&op, e))

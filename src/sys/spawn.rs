@@ -85,24 +85,28 @@ pub fn start_workload(spec: &WorkloadSpec, spec_path: &Path) -> io::Result<u32> 
     Ok(pid)
 }
 
-/// Whether `pid` is one of netlab's own processes, still running.
-pub fn alive(pid: u32) -> bool {
+/// Whether `pid` is one of netlab's own processes working for the lab whose runtime files
+/// are under `lab_dir`, still running. A pid file that outlived its process cannot make
+/// netlab stop a stranger, or another lab's helper, that got the same pid.
+pub fn alive(pid: u32, lab_dir: &Path) -> bool {
     let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else { return false };
     let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.rsplit(')').next().is_some_and(|r| r.trim_start().starts_with('Z')));
-    !zombie && cmdline.split(|b| *b == 0).any(|a| a == b"__netlab-init")
+    let marker = format!("{}/", lab_dir.display());
+    let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+    !zombie && args.iter().any(|a| *a == b"__netlab-init") && args.iter().any(|a| a.starts_with(marker.as_bytes()))
 }
 
 /// Stops one of netlab's processes: SIGTERM, then SIGKILL after `grace`. Gone counts as done.
-pub fn stop(pid: u32, grace: Duration) {
+pub fn stop(pid: u32, lab_dir: &Path, grace: Duration) {
     use nix::sys::signal::{kill, Signal};
     let p = nix::unistd::Pid::from_raw(pid as i32);
-    if !alive(pid) {
+    if !alive(pid, lab_dir) {
         return;
     }
     let _ = kill(p, Signal::SIGTERM);
     let deadline = Instant::now() + grace;
     while Instant::now() < deadline {
-        if !alive(pid) {
+        if !alive(pid, lab_dir) {
             return;
         }
         std::thread::sleep(Duration::from_millis(10));
