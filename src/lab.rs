@@ -155,6 +155,8 @@ impl Lab {
         let want = self.desired();
         record.firewall = kind;
         record.host_routes.extend(want.get(&NsRef::Host).into_iter().flat_map(|h| h.routes.values().cloned()));
+        let mut seen_keys = std::collections::BTreeSet::new();
+        record.host_routes.retain(|r| seen_keys.insert((r.dst, r.metric)));
         record.tables.extend(want.iter().filter(|(_, s)| s.nft.is_some()).map(|(ns, _)| Record::ns_key(ns)));
         record.save()?;
         let rtnl = Rtnl::new(&self.model.name).with_firewall(kind);
@@ -219,6 +221,7 @@ impl Lab {
         record.namespaces = self.model.namespaces().map(str::to_string).collect();
         record.host_routes = want.get(&NsRef::Host).map(|h| h.routes.values().cloned().collect()).unwrap_or_default();
         record.tables = want.iter().filter(|(_, s)| s.nft.is_some()).map(|(ns, _)| Record::ns_key(ns)).collect();
+        record.host_sysctls = want.get(&NsRef::Host).map(|h| h.sysctls.clone()).unwrap_or_default();
         record.shapes = want.iter().flat_map(|(ns, s)| s.ifaces.iter().filter_map(move |(i, st)| Some((Record::iface_key(ns, i), st.shape?)))).collect();
         // Sysctls put back to their original value are no longer ours to restore.
         for op in &plan.ops {

@@ -92,7 +92,14 @@ pub async fn down(lab: &str) -> Result<DownReport> {
             }
         }
         if let Some(origs) = rec.sysctl_orig.get("@host") {
+            // Another lab up in this namespace that set the same key still needs it.
+            let others: Vec<Record> = Record::all().unwrap_or_default().into_iter().filter(|r| r.lab != lab).collect();
             for (key, value) in origs {
+                let still_ours = rec.host_sysctls.get(key).is_some_and(|v| crate::sys::sysctl::read(key).ok().as_ref() == Some(v));
+                let shared = others.iter().any(|o| o.host_sysctls.contains_key(key));
+                if !still_ours || shared {
+                    continue;
+                }
                 if let Err(e) = rtnl.set_sysctl(&NsRef::Host, key, value).await {
                     errors.push(e);
                 }
@@ -103,6 +110,18 @@ pub async fn down(lab: &str) -> Result<DownReport> {
         report.found_anything = true;
         if let Err(e) = rtnl.delete_table(&NsRef::Host, &nft::table_name(lab, &NsRef::Host)).await {
             errors.push(e);
+        }
+    }
+    if record.is_none() {
+        // Without the record, the lab's iptables chains may be there too: they go by name.
+        let l = lab.to_string();
+        let found = tokio::task::spawn_blocking(move || crate::sys::iptables::read_here(&l).ok().flatten().is_some()).await.unwrap_or(false);
+        if found {
+            report.found_anything = true;
+            let ipt = Rtnl::new(lab).with_firewall(crate::backend::FirewallKind::Iptables);
+            if let Err(e) = ipt.delete_table(&NsRef::Host, "").await {
+                errors.push(e);
+            }
         }
     }
     for (name, iface) in &host.state.ifaces {

@@ -386,3 +386,49 @@ fn plan_exit_codes_follow_the_contract() {
     assert_eq!(r.code, 1, "{r:?}");
     assert!(r.stderr.contains(&format!("{}:1:", lab.file.display())), "{r:?}");
 }
+
+#[test]
+fn a_host_route_that_is_someone_elses_is_refused_and_kept() {
+    if !root_or_skip("hostrt") {
+        return;
+    }
+    let lab = TestLab::new("hrt").with_sandbox();
+    let sbx = lab.sandbox.clone().unwrap();
+    sh_ok(&format!("ip -n {sbx} link add keep0 type veth peer name keep1 && ip -n {sbx} addr add 192.0.2.1/24 dev keep0 && ip -n {sbx} link set keep0 up && ip -n {sbx} route add 10.99.0.0/16 via 192.0.2.9"));
+    lab.write(
+        r#"
+[nodes.host]
+kind = "host"
+routes = [{ to = "10.99.0.0/16", via = "10.200.1.2" }]
+[nodes.ns1]
+[[links]]
+endpoints = ["host:v-eth", "ns1:eth0"]
+addresses = ["10.200.1.1/24", "10.200.1.2/24"]
+"#,
+    );
+    let r = lab.netlab(&["up", lab.file.to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("the host namespace already has a route 10.99.0.0/16 via 192.0.2.9 dev keep0 metric 0 that is not this lab's"), "{r:?}");
+    assert_eq!(lab.namespaces(), Vec::<String>::new(), "up touched the kernel");
+    lab.netlab(&["down", "--lab", &lab.name]);
+    assert!(lab.host_ip("route show").contains("10.99.0.0/16 via 192.0.2.9 dev keep0"), "the sandbox's own route survives");
+}
+
+#[test]
+fn limits_dropped_from_the_file_are_lifted() {
+    if !root_or_skip("limits") {
+        return;
+    }
+    let lab = TestLab::new("lift");
+    lab.write("[nodes.n]\nlimits = { pids = 50 }\nrun = [{ name = \"s\", cmd = [\"sleep\", \"300\"] }]\n");
+    lab.up();
+    let pids_max = format!("/sys/fs/cgroup/pids/netlab/{}/n/pids.max", lab.name);
+    let v2 = format!("/sys/fs/cgroup/netlab/{}/n/pids.max", lab.name);
+    let read = || std::fs::read_to_string(&pids_max).or_else(|_| std::fs::read_to_string(&v2)).unwrap_or_default().trim().to_string();
+    assert_eq!(read(), "50");
+    lab.write("[nodes.n]\nrun = [{ name = \"s\", cmd = [\"sleep\", \"300\"] }]\n");
+    lab.assert_plan(&["~ limits n: none (lifted)"]);
+    lab.up();
+    assert_eq!(read(), "max");
+    lab.assert_converged();
+}

@@ -77,6 +77,8 @@ impl Op {
             Op::AddNetns { .. } => 6,
             Op::AddBridge { .. } => 7,
             Op::AddVeth { .. } => 8,
+            // Namespace-wide sysctls first: `ip_forward` and `all.*` rewrite per-interface ones.
+            Op::SetSysctl { key, .. } if key == "net.ipv4.ip_forward" || key.contains(".all.") || key.contains(".default.") => 9,
             Op::SetMtu { .. } | Op::SetMaster { .. } | Op::AddAddr { .. } => 9,
             Op::SetUp { .. } | Op::SetSysctl { .. } | Op::SetShape { .. } => 10,
             Op::AddRoute { .. } => 11,
@@ -227,6 +229,9 @@ fn limits_text(l: &Limits) -> String {
     }
     if let Some(p) = l.pids {
         parts.push(format!("pids {p}"));
+    }
+    if parts.is_empty() {
+        return "none (lifted)".into();
     }
     parts.join(", ")
 }

@@ -29,6 +29,10 @@ pub struct Record {
     #[serde(default)]
     /// Keyed by `Record::ns_key`.
     pub sysctl_orig: BTreeMap<String, BTreeMap<String, String>>,
+    /// The values the lab set in the host namespace: `down` puts a sysctl back only while it
+    /// still holds the lab's value (nobody else has changed it since).
+    #[serde(default)]
+    pub host_sysctls: BTreeMap<String, String>,
     /// Namespaces (by `ns_key`) where the lab loaded an nftables table.
     #[serde(default)]
     pub tables: BTreeSet<String>,

@@ -378,6 +378,8 @@ COMMIT
         let tampered = format!("{}-A NL-lab-FWD -j ACCEPT\n", to_save(Family::V4));
         assert!(listing_from_saves("lab", &[tampered, to_save(Family::V6)]).unwrap().contains(&"(a rule not made by netlab)".to_string()));
         // A rule flushed from one family only still shows.
+        // Another lab whose name starts like this one's is not this one.
+        assert_eq!(listing_from_saves("la", &[to_save(Family::V4), to_save(Family::V6)]), None);
         let listing = listing_from_saves("lab", &[to_save(Family::V4), String::from(":NL-lab-FWD - [0:0]\n")]).unwrap();
         assert!(listing.contains(&"forward: iifname v-eth oifname uplink accept (missing from ip6tables-save)".to_string()), "{listing:?}");
         assert!(listing.contains(&"postrouting: ip saddr 10.200.1.0/24 oifname uplink masquerade".to_string()), "{listing:?}");
