@@ -174,6 +174,7 @@ impl Lab {
         if errors.is_empty() {
             self.settle_record(&mut record, &plan);
         }
+        record.remember_ids();
         record.save()?;
         match errors.into_iter().next() {
             None => Ok(UpReport { plan, notice }),

@@ -161,7 +161,7 @@ fn nat_sim() {
     // wan has a route to the private side; the forward policy, not routing, stops it.
     let routes = sh_ok(&format!("ip -n {} route", lab.ns("wan")));
     assert!(routes.contains("10.200.1.0/24 via 203.0.113.1"), "{routes}");
-    assert!(!lab.ping("wan", "10.200.1.2"), "wan → ns1 must be dropped by gw's forward policy");
+    assert!(lab.unreachable("wan", "10.200.1.2"), "wan → ns1 must be dropped by gw's forward policy");
 
     lab.assert_converged();
     lab.down();
@@ -338,7 +338,7 @@ addresses = ["fd00:99::1/64", "fd00:99::10/64"]
     drop(srv);
     let routes = sh_ok(&format!("ip -n {} -6 route", lab.ns("wan")));
     assert!(routes.contains("fd00:1::/64 via fd00:99::1"), "{routes}");
-    assert!(!lab.ping("wan", "fd00:1::2"), "wan → ns1 must be dropped by gw's forward policy");
+    assert!(lab.unreachable("wan", "fd00:1::2"), "wan → ns1 must be dropped by gw's forward policy");
     lab.assert_converged();
     lab.down();
     lab.assert_gone();
@@ -413,7 +413,7 @@ fn flush_is_drift() {
     lab.write(NAT_SIM);
     lab.up();
     let gw = lab.ns("gw");
-    assert!(!lab.ping("wan", "10.200.1.2"), "the forward policy holds before the flush");
+    assert!(lab.unreachable("wan", "10.200.1.2"), "the forward policy holds before the flush");
 
     sh_ok(&format!("ip netns exec {gw} nft flush ruleset"));
     assert!(!tables(&gw).contains("netlab"), "flush ruleset removed the table");
@@ -425,7 +425,7 @@ fn flush_is_drift() {
     lab.up();
     lab.assert_converged();
     assert!(tables(&gw).contains("table inet netlab"));
-    assert!(!lab.ping("wan", "10.200.1.2"), "the forward policy is back");
+    assert!(lab.unreachable("wan", "10.200.1.2"), "the forward policy is back");
     let mut srv = Server::in_node(&lab, "wan", "203.0.113.10", 8080);
     let verdict = connect(&lab, "ns1", "203.0.113.10", 8080);
     assert!(verdict.starts_with("ok"), "{verdict}");

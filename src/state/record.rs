@@ -36,6 +36,10 @@ pub struct Record {
     /// Namespaces (by `ns_key`) where the lab loaded an nftables table.
     #[serde(default)]
     pub tables: BTreeSet<String>,
+    /// Namespace name → identity of the mount the lab made (see `netns::identity`): proof,
+    /// without entering it, that the namespace under that name is still the one netlab made.
+    #[serde(default)]
+    pub netns_ids: BTreeMap<String, (u64, u64)>,
     /// How the lab's firewall rules were loaded.
     #[serde(default)]
     pub firewall: crate::backend::FirewallKind,
@@ -86,6 +90,16 @@ impl Record {
         let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(dir.join("lock")).map_err(|e| err(e.to_string()))?;
         let flock = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive).map_err(|(_, e)| err(format!("locking: {e}")))?;
         Ok(LabLock { _flock: flock, dir })
+    }
+
+    /// Notes the identity of every recorded namespace that is mounted now.
+    pub fn remember_ids(&mut self) {
+        self.netns_ids = self.namespaces.iter().filter_map(|n| Some((n.clone(), crate::sys::netns::identity(n)?))).collect();
+    }
+
+    /// Whether the namespace under `name` is the very one the lab mounted.
+    pub fn made(&self, name: &str) -> bool {
+        self.netns_ids.get(name).is_some_and(|id| crate::sys::netns::identity(name) == Some(*id))
     }
 
     pub fn load(lab: &str) -> Result<Option<Record>, Error> {
