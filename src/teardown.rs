@@ -86,7 +86,7 @@ pub async fn down(lab: &str) -> Result<DownReport> {
 
     // Host objects first, while their peers' namespaces still exist.
     let mark = names::mark_prefix(lab);
-    let host = snapshot(&NsRef::Host, |r, _| r.header.protocol == RouteProtocol::Other(NETLAB_PROTO), Vec::new(), Some((kind, lab.to_string(), nft::table_name(lab, &NsRef::Host)))).await?;
+    let host = snapshot(&NsRef::Host, |r, _| r.header.protocol == RouteProtocol::Other(NETLAB_PROTO), Vec::new(), Some((kind, lab.to_string(), nft::table_name(lab, &NsRef::Host))), false).await?;
     if let Some(rec) = &record {
         for route in &rec.host_routes {
             if host.state.routes.contains_key(&(route.dst, route.metric)) {

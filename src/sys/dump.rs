@@ -27,21 +27,23 @@ thread_local! {
     static BUF: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(RECV_BUF));
 }
 
-/// Dumps the namespace the calling thread is in.
-pub fn dump_here() -> io::Result<Dump> {
+/// Dumps the namespace the calling thread is in; its qdiscs only when `qdiscs`.
+pub fn dump_here(qdiscs: bool) -> io::Result<Dump> {
     let mut sock = Socket::new(NETLINK_ROUTE)?;
     sock.bind_auto()?;
     sock.connect(&SocketAddr::new(0, 0))?;
     let mut link_req = LinkMessage::default();
     // Counters are not state; leaving them out makes the dump several times smaller.
     link_req.attributes.push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
-    let requests = [
+    let mut requests = vec![
         RouteNetlinkMessage::GetLink(link_req),
         RouteNetlinkMessage::GetAddress(AddressMessage::default()),
         // AF_UNSPEC: both families in one dump.
         RouteNetlinkMessage::GetRoute(RouteMessage::default()),
-        RouteNetlinkMessage::GetQueueDiscipline(netlink_packet_route::tc::TcMessage::default()),
     ];
+    if qdiscs {
+        requests.push(RouteNetlinkMessage::GetQueueDiscipline(netlink_packet_route::tc::TcMessage::default()));
+    }
     let mut dump = Dump::default();
     for (seq, req) in requests.into_iter().enumerate() {
         let mut msg = NetlinkMessage::from(req);

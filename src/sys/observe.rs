@@ -98,10 +98,11 @@ fn route_state(r: &RouteMessage, names: &HashMap<u32, String>) -> Option<RouteSt
 pub type TableRead = (FirewallKind, String, String);
 
 /// `table`: the lab's firewall to read there, if it may have one.
-pub async fn snapshot(ns: &NsRef, keep: impl Fn(&RouteMessage, &RouteState) -> bool, sysctls: Vec<String>, table: Option<TableRead>) -> Result<Snapshot, SysError> {
+/// `qdiscs`: whether to look for the lab's root qdiscs (only where it has or had some).
+pub async fn snapshot(ns: &NsRef, keep: impl Fn(&RouteMessage, &RouteState) -> bool, sysctls: Vec<String>, table: Option<TableRead>, qdiscs: bool) -> Result<Snapshot, SysError> {
     let label = ns.to_string();
     let read = move || {
-        let dump = dump::dump_here()?;
+        let dump = dump::dump_here(qdiscs)?;
         let values: Vec<(String, io::Result<String>)> = sysctls.into_iter().map(|k| { let v = sysctl::read(&k); (k, v) }).collect();
         // A kernel without nf_tables has no table to read; `up` says so if the lab needs one.
         let nft = table.and_then(|(kind, lab, t)| nft::read_here(kind, &lab, &t).ok().flatten());
@@ -181,6 +182,11 @@ pub async fn observe(lab: &str, want: &NetState, record: Option<Record>, kind: F
     let may_have_table = |ns: &NsRef| {
         want.get(ns).is_some_and(|w| w.nft.is_some()) || record.as_ref().is_some_and(|r| r.tables.contains(&Record::ns_key(ns)))
     };
+    // Likewise the lab's qdiscs: a dump per namespace, only where it shapes or shaped links.
+    let may_have_shapes = |ns: &NsRef| {
+        want.get(ns).is_some_and(|w| w.ifaces.values().any(|i| i.shape.is_some()))
+            || record.as_ref().is_some_and(|r| r.shapes.keys().any(|k| k.starts_with(&format!("{}:", Record::ns_key(ns)))))
+    };
     let sysctl_keys = |ns: &NsRef| -> Vec<String> {
         let mut keys: BTreeSet<String> = want.get(ns).map(|w| w.sysctls.keys().cloned().collect()).unwrap_or_default();
         if let Some(o) = record.as_ref().and_then(|r| r.sysctl_orig.get(&Record::ns_key(ns))) {
@@ -210,7 +216,7 @@ pub async fn observe(lab: &str, want: &NetState, record: Option<Record>, kind: F
             let keys = sysctl_keys(&ns);
             let table = may_have_table(&ns).then(|| (kind, lab.to_string(), nft::table_name(lab, &ns)));
             async move {
-                let snap = snapshot(&ns, |r, _| r.header.protocol != RouteProtocol::Kernel, keys, table).await;
+                let snap = snapshot(&ns, |r, _| r.header.protocol != RouteProtocol::Kernel, keys, table, may_have_shapes(&ns)).await;
                 (name, snap)
             }
         })
@@ -250,7 +256,7 @@ pub async fn observe(lab: &str, want: &NetState, record: Option<Record>, kind: F
         }
         ours && (wanted || recorded_routes.iter().any(|x| x.dst == rs.dst && x.metric == rs.metric))
     };
-    let snap = snapshot(&NsRef::Host, route_is_ours, sysctl_keys(&NsRef::Host), Some((kind, lab.to_string(), nft::table_name(lab, &NsRef::Host)))).await?;
+    let snap = snapshot(&NsRef::Host, route_is_ours, sysctl_keys(&NsRef::Host), Some((kind, lab.to_string(), nft::table_name(lab, &NsRef::Host))), may_have_shapes(&NsRef::Host)).await?;
     for rs in clashes.into_inner().expect("clash list") {
         seen.foreign.push(format!("the host namespace already has a route {rs} that is not this lab's; give the lab's route another metric, or remove that route"));
     }
