@@ -158,6 +158,12 @@ impl Lab {
         let mut seen_keys = std::collections::BTreeSet::new();
         record.host_routes.retain(|r| seen_keys.insert((r.dst, r.metric)));
         record.tables.extend(want.iter().filter(|(_, s)| s.nft.is_some()).map(|(ns, _)| Record::ns_key(ns)));
+        // Originals known from the plan are kept before anything changes them.
+        for op in &plan.ops {
+            if let Op::SetSysctl { ns, key, was: Some(was), .. } = op {
+                record.sysctl_orig.entry(Record::ns_key(ns)).or_default().entry(key.clone()).or_insert_with(|| was.clone());
+            }
+        }
         record.save()?;
         let rtnl = Rtnl::new(&self.model.name).with_firewall(kind);
         let procs = self.spawner();

@@ -432,3 +432,33 @@ fn limits_dropped_from_the_file_are_lifted() {
     assert_eq!(read(), "max");
     lab.assert_converged();
 }
+
+#[test]
+fn exec_in_an_isolated_node_passes_sigterm_on() {
+    if !root_or_skip("execterm") {
+        return;
+    }
+    let lab = TestLab::new("xterm");
+    lab.write("[nodes.n]\nisolate = [\"pid\"]\n");
+    lab.up();
+    let mut child = lab.command(&["exec", "n", "--lab", &lab.name, "--", "sleep", "30"]).spawn().expect("netlab exec");
+    // Until the command runs inside the node, there is nothing to pass the signal to.
+    let v1 = format!("/sys/fs/cgroup/pids/netlab/{}/n/_exec/cgroup.procs", lab.name);
+    let v2 = format!("/sys/fs/cgroup/netlab/{}/n/_exec/cgroup.procs", lab.name);
+    let count = || std::fs::read_to_string(&v1).or_else(|_| std::fs::read_to_string(&v2)).unwrap_or_default().lines().count();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while count() < 2 {
+        assert!(std::time::Instant::now() < deadline, "the command did not start in the node");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "netlab exec ignored SIGTERM");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(128 + 15), "the command was ended by the SIGTERM it was passed");
+}

@@ -69,11 +69,27 @@ fn exec(node: &str, args: &[CString], bpf: Option<&seccompiler::BpfProgram>) -> 
     if err == nix::Error::ENOENT { 127 } else { 126 }
 }
 
+static CHILD: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+extern "C" fn forward(sig: i32) {
+    let pid = CHILD.load(std::sync::atomic::Ordering::SeqCst);
+    if pid > 0 {
+        // SAFETY: kill is async-signal-safe.
+        unsafe { nix::libc::kill(pid, sig) };
+    }
+}
+
 /// Waits for the command, which the terminal's signals reach directly (same process group);
-/// returns its exit code, or 128 + the signal that killed it.
+/// a SIGTERM or SIGHUP sent to netlab itself is passed on. Returns the command's exit code,
+/// or 128 + the signal that killed it.
 fn wait_passing_signals(child: nix::unistd::Pid) -> i32 {
     use nix::sys::signal::{signal, SigHandler, Signal};
     use nix::sys::wait::{waitpid, WaitStatus};
+    CHILD.store(child.as_raw(), std::sync::atomic::Ordering::SeqCst);
+    for s in [Signal::SIGTERM, Signal::SIGHUP] {
+        // SAFETY: the handler only reads an atomic and calls kill.
+        let _ = unsafe { signal(s, SigHandler::Handler(forward)) };
+    }
     // The terminal's ^C and ^\ are the command's to handle; ^Z stops both, and `fg` resumes both.
     for s in [Signal::SIGINT, Signal::SIGQUIT] {
         // SAFETY: ignoring a signal installs no handler code.
