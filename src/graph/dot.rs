@@ -4,7 +4,7 @@ use super::*;
 use std::fmt::Write;
 
 /// A dot quoted string. Interface names may hold quotes and backslashes: the kernel allows them.
-fn dot_quote(s: &str) -> String {
+pub(super) fn dot_quote(s: &str) -> String {
     let mut q = String::from("\"");
     for c in s.chars() {
         match c {

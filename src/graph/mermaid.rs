@@ -6,7 +6,7 @@ use std::fmt::Write;
 /// A Mermaid node id: node names may hold `-` (an edge token to Mermaid) and `_`, so both are
 /// spelled out in a way that cannot make two names collide, and the `n_` keeps words such as
 /// `end` from being read as keywords.
-fn mermaid_id(name: &str) -> String {
+pub(super) fn mermaid_id(name: &str) -> String {
     let mut id = String::from("n_");
     for c in name.chars() {
         match c {
@@ -20,7 +20,7 @@ fn mermaid_id(name: &str) -> String {
 
 /// Text inside a quoted Mermaid label: the characters Mermaid would read as syntax or HTML
 /// become its `#NN;` entities.
-fn mermaid_text(s: &str) -> String {
+pub(super) fn mermaid_text(s: &str) -> String {
     let mut t = String::new();
     for c in s.chars() {
         match c {

@@ -108,6 +108,8 @@ mod svg;
 use dot::dot;
 use mermaid::mermaid;
 use svg::svg;
+#[cfg(test)]
+use {dot::dot_quote, mermaid::mermaid_id, mermaid::mermaid_text};
 
 #[cfg(test)]
 mod tests {
