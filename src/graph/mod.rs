@@ -109,7 +109,7 @@ use dot::dot;
 use mermaid::mermaid;
 use svg::svg;
 #[cfg(test)]
-use {dot::dot_quote, mermaid::mermaid_id, mermaid::mermaid_text};
+use {dot::dot_quote, mermaid::mermaid_id, mermaid::mermaid_text, svg::layout, svg::xml};
 
 #[cfg(test)]
 mod tests {

@@ -22,43 +22,43 @@ const PAD: f64 = 6.0;
 const POINT: f64 = 10.0;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Side {
+pub(super) enum Side {
     Left,
     Right,
 }
 
 #[derive(Debug, Clone, Default)]
-struct Place {
+pub(super) struct Place {
     /// Which connected part of the lab the node is in.
-    part: usize,
-    col: i32,
-    cx: f64,
-    cy: f64,
-    w: f64,
-    h: f64,
+    pub(super) part: usize,
+    pub(super) col: i32,
+    pub(super) cx: f64,
+    pub(super) cy: f64,
+    pub(super) w: f64,
+    pub(super) h: f64,
 }
 
 #[derive(Debug, Clone)]
-struct Port {
-    node: usize,
-    other: usize,
-    side: Side,
-    lines: Vec<String>,
-    x: f64,
-    y: f64,
+pub(super) struct Port {
+    pub(super) node: usize,
+    pub(super) other: usize,
+    pub(super) side: Side,
+    pub(super) lines: Vec<String>,
+    pub(super) x: f64,
+    pub(super) y: f64,
     /// Where the horizontal stub ends and the link turns toward the other end.
-    turn: f64,
+    pub(super) turn: f64,
 }
 
-struct Layout<'a> {
-    nodes: Vec<&'a Node>,
-    places: Vec<Place>,
+pub(super) struct Layout<'a> {
+    pub(super) nodes: Vec<&'a Node>,
+    pub(super) places: Vec<Place>,
     /// Two per link: `ports[2 * i]` at end a, `ports[2 * i + 1]` at end b.
-    ports: Vec<Port>,
+    pub(super) ports: Vec<Port>,
     /// The points of each link's line.
-    paths: Vec<Vec<(f64, f64)>>,
-    width: f64,
-    height: f64,
+    pub(super) paths: Vec<Vec<(f64, f64)>>,
+    pub(super) width: f64,
+    pub(super) height: f64,
 }
 
 fn text_width(chars: usize, px: f64) -> f64 {
@@ -95,7 +95,7 @@ fn bfs(adj: &[Vec<usize>], from: usize, avoid: Option<usize>) -> (Vec<Option<usi
     (dist, parent, order)
 }
 
-fn layout(lab: &Lab) -> Layout<'_> {
+pub(super) fn layout(lab: &Lab) -> Layout<'_> {
     let nodes: Vec<&Node> = lab.nodes.values().collect();
     let index: HashMap<&str, usize> = nodes.iter().enumerate().map(|(i, n)| (n.name.as_str(), i)).collect();
     let ends: Vec<(usize, usize)> = lab.links.iter().map(|l| (index[l.a.node.as_str()], index[l.b.node.as_str()])).collect();
@@ -306,7 +306,7 @@ fn route(ends: &[(usize, usize)], places: &[Place], ports: &[Port]) -> Vec<Vec<(
 
 // ---- SVG: drawing --------------------------------------------------------------------------
 
-fn xml(s: &str) -> String {
+pub(super) fn xml(s: &str) -> String {
     let mut t = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
