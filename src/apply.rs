@@ -10,11 +10,14 @@ use futures::stream::{self, StreamExt};
 /// How many kernel requests one step keeps in flight.
 const IN_FLIGHT: usize = 64;
 
+/// A sysctl set by `up`: (namespace, key, the value it had before).
+pub type SysctlPrev = (NsRef, String, String);
+
 /// What applying changed that the state record must remember.
 #[derive(Debug, Default)]
 pub struct Applied {
     /// Sysctls set, with the value each had before: (namespace, key, previous).
-    pub sysctl_prev: Vec<(NsRef, String, String)>,
+    pub sysctl_prev: Vec<SysctlPrev>,
 }
 
 /// Applies `plan` in order; stops after the first step in which anything failed, and
@@ -24,7 +27,7 @@ pub struct Applied {
 pub async fn apply<B: Netns + Links + Firewall, P: Spawner>(backend: &B, procs: &P, plan: &Plan, done: &(dyn Fn() + Sync)) -> (Applied, Vec<SysError>) {
     let mut applied = Applied::default();
     for step in plan.phases() {
-        let results: Vec<Result<Option<(NsRef, String, String)>, SysError>> =
+        let results: Vec<Result<Option<SysctlPrev>, SysError>> =
             stream::iter(step)
                 .map(|op| async move {
                     let r = run(backend, procs, op).await;
@@ -50,7 +53,7 @@ pub async fn apply<B: Netns + Links + Firewall, P: Spawner>(backend: &B, procs: 
     (applied, Vec::new())
 }
 
-async fn run<B: Netns + Links + Firewall, P: Spawner>(b: &B, p: &P, op: &Op) -> Result<Option<(NsRef, String, String)>, SysError> {
+async fn run<B: Netns + Links + Firewall, P: Spawner>(b: &B, p: &P, op: &Op) -> Result<Option<SysctlPrev>, SysError> {
     match op {
         Op::StopWorkload { node, name } => p.stop_workload(node, name).await,
         Op::StopHolder { node } => p.stop_holder(node).await,

@@ -375,7 +375,7 @@ addresses = ["203.0.113.1/24", "203.0.113.10/24"]
     lab.up();
     let refused_fast = |verdict: &str| {
         let f: Vec<&str> = verdict.split_whitespace().collect();
-        f.len() == 3 && f[0] == "ConnectionRefusedError" && f[1] == "111" && f[2].parse::<f64>().map_or(false, |s| s < 1.0)
+        f.len() == 3 && f[0] == "ConnectionRefusedError" && f[1] == "111" && f[2].parse::<f64>().is_ok_and(|s| s < 1.0)
     };
 
     // Control: the path works for a port the rules do not name.

@@ -190,7 +190,7 @@ fn resolve_link(
         };
         let Some(n) = nodes.get(node) else {
             let known: Vec<&str> = nodes.keys().map(String::as_str).collect();
-            return Err(src.error(ep.span(), format!("endpoint \"{}\" names node \"{node}\", which is not declared", ep.get_ref()), &format!("declare [nodes.{node}] or use one of: {}", known.join(", "))));
+            return Err(src.error(ep.span(), format!("endpoint \"{}\" names node \"{node}\", which is not declared", ep.get_ref()), format!("declare [nodes.{node}] or use one of: {}", known.join(", "))));
         };
         let addrs = match addrs {
             None => Vec::new(),
@@ -212,7 +212,7 @@ fn resolve_link(
                 switch_port_name(&peer.name, &pi)
             }
             None => {
-                return Err(src.error(ep.span(), format!("endpoint \"{}\" needs an interface name", ep.get_ref()), &format!("write \"{}:eth0\"; only a switch end may omit it", n.name)))
+                return Err(src.error(ep.span(), format!("endpoint \"{}\" needs an interface name", ep.get_ref()), format!("write \"{}:eth0\"; only a switch end may omit it", n.name)))
             }
         };
         let _ = peer_ep;
@@ -352,7 +352,7 @@ fn resolve_routes(src: &Source, node: &Node, my_ifaces: &[&Endpoint], raw: &[S<R
             if !my_ifaces.iter().any(|e| &e.iface == d) {
                 let names: Vec<&str> = my_ifaces.iter().map(|e| e.iface.as_str()).collect();
                 let span = rr.dev.as_ref().map(|d| d.span()).unwrap_or(r.span());
-                return Err(src.error(span, format!("node {} has no interface \"{d}\"", node.name), &format!("use one of its interfaces: {}", if names.is_empty() { "(none: add a link)".into() } else { names.join(", ") })));
+                return Err(src.error(span, format!("node {} has no interface \"{d}\"", node.name), format!("use one of its interfaces: {}", if names.is_empty() { "(none: add a link)".into() } else { names.join(", ") })));
             }
         }
         if let Some(v) = via {
@@ -393,7 +393,7 @@ fn resolve_check(src: &Source, nodes: &BTreeMap<String, Node>, c: &S<crate::spec
     match nodes.get(from) {
         None => {
             let known: Vec<&str> = nodes.values().filter(|n| n.kind != NodeKind::Switch).map(|n| n.name.as_str()).collect();
-            return Err(src.error(rc.from.span(), format!("check from node \"{from}\", which is not declared"), &format!("use one of: {}", known.join(", "))));
+            return Err(src.error(rc.from.span(), format!("check from node \"{from}\", which is not declared"), format!("use one of: {}", known.join(", "))));
         }
         Some(n) if n.kind == NodeKind::Switch => return Err(src.error(rc.from.span(), format!("check from switch \"{from}\": a switch has no addresses"), "run the check from a node plugged into the switch")),
         _ => {}

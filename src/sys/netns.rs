@@ -24,7 +24,7 @@ fn io_err(e: nix::Error) -> io::Error {
 
 /// Whether `/run/netns/NAME` holds a mounted namespace (and not a bare file left by a crash).
 pub fn is_mounted(name: &str) -> bool {
-    nix::sys::statfs::statfs(&path(name)).is_ok_and(|s| s.filesystem_type().0 as i64 == NSFS_MAGIC)
+    nix::sys::statfs::statfs(&path(name)).is_ok_and(|s| s.filesystem_type().0 == NSFS_MAGIC)
 }
 
 /// The identity of the mount at /run/netns/NAME: the namespace's inode and the mount's

@@ -93,19 +93,14 @@ pub fn netem_options(shape: &Shape) -> Vec<u8> {
 
 /// `tc qdisc replace dev IFINDEX root handle 4e4c: KIND ...`
 pub fn replace_message(ifindex: u32, shape: &Shape) -> TcMessage {
-    let mut header = TcHeader::default();
-    header.index = ifindex as i32;
-    header.handle = TcHandle { major: HANDLE_MAJOR, minor: 0 };
-    header.parent = TcHandle::ROOT;
+    let header = TcHeader { index: ifindex as i32, handle: TcHandle { major: HANDLE_MAJOR, minor: 0 }, parent: TcHandle::ROOT, ..Default::default() };
     let options = if shape.needs_netem() { netem_options(shape) } else { tbf_options(shape.rate.unwrap_or(0), shape.limit) };
     TcMessage::from_parts(header, vec![TcAttribute::Kind(shape.kind().to_string()), TcAttribute::Other(DefaultNla::new(TCA_OPTIONS, options))])
 }
 
 /// `tc qdisc del dev IFINDEX root`
 pub fn delete_message(ifindex: u32) -> TcMessage {
-    let mut header = TcHeader::default();
-    header.index = ifindex as i32;
-    header.parent = TcHandle::ROOT;
+    let header = TcHeader { index: ifindex as i32, parent: TcHandle::ROOT, ..Default::default() };
     TcMessage::from_parts(header, Vec::new())
 }
 

@@ -66,8 +66,11 @@ fn attrs(mut body: &[u8]) -> Vec<(u16, &[u8])> {
     out
 }
 
+/// The attributes of one message, by type.
+type Attrs = Vec<(u16, Vec<u8>)>;
+
 /// Sends `req` and returns the attributes of every reply until done (or the ack).
-fn exchange(sock: &Socket, req: &[u8]) -> io::Result<Vec<Vec<(u16, Vec<u8>)>>> {
+fn exchange(sock: &Socket, req: &[u8]) -> io::Result<Vec<Attrs>> {
     sock.send(req, 0)?;
     let mut replies = Vec::new();
     let mut buf = vec![0u8; 64 * 1024];
