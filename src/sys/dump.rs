@@ -29,9 +29,7 @@ thread_local! {
 
 /// Dumps the namespace the calling thread is in; its qdiscs only when `qdiscs`.
 pub fn dump_here(qdiscs: bool) -> io::Result<Dump> {
-    let mut sock = Socket::new(NETLINK_ROUTE)?;
-    sock.bind_auto()?;
-    sock.connect(&SocketAddr::new(0, 0))?;
+    let sock = socket_here()?;
     let mut link_req = LinkMessage::default();
     // Counters are not state; leaving them out makes the dump several times smaller.
     link_req.attributes.push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
@@ -46,13 +44,7 @@ pub fn dump_here(qdiscs: bool) -> io::Result<Dump> {
     }
     let mut dump = Dump::default();
     for (seq, req) in requests.into_iter().enumerate() {
-        let mut msg = NetlinkMessage::from(req);
-        msg.header.flags = NLM_F_REQUEST | NLM_F_DUMP;
-        msg.header.sequence_number = seq as u32 + 1;
-        msg.finalize();
-        let mut out = vec![0; msg.buffer_len()];
-        msg.serialize(&mut out);
-        sock.send(&out, 0)?;
+        send(&sock, req, NLM_F_DUMP, seq as u32 + 1)?;
         BUF.with(|buf| read_until_done(&sock, &mut buf.borrow_mut(), &mut dump))?;
     }
     Ok(dump)
@@ -86,51 +78,55 @@ fn read_until_done(sock: &Socket, buf: &mut Vec<u8>, dump: &mut Dump) -> io::Res
     }
 }
 
-/// `ip link set lo up alias MARK` in the calling thread's namespace.
-pub fn mark_lo_here(mark: &str) -> io::Result<()> {
-    use netlink_packet_core::NLM_F_ACK;
-    use netlink_packet_route::link::LinkFlags;
+/// An rtnetlink socket of the calling thread's namespace.
+fn socket_here() -> io::Result<Socket> {
     let mut sock = Socket::new(NETLINK_ROUTE)?;
     sock.bind_auto()?;
     sock.connect(&SocketAddr::new(0, 0))?;
+    Ok(sock)
+}
+
+fn send(sock: &Socket, req: RouteNetlinkMessage, flags: u16, seq: u32) -> io::Result<()> {
+    let mut msg = NetlinkMessage::from(req);
+    msg.header.flags = NLM_F_REQUEST | flags;
+    msg.header.sequence_number = seq;
+    msg.finalize();
+    let mut out = vec![0; msg.buffer_len()];
+    msg.serialize(&mut out);
+    sock.send(&out, 0).map(drop)
+}
+
+/// Sends one request in the calling thread's namespace and returns the first answer; a
+/// NACK becomes the errno it carries.
+pub fn ask_here(req: RouteNetlinkMessage, flags: u16) -> io::Result<NetlinkPayload<RouteNetlinkMessage>> {
+    let sock = socket_here()?;
+    send(&sock, req, flags, 1)?;
+    let mut buf = vec![0u8; 64 * 1024];
+    let n = sock.recv(&mut &mut buf[..], 0)?;
+    match NetlinkMessage::<RouteNetlinkMessage>::deserialize(&buf[..n]).map_err(|e| io::Error::other(e.to_string()))?.payload {
+        NetlinkPayload::Error(e) if e.code.is_some() => Err(e.to_io()),
+        other => Ok(other),
+    }
+}
+
+/// `ip link set lo up alias MARK` in the calling thread's namespace.
+pub fn mark_lo_here(mark: &str) -> io::Result<()> {
+    use netlink_packet_route::link::LinkFlags;
     let mut link = LinkMessage::default();
     link.header.flags = LinkFlags::Up;
     link.header.change_mask = LinkFlags::Up;
     link.attributes.push(LinkAttribute::IfName("lo".into()));
     link.attributes.push(LinkAttribute::IfAlias(mark.to_string()));
-    let mut msg = NetlinkMessage::from(RouteNetlinkMessage::SetLink(link));
-    msg.header.flags = NLM_F_REQUEST | NLM_F_ACK;
-    msg.finalize();
-    let mut out = vec![0; msg.buffer_len()];
-    msg.serialize(&mut out);
-    sock.send(&out, 0)?;
-    let mut buf = vec![0u8; 4096];
-    let n = sock.recv(&mut &mut buf[..], 0)?;
-    match NetlinkMessage::<RouteNetlinkMessage>::deserialize(&buf[..n]).map_err(|e| io::Error::other(e.to_string()))?.payload {
-        NetlinkPayload::Error(e) if e.code.is_some() => Err(e.to_io()),
-        _ => Ok(()),
-    }
+    ask_here(RouteNetlinkMessage::SetLink(link), netlink_packet_core::NLM_F_ACK).map(drop)
 }
 
 /// The alias of `lo` in the calling thread's namespace: its owner's mark, if any.
 pub fn lo_alias_here() -> io::Result<Option<String>> {
-    let mut sock = Socket::new(NETLINK_ROUTE)?;
-    sock.bind_auto()?;
-    sock.connect(&SocketAddr::new(0, 0))?;
     let mut link = LinkMessage::default();
     link.attributes.push(LinkAttribute::IfName("lo".into()));
     link.attributes.push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
-    let mut msg = NetlinkMessage::from(RouteNetlinkMessage::GetLink(link));
-    msg.header.flags = NLM_F_REQUEST;
-    msg.finalize();
-    let mut out = vec![0; msg.buffer_len()];
-    msg.serialize(&mut out);
-    sock.send(&out, 0)?;
-    let mut buf = vec![0u8; 64 * 1024];
-    let n = sock.recv(&mut &mut buf[..], 0)?;
-    match NetlinkMessage::<RouteNetlinkMessage>::deserialize(&buf[..n]).map_err(|e| io::Error::other(e.to_string()))?.payload {
-        NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(l)) => Ok(l.attributes.into_iter().find_map(|a| if let LinkAttribute::IfAlias(s) = a { Some(s) } else { None })),
-        NetlinkPayload::Error(e) if e.code.is_some() => Err(e.to_io()),
-        _ => Ok(None),
-    }
+    Ok(match ask_here(RouteNetlinkMessage::GetLink(link), 0)? {
+        NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(l)) => l.attributes.into_iter().find_map(|a| if let LinkAttribute::IfAlias(s) = a { Some(s) } else { None }),
+        _ => None,
+    })
 }

@@ -30,6 +30,7 @@ pub fn supervisor_cgroup(lab: &str) -> String {
 }
 
 /// Runtime files of a lab's nodes and workloads.
+#[derive(Clone)]
 pub struct Files {
     pub lab: String,
 }
@@ -96,7 +97,7 @@ impl Spawner for Procs {
         let (rel, l) = (node_cgroup(&self.files.lab, node), *limits);
         let fp = self.fingerprint(node, "limits");
         let path = self.files.node(node, "limits");
-        let files = Files { lab: self.files.lab.clone() };
+        let files = self.files.clone();
         blocking(move || {
             Procs::layout()?.create(&rel, &l)?;
             if l.is_empty() {
@@ -115,7 +116,7 @@ impl Spawner for Procs {
         let op = format!("starting node {node}");
         let netns = self.netns_of(node).map_err(sys(op.clone()))?.ok_or_else(|| sys(op.clone())(io::Error::other("a host node cannot be isolated")))?;
         let spec = HolderSpec { lab: self.files.lab.clone(), node: node.to_string(), netns, isolation: isolation.clone(), cgroup: format!("{}/_init", node_cgroup(&self.files.lab, node)) };
-        let files = Files { lab: self.files.lab.clone() };
+        let files = self.files.clone();
         let (n, fp) = (node.to_string(), self.fingerprint(node, "holder"));
         blocking(move || {
             let layout = Procs::layout()?;
@@ -131,7 +132,7 @@ impl Spawner for Procs {
     }
 
     async fn stop_holder(&self, node: &str) -> Result<(), SysError> {
-        let files = Files { lab: self.files.lab.clone() };
+        let files = self.files.clone();
         let (n, rel) = (node.to_string(), format!("{}/_init", node_cgroup(&self.files.lab, node)));
         blocking(move || {
             if let Some(pid) = files.pid(&files.node(&n, "pid")) {
@@ -151,7 +152,7 @@ impl Spawner for Procs {
 
     async fn run_exec(&self, node: &str, commands: &[String]) -> Result<(), SysError> {
         let (lab, n, cmds) = (self.files.lab.clone(), node.to_string(), commands.to_vec());
-        let files = Files { lab: self.files.lab.clone() };
+        let files = self.files.clone();
         let fp = self.fingerprint(node, "exec");
         blocking(move || {
             for cmd in &cmds {
@@ -185,7 +186,7 @@ impl Spawner for Procs {
             log: f.workload(node, &workload.name, "log"),
             status: f.workload(node, &workload.name, "status"),
         };
-        let files = Files { lab: f.lab.clone() };
+        let files = f.clone();
         let (n, name, fp, lab) = (node.to_string(), workload.name.clone(), self.fingerprint(node, &format!("workload:{}", workload.name)), f.lab.clone());
         let limits = workload.limits;
         blocking(move || {
@@ -207,7 +208,7 @@ impl Spawner for Procs {
     }
 
     async fn stop_workload(&self, node: &str, name: &str) -> Result<(), SysError> {
-        let files = Files { lab: self.files.lab.clone() };
+        let files = self.files.clone();
         let (n, w, rel) = (node.to_string(), name.to_string(), format!("{}/{name}", node_cgroup(&self.files.lab, node)));
         blocking(move || {
             if let Some(pid) = files.pid(&files.workload(&n, &w, "pid")) {

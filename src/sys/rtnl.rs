@@ -8,7 +8,7 @@ use crate::model::{names, NsRef};
 use crate::plan::RouteState;
 use futures::StreamExt;
 use ipnetwork::IpNetwork;
-use netlink_packet_core::{NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST};
+use netlink_packet_core::{NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST};
 use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage};
 use netlink_packet_route::link::{InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage};
 use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType};
@@ -91,26 +91,6 @@ impl Rtnl {
             }
         }
         Ok(out)
-    }
-
-    async fn dump(&self, ns: &NsRef, msg: RouteNetlinkMessage) -> io::Result<Vec<RouteNetlinkMessage>> {
-        self.request(ns, msg, NLM_F_DUMP).await
-    }
-
-    pub async fn links(&self, ns: &NsRef) -> io::Result<Vec<LinkMessage>> {
-        let msgs = self.dump(ns, RouteNetlinkMessage::GetLink(LinkMessage::default())).await?;
-        Ok(msgs.into_iter().filter_map(|m| if let RouteNetlinkMessage::NewLink(l) = m { Some(l) } else { None }).collect())
-    }
-
-    pub async fn addresses(&self, ns: &NsRef) -> io::Result<Vec<AddressMessage>> {
-        let msgs = self.dump(ns, RouteNetlinkMessage::GetAddress(AddressMessage::default())).await?;
-        Ok(msgs.into_iter().filter_map(|m| if let RouteNetlinkMessage::NewAddress(a) = m { Some(a) } else { None }).collect())
-    }
-
-    pub async fn routes(&self, ns: &NsRef) -> io::Result<Vec<RouteMessage>> {
-        // AF_UNSPEC: both families in one dump.
-        let msgs = self.dump(ns, RouteNetlinkMessage::GetRoute(RouteMessage::default())).await?;
-        Ok(msgs.into_iter().filter_map(|m| if let RouteNetlinkMessage::NewRoute(r) = m { Some(r) } else { None }).collect())
     }
 
     /// The index of interface `name`, as `ip link show NAME` finds it.

@@ -3,7 +3,7 @@
 //! netlink crate has no tbf or netem options; the builders are pure and unit-tested.
 
 use crate::model::shape::Shape;
-use netlink_packet_core::{NetlinkMessage, NetlinkPayload, DefaultNla, NLM_F_ACK, NLM_F_CREATE, NLM_F_REPLACE, NLM_F_REQUEST};
+use netlink_packet_core::{DefaultNla, NLM_F_ACK, NLM_F_CREATE, NLM_F_REPLACE};
 use netlink_packet_route::tc::{TcAttribute, TcHandle, TcHeader, TcMessage};
 use netlink_packet_route::RouteNetlinkMessage;
 use std::io;
@@ -115,24 +115,11 @@ pub fn missing(kind: &str) -> String {
 pub fn probe(kind: &str) -> io::Result<bool> {
     let shape = if kind == "netem" { Shape { delay: Some(std::time::Duration::from_millis(1)), ..Default::default() } } else { Shape { rate: Some(1_000_000), ..Default::default() } };
     super::netns::in_scratch_netns(move || {
-        let mut sock = netlink_sys::Socket::new(netlink_sys::protocols::NETLINK_ROUTE)?;
-        sock.bind_auto()?;
-        sock.connect(&netlink_sys::SocketAddr::new(0, 0))?;
-        let mut msg = NetlinkMessage::from(RouteNetlinkMessage::NewQueueDiscipline(replace_message(1, &shape)));
-        msg.header.flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE;
-        msg.finalize();
-        let mut out = vec![0; msg.buffer_len()];
-        msg.serialize(&mut out);
-        sock.send(&out, 0)?;
-        let mut buf = vec![0u8; 8192];
-        let n = sock.recv(&mut &mut buf[..], 0)?;
-        let reply = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&buf[..n]).map_err(|e| io::Error::other(e.to_string()))?;
-        match reply.payload {
-            NetlinkPayload::Error(e) if e.code.is_some() => match e.to_io().raw_os_error() {
-                Some(nix::libc::ENOENT) | Some(nix::libc::EOPNOTSUPP) => Ok(false),
-                _ => Err(e.to_io()),
-            },
-            _ => Ok(true),
+        let req = RouteNetlinkMessage::NewQueueDiscipline(replace_message(1, &shape));
+        match super::dump::ask_here(req, NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE) {
+            Ok(_) => Ok(true),
+            Err(e) if matches!(e.raw_os_error(), Some(nix::libc::ENOENT) | Some(nix::libc::EOPNOTSUPP)) => Ok(false),
+            Err(e) => Err(e),
         }
     })
 }
