@@ -240,7 +240,8 @@ impl Lab {
                 }
             }
         }
-        record.sysctl_orig.retain(|ns, o| !o.is_empty() && (ns == "@host" || record.namespaces.contains(ns)));
+        let host = Record::ns_key(&NsRef::Host);
+        record.sysctl_orig.retain(|ns, o| !o.is_empty() && (*ns == host || record.namespaces.contains(ns)));
     }
 }
 

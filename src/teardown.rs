@@ -95,7 +95,7 @@ pub async fn down(lab: &str) -> Result<DownReport> {
                 }
             }
         }
-        if let Some(origs) = rec.sysctl_orig.get("@host") {
+        if let Some(origs) = rec.sysctl_orig.get(&Record::ns_key(&NsRef::Host)) {
             // Another lab up in this namespace that set the same key still needs it.
             let others: Vec<Record> = Record::all().unwrap_or_default().into_iter().filter(|r| r.lab != lab).collect();
             for (key, value) in origs {
