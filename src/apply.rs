@@ -24,19 +24,23 @@ pub struct Applied {
 /// returns what was done together with the failures (empty on success).
 /// `net` changes namespaces, links and rules; `procs` starts and stops node processes.
 /// `done` is called once per finished op (for a progress bar).
-pub async fn apply<B: Netns + Links + Firewall, P: Spawner>(backend: &B, procs: &P, plan: &Plan, done: &(dyn Fn() + Sync)) -> (Applied, Vec<SysError>) {
+pub async fn apply<B: Netns + Links + Firewall, P: Spawner>(
+    backend: &B,
+    procs: &P,
+    plan: &Plan,
+    done: &(dyn Fn() + Sync),
+) -> (Applied, Vec<SysError>) {
     let mut applied = Applied::default();
     for step in plan.phases() {
-        let results: Vec<Result<Option<SysctlPrev>, SysError>> =
-            stream::iter(step)
-                .map(|op| async move {
-                    let r = run(backend, procs, op).await;
-                    done();
-                    r
-                })
-                .buffer_unordered(IN_FLIGHT)
-                .collect()
-                .await;
+        let results: Vec<Result<Option<SysctlPrev>, SysError>> = stream::iter(step)
+            .map(|op| async move {
+                let r = run(backend, procs, op).await;
+                done();
+                r
+            })
+            .buffer_unordered(IN_FLIGHT)
+            .collect()
+            .await;
         let mut errors = Vec::new();
         for r in results {
             match r {
@@ -53,7 +57,11 @@ pub async fn apply<B: Netns + Links + Firewall, P: Spawner>(backend: &B, procs: 
     (applied, Vec::new())
 }
 
-async fn run<B: Netns + Links + Firewall, P: Spawner>(b: &B, p: &P, op: &Op) -> Result<Option<SysctlPrev>, SysError> {
+async fn run<B: Netns + Links + Firewall, P: Spawner>(
+    b: &B,
+    p: &P,
+    op: &Op,
+) -> Result<Option<SysctlPrev>, SysError> {
     match op {
         Op::StopWorkload { node, name } => p.stop_workload(node, name).await,
         Op::StopHolder { node } => p.stop_holder(node).await,
@@ -97,7 +105,12 @@ mod tests {
         Plan::new(vec![
             Op::SetUp { ns: h1.clone(), iface: "eth0".into() },
             Op::AddAddr { ns: h1.clone(), iface: "eth0".into(), addr: "10.0.0.1/24".parse().unwrap() },
-            Op::AddVeth { a: (h1.clone(), "eth0".into()), b: (h2.clone(), "eth0".into()), alias: "netlab:t:x".into(), mtu: 1500 },
+            Op::AddVeth {
+                a: (h1.clone(), "eth0".into()),
+                b: (h2.clone(), "eth0".into()),
+                alias: "netlab:t:x".into(),
+                mtu: 1500,
+            },
             Op::AddNetns { ns: "t-h2".into() },
             Op::AddNetns { ns: "t-h1".into() },
             Op::SetSysctl { ns: h2, key: "net.ipv4.ip_forward".into(), value: "1".into(), was: None },
@@ -110,13 +123,18 @@ mod tests {
         let (applied, errors) = block_on(apply(&fake, &fake, &plan(), &|| {}));
         assert!(errors.is_empty());
         let calls = fake.calls();
-        let pos = |s: &str| calls.iter().position(|c| c.starts_with(s)).unwrap_or_else(|| panic!("no call {s} in {calls:?}"));
+        let pos = |s: &str| {
+            calls.iter().position(|c| c.starts_with(s)).unwrap_or_else(|| panic!("no call {s} in {calls:?}"))
+        };
         assert!(pos("add_netns t-h1") < pos("add_veth"));
         assert!(pos("add_netns t-h2") < pos("add_veth"));
         assert!(pos("add_veth") < pos("add_addr"));
         assert!(pos("add_addr") < pos("set_up"));
         assert_eq!(calls.len(), 6);
-        assert_eq!(applied.sysctl_prev, vec![(NsRef::Named("t-h2".into()), "net.ipv4.ip_forward".into(), "0".into())]);
+        assert_eq!(
+            applied.sysctl_prev,
+            vec![(NsRef::Named("t-h2".into()), "net.ipv4.ip_forward".into(), "0".into())]
+        );
     }
 
     #[test]
@@ -126,6 +144,9 @@ mod tests {
         assert_eq!(errors.len(), 1);
         assert!(errors[0].to_string().contains("add_veth t-h1:eth0 t-h2:eth0"), "{}", errors[0]);
         let calls = fake.calls();
-        assert!(!calls.iter().any(|c| c.starts_with("add_addr") || c.starts_with("set_up")), "went on after the failure: {calls:?}");
+        assert!(
+            !calls.iter().any(|c| c.starts_with("add_addr") || c.starts_with("set_up")),
+            "went on after the failure: {calls:?}"
+        );
     }
 }

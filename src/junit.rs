@@ -33,7 +33,11 @@ pub fn report(lab: &str, results: &[CheckResult], timestamp: &str) -> String {
     let failures = results.iter().filter(|r| !r.passed()).count();
     let total: f64 = results.iter().map(|r| r.elapsed.as_secs_f64()).sum();
     let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(x, "<testsuites name=\"netlab\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" time=\"{total:.3}\">", results.len());
+    let _ = writeln!(
+        x,
+        "<testsuites name=\"netlab\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" time=\"{total:.3}\">",
+        results.len()
+    );
     let _ = writeln!(
         x,
         "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\" time=\"{total:.3}\" timestamp=\"{}\">",
@@ -42,13 +46,31 @@ pub fn report(lab: &str, results: &[CheckResult], timestamp: &str) -> String {
         esc(timestamp)
     );
     for r in results {
-        let head = format!("    <testcase classname=\"netlab.{}.{}\" name=\"{}\" time=\"{:.3}\"", esc(lab), esc(&r.from), esc(&r.name), r.elapsed.as_secs_f64());
+        let head = format!(
+            "    <testcase classname=\"netlab.{}.{}\" name=\"{}\" time=\"{:.3}\"",
+            esc(lab),
+            esc(&r.from),
+            esc(&r.name),
+            r.elapsed.as_secs_f64()
+        );
         if r.passed() {
             let _ = writeln!(x, "{head}/>");
         } else {
-            let why = format!("expected {}, got {}{}", word(r.expect_ok), word(r.ok), r.detail.as_ref().map(|d| format!(" ({d})")).unwrap_or_default());
+            let why = format!(
+                "expected {}, got {}{}",
+                word(r.expect_ok),
+                word(r.ok),
+                r.detail.as_ref().map(|d| format!(" ({d})")).unwrap_or_default()
+            );
             let _ = writeln!(x, "{head}>");
-            let _ = writeln!(x, "      <failure message=\"{}\" type=\"check\">{} from {}: {}</failure>", esc(&why), esc(&r.target), esc(&r.from), esc(&why));
+            let _ = writeln!(
+                x,
+                "      <failure message=\"{}\" type=\"check\">{} from {}: {}</failure>",
+                esc(&why),
+                esc(&r.target),
+                esc(&r.from),
+                esc(&why)
+            );
             let _ = writeln!(x, "    </testcase>");
         }
     }
@@ -62,12 +84,24 @@ mod tests {
     use std::time::Duration;
 
     fn result(name: &str, expect_ok: bool, ok: bool, detail: Option<&str>) -> CheckResult {
-        CheckResult { name: name.into(), from: "h1".into(), target: "ping 10.0.0.2".into(), expect_ok, ok, detail: detail.map(str::to_string), elapsed: Duration::from_millis(5) }
+        CheckResult {
+            name: name.into(),
+            from: "h1".into(),
+            target: "ping 10.0.0.2".into(),
+            expect_ok,
+            ok,
+            detail: detail.map(str::to_string),
+            elapsed: Duration::from_millis(5),
+        }
     }
 
     #[test]
     fn counts_and_failures() {
-        let x = report("lan", &[result("a <&> \"b\"", true, true, None), result("c", true, false, Some("no answer"))], "2026-11-26T00:00:00Z");
+        let x = report(
+            "lan",
+            &[result("a <&> \"b\"", true, true, None), result("c", true, false, Some("no answer"))],
+            "2026-11-26T00:00:00Z",
+        );
         assert!(x.contains("<testsuites name=\"netlab\" tests=\"2\" failures=\"1\""));
         assert!(x.contains("name=\"a &lt;&amp;&gt; &quot;b&quot;\""));
         assert!(x.contains("<failure message=\"expected ok, got fail (no answer)\" type=\"check\">"));

@@ -2,16 +2,16 @@
 
 use crate::apply::apply;
 use crate::backend::FirewallKind;
-use crate::sys::nft;
-use crate::sys::procs::{self, ExecInfo, Files, Procs};
-use std::collections::BTreeMap;
 use crate::error::{Error, Result};
 use crate::model::{self, NsRef};
 use crate::plan::{self, NetState, Op, Plan};
 use crate::spec;
 use crate::state::{Observed, Record};
+use crate::sys::nft;
 use crate::sys::observe::observe;
+use crate::sys::procs::{self, ExecInfo, Files, Procs};
 use crate::sys::rtnl::Rtnl;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// A validated topology file.
@@ -70,7 +70,9 @@ impl Lab {
     /// (`nl` + 10 hex digits), so labs of parallel tests never collide.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Lab> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| Error::Spec(crate::error::SpecError::Read { file: path.display().to_string(), source: e }))?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::Spec(crate::error::SpecError::Read { file: path.display().to_string(), source: e })
+        })?;
         Lab::parse_renamed(path, &text, &unique_name())
     }
 
@@ -90,7 +92,11 @@ impl Lab {
 
     /// How this lab's firewall is loaded: as asked, as the lab already is, or nftables where
     /// the kernel has it (iptables otherwise, with a notice).
-    pub fn firewall_kind(&self, asked: Option<FirewallKind>, record: Option<&Record>) -> Result<(FirewallKind, Option<String>)> {
+    pub fn firewall_kind(
+        &self,
+        asked: Option<FirewallKind>,
+        record: Option<&Record>,
+    ) -> Result<(FirewallKind, Option<String>)> {
         let current = record.filter(|r| !r.tables.is_empty()).map(|r| r.firewall);
         match (asked, current) {
             (Some(a), Some(c)) if a != c => Err(Error::Usage(format!(
@@ -113,7 +119,8 @@ impl Lab {
 
     /// Refuses, before anything is touched, impairments whose qdisc this kernel lacks.
     async fn check_qdiscs(&self) -> Result<()> {
-        let shapes: Vec<_> = self.model.links.iter().flat_map(|l| [l.shape_a, l.shape_b]).filter(|s| !s.is_empty()).collect();
+        let shapes: Vec<_> =
+            self.model.links.iter().flat_map(|l| [l.shape_a, l.shape_b]).filter(|s| !s.is_empty()).collect();
         let mut kinds: Vec<&str> = shapes.iter().map(|s| s.kind()).collect();
         kinds.sort();
         kinds.dedup();
@@ -154,14 +161,21 @@ impl Lab {
         let mut record = Record::for_lab(&self.model, seen.record.as_ref());
         let want = self.desired();
         record.firewall = kind;
-        record.host_routes.extend(want.get(&NsRef::Host).into_iter().flat_map(|h| h.routes.values().cloned()));
+        record
+            .host_routes
+            .extend(want.get(&NsRef::Host).into_iter().flat_map(|h| h.routes.values().cloned()));
         let mut seen_keys = std::collections::BTreeSet::new();
         record.host_routes.retain(|r| seen_keys.insert((r.dst, r.metric)));
         record.tables.extend(want.iter().filter(|(_, s)| s.nft.is_some()).map(|(ns, _)| Record::ns_key(ns)));
         // Originals known from the plan are kept before anything changes them.
         for op in &plan.ops {
             if let Op::SetSysctl { ns, key, was: Some(was), .. } = op {
-                record.sysctl_orig.entry(Record::ns_key(ns)).or_default().entry(key.clone()).or_insert_with(|| was.clone());
+                record
+                    .sysctl_orig
+                    .entry(Record::ns_key(ns))
+                    .or_default()
+                    .entry(key.clone())
+                    .or_insert_with(|| was.clone());
             }
         }
         record.save()?;
@@ -204,7 +218,12 @@ impl Lab {
                 fingerprints.insert((node.clone(), format!("workload:{name}")), fp.clone());
             }
         }
-        let netns = self.model.nodes.values().map(|n| (n.name.clone(), if let NsRef::Named(s) = &n.ns { Some(s.clone()) } else { None })).collect();
+        let netns = self
+            .model
+            .nodes
+            .values()
+            .map(|n| (n.name.clone(), if let NsRef::Named(s) = &n.ns { Some(s.clone()) } else { None }))
+            .collect();
         Procs { files: Files { lab: self.model.name.clone() }, netns, fingerprints }
     }
 
@@ -215,9 +234,13 @@ impl Lab {
             let needs_cgroup = !p.limits.is_empty() || !p.run.is_empty() || p.isolation.needs_holder();
             let info = (!p.is_empty()).then(|| ExecInfo {
                 seccomp: p.seccomp.clone(),
-                cgroup: needs_cgroup.then(|| format!("{}/_exec", procs::node_cgroup(&self.model.name, &node.name))),
+                cgroup: needs_cgroup
+                    .then(|| format!("{}/_exec", procs::node_cgroup(&self.model.name, &node.name))),
             });
-            files.set_exec_info(&node.name, info.as_ref()).map_err(|e| Error::Record { path: files.dir().display().to_string(), message: e.to_string() })?;
+            files.set_exec_info(&node.name, info.as_ref()).map_err(|e| Error::Record {
+                path: files.dir().display().to_string(),
+                message: e.to_string(),
+            })?;
         }
         Ok(())
     }
@@ -226,10 +249,17 @@ impl Lab {
     fn settle_record(&self, record: &mut Record, plan: &Plan) {
         let want = self.desired();
         record.namespaces = self.model.namespaces().map(str::to_string).collect();
-        record.host_routes = want.get(&NsRef::Host).map(|h| h.routes.values().cloned().collect()).unwrap_or_default();
-        record.tables = want.iter().filter(|(_, s)| s.nft.is_some()).map(|(ns, _)| Record::ns_key(ns)).collect();
+        record.host_routes =
+            want.get(&NsRef::Host).map(|h| h.routes.values().cloned().collect()).unwrap_or_default();
+        record.tables =
+            want.iter().filter(|(_, s)| s.nft.is_some()).map(|(ns, _)| Record::ns_key(ns)).collect();
         record.host_sysctls = want.get(&NsRef::Host).map(|h| h.sysctls.clone()).unwrap_or_default();
-        record.shapes = want.iter().flat_map(|(ns, s)| s.ifaces.iter().filter_map(move |(i, st)| Some((Record::iface_key(ns, i), st.shape?)))).collect();
+        record.shapes = want
+            .iter()
+            .flat_map(|(ns, s)| {
+                s.ifaces.iter().filter_map(move |(i, st)| Some((Record::iface_key(ns, i), st.shape?)))
+            })
+            .collect();
         // Sysctls put back to their original value are no longer ours to restore.
         for op in &plan.ops {
             if let Op::SetSysctl { ns, key, .. } = op {
@@ -258,7 +288,10 @@ fn unique_name() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos() as u64).unwrap_or(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() as u64)
+        .unwrap_or(0);
     let mixed = (std::process::id() as u64) << 20 ^ n << 8 ^ nanos >> 12;
     format!("nl{:010x}", mixed & 0xff_ffff_ffff)
 }

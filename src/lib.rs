@@ -24,7 +24,7 @@ pub mod state;
 pub mod sys;
 pub mod teardown;
 
-pub use error::{Error, Result};
 pub use checks::CheckResult;
+pub use error::{Error, Result};
 pub use lab::Lab;
 pub use running::Running;

@@ -70,7 +70,8 @@ impl Running {
     fn command(&self, node: &str, cmd: &[&str]) -> Result<std::process::Command> {
         let (program, args) = cmd.split_first().ok_or_else(|| Error::Usage("an empty command".into()))?;
         let mut c = match self.netns(node)? {
-            Some(ns) => netns::command_in(&ns, program).map_err(|e| Error::Sys(SysError::new(format!("entering node {node}"), e)))?,
+            Some(ns) => netns::command_in(&ns, program)
+                .map_err(|e| Error::Sys(SysError::new(format!("entering node {node}"), e)))?,
             None => std::process::Command::new(program),
         };
         c.args(args);
@@ -87,7 +88,9 @@ impl Running {
 
     /// Starts a command in the node's network namespace; the caller owns (and must end) it.
     pub fn spawn(&self, node: &str, cmd: &[&str]) -> Result<Child> {
-        self.command(node, cmd)?.spawn().map_err(|e| Error::Sys(SysError::new(format!("starting {} in node {node}", cmd[0]), e)))
+        self.command(node, cmd)?
+            .spawn()
+            .map_err(|e| Error::Sys(SysError::new(format!("starting {} in node {node}", cmd[0]), e)))
     }
 
     /// Runs the file's checks.

@@ -1,15 +1,15 @@
 //! `netlab down`: removes everything a lab owns, found by its record and its marks, and
 //! nothing else. Best effort and complete: it goes on past failures and reports them.
 
+use crate::backend::Firewall;
 use crate::backend::Links;
 use crate::error::{Error, Result, SysError};
 use crate::model::{names, NsRef};
 use crate::state::Record;
-use crate::backend::Firewall;
-use crate::sys::{netns, nft, procs};
 use crate::sys::dump;
 use crate::sys::observe::{owner, snapshot, Owner};
 use crate::sys::rtnl::{Rtnl, NETLAB_PROTO};
+use crate::sys::{netns, nft, procs};
 use futures::stream::{self, StreamExt};
 use netlink_packet_route::route::RouteProtocol;
 use std::collections::BTreeSet;
@@ -65,13 +65,15 @@ pub async fn down(lab: &str) -> Result<DownReport> {
     let (l, recorded) = (lab.to_string(), record.is_some());
     match tokio::task::spawn_blocking(move || procs::teardown(&l, recorded)).await {
         Ok(Err(e)) => errors.push(SysError::new(format!("stopping the processes of lab {lab}"), e)),
-        Err(e) => errors.push(SysError::new(format!("stopping the processes of lab {lab}"), std::io::Error::other(e))),
+        Err(e) => errors
+            .push(SysError::new(format!("stopping the processes of lab {lab}"), std::io::Error::other(e))),
         Ok(Ok(())) => {}
     }
 
     // Without a record, the marks alone tell which namespaces are ours.
     let recorded: BTreeSet<String> = record.as_ref().map(|r| r.namespaces.clone()).unwrap_or_default();
-    let candidates: Vec<String> = if record.is_some() { recorded.iter().cloned().collect() } else { netns::list() };
+    let candidates: Vec<String> =
+        if record.is_some() { recorded.iter().cloned().collect() } else { netns::list() };
     let verdicts: Vec<(String, Result<bool, SysError>)> = stream::iter(candidates)
         .map(|name| {
             let record = record.as_ref();
@@ -86,7 +88,14 @@ pub async fn down(lab: &str) -> Result<DownReport> {
 
     // Host objects first, while their peers' namespaces still exist.
     let mark = names::mark_prefix(lab);
-    let host = snapshot(&NsRef::Host, |r, _| r.header.protocol == RouteProtocol::Other(NETLAB_PROTO), Vec::new(), Some((kind, lab.to_string(), nft::table_name(lab, &NsRef::Host))), false).await?;
+    let host = snapshot(
+        &NsRef::Host,
+        |r, _| r.header.protocol == RouteProtocol::Other(NETLAB_PROTO),
+        Vec::new(),
+        Some((kind, lab.to_string(), nft::table_name(lab, &NsRef::Host))),
+        false,
+    )
+    .await?;
     if let Some(rec) = &record {
         for route in &rec.host_routes {
             if host.state.routes.contains_key(&(route.dst, route.metric)) {
@@ -97,9 +106,13 @@ pub async fn down(lab: &str) -> Result<DownReport> {
         }
         if let Some(origs) = rec.sysctl_orig.get(&Record::ns_key(&NsRef::Host)) {
             // Another lab up in this namespace that set the same key still needs it.
-            let others: Vec<Record> = Record::all().unwrap_or_default().into_iter().filter(|r| r.lab != lab).collect();
+            let others: Vec<Record> =
+                Record::all().unwrap_or_default().into_iter().filter(|r| r.lab != lab).collect();
             for (key, value) in origs {
-                let still_ours = rec.host_sysctls.get(key).is_some_and(|v| crate::sys::sysctl::read(key).ok().as_ref() == Some(v));
+                let still_ours = rec
+                    .host_sysctls
+                    .get(key)
+                    .is_some_and(|v| crate::sys::sysctl::read(key).ok().as_ref() == Some(v));
                 let shared = others.iter().any(|o| o.host_sysctls.contains_key(key));
                 if !still_ours || shared {
                     continue;
@@ -119,7 +132,10 @@ pub async fn down(lab: &str) -> Result<DownReport> {
     if record.is_none() {
         // Without the record, the lab's iptables chains may be there too: they go by name.
         let l = lab.to_string();
-        let found = tokio::task::spawn_blocking(move || crate::sys::iptables::read_here(&l).ok().flatten().is_some()).await.unwrap_or(false);
+        let found =
+            tokio::task::spawn_blocking(move || crate::sys::iptables::read_here(&l).ok().flatten().is_some())
+                .await
+                .unwrap_or(false);
         if found {
             report.found_anything = true;
             let ipt = Rtnl::new(lab).with_firewall(crate::backend::FirewallKind::Iptables);
@@ -142,7 +158,9 @@ pub async fn down(lab: &str) -> Result<DownReport> {
     for (name, verdict) in verdicts {
         match verdict {
             Ok(true) => doomed.push(name),
-            Ok(false) if recorded.contains(&name) && netns::exists(&name) => report.skipped.push(format!("{name} (not this lab's)")),
+            Ok(false) if recorded.contains(&name) && netns::exists(&name) => {
+                report.skipped.push(format!("{name} (not this lab's)"))
+            }
             Ok(false) => {}
             Err(e) => errors.push(e),
         }
@@ -150,10 +168,19 @@ pub async fn down(lab: &str) -> Result<DownReport> {
     report.found_anything |= !doomed.is_empty();
     // Unmount and unlink, as `ip netns del` does. An unmount can wait for an RCU grace
     // period; several threads let those waits overlap.
-    let chunks: Vec<Vec<String>> = doomed.chunks(doomed.len().div_ceil(DELETERS).max(1)).map(<[String]>::to_vec).collect();
+    let chunks: Vec<Vec<String>> =
+        doomed.chunks(doomed.len().div_ceil(DELETERS).max(1)).map(<[String]>::to_vec).collect();
     let mut results = Vec::new();
     for part in futures::future::join_all(chunks.into_iter().map(|chunk| {
-        tokio::task::spawn_blocking(move || chunk.into_iter().map(|n| { let r = netns::delete(&n); (n, r) }).collect::<Vec<_>>())
+        tokio::task::spawn_blocking(move || {
+            chunk
+                .into_iter()
+                .map(|n| {
+                    let r = netns::delete(&n);
+                    (n, r)
+                })
+                .collect::<Vec<_>>()
+        })
     }))
     .await
     {

@@ -77,7 +77,11 @@ fn every_toml_has_an_expected_file_and_a_leading_comment() {
 fn validate_reports_each_broken_file_exactly() {
     let root = env!("CARGO_MANIFEST_DIR");
     let cases = cases();
-    assert!(cases.len() >= MIN_CASES, "tests/broken holds {} cases; at least {MIN_CASES} are expected", cases.len());
+    assert!(
+        cases.len() >= MIN_CASES,
+        "tests/broken holds {} cases; at least {MIN_CASES} are expected",
+        cases.len()
+    );
 
     let mut failures = Vec::new();
     for case in &cases {
@@ -102,7 +106,10 @@ fn validate_reports_each_broken_file_exactly() {
             why.push(format!("exit status {:?}, expected 1", out.status.code()));
         }
         if stderr != expected {
-            why.push(format!("stderr differs from {name}.expected (- expected, + actual):\n{}", diff(&expected, &stderr)));
+            why.push(format!(
+                "stderr differs from {name}.expected (- expected, + actual):\n{}",
+                diff(&expected, &stderr)
+            ));
         }
         if !why.is_empty() {
             let stdout = String::from_utf8_lossy(&out.stdout);

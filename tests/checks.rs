@@ -7,16 +7,24 @@ use support::*;
 
 /// A topology of `topologies/` with its name line dropped (the test lab sets its own).
 fn example(name: &str) -> String {
-    let text = std::fs::read_to_string(format!("{}/topologies/{name}.toml", env!("CARGO_MANIFEST_DIR"))).unwrap();
-    text.lines().filter(|l| !l.starts_with("name =") && !l.starts_with("prefix =")).collect::<Vec<_>>().join("\n")
+    let text =
+        std::fs::read_to_string(format!("{}/topologies/{name}.toml", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    text.lines()
+        .filter(|l| !l.starts_with("name =") && !l.starts_with("prefix ="))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// (tests, failures, testcases) as Python's XML parser reads the report.
 fn junit_counts(path: &std::path::Path) -> (u32, u32, u32) {
     let code = "import sys, xml.etree.ElementTree as ET\nr = ET.parse(sys.argv[1]).getroot()\ns = r.find('testsuite')\nprint(r.get('tests'), s.get('failures'), len(s.findall('testcase')), len(s.findall('testcase/failure')))";
-    let out = std::process::Command::new("python3").args(["-c", code, path.to_str().unwrap()]).output().expect("python3");
+    let out = std::process::Command::new("python3")
+        .args(["-c", code, path.to_str().unwrap()])
+        .output()
+        .expect("python3");
     assert!(out.status.success(), "the report does not parse: {}", String::from_utf8_lossy(&out.stderr));
-    let v: Vec<u32> = String::from_utf8_lossy(&out.stdout).split_whitespace().map(|x| x.parse().unwrap()).collect();
+    let v: Vec<u32> =
+        String::from_utf8_lossy(&out.stdout).split_whitespace().map(|x| x.parse().unwrap()).collect();
     assert_eq!(v[1], v[3], "failures attribute matches the failure elements");
     (v[0], v[1], v[2])
 }

@@ -16,7 +16,12 @@ fn stdout(o: &Output) -> String {
 }
 
 fn show(o: &Output) -> String {
-    format!("status {:?}\nstdout:\n{}\nstderr:\n{}", o.status.code(), stdout(o), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        stdout(o),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 #[test]
@@ -24,7 +29,8 @@ fn bash_completions_name_the_command_and_its_subcommands() {
     let o = netlab(&["completions", "bash"]);
     assert!(o.status.success(), "{}", show(&o));
     let script = stdout(&o);
-    for word in ["netlab", "up", "down", "plan", "status", "exec", "graph", "validate", "completions", "man"] {
+    for word in ["netlab", "up", "down", "plan", "status", "exec", "graph", "validate", "completions", "man"]
+    {
         assert!(script.contains(word), "completion script lacks {word}:\n{script}");
     }
 }

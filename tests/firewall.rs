@@ -10,7 +10,6 @@ use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 use support::*;
 
-
 /// A one-shot TCP listener: binds HOST:PORT, says `ready`, accepts one connection within 3 s
 /// and prints `peer ADDR`. Bounded on its own; the guard kills it anyway.
 const SERVER_PY: &str = r#"
@@ -50,7 +49,12 @@ struct Server {
 
 impl Server {
     fn spawn(mut cmd: Command) -> Server {
-        let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("server spawns");
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("server spawns");
         let (tx, rx) = channel();
         let out = child.stdout.take().unwrap();
         let err = child.stderr.take().unwrap();
@@ -73,7 +77,9 @@ impl Server {
     /// The python listener, in `node` of `lab` through `netlab exec`.
     fn in_node(lab: &TestLab, node: &str, host: &str, port: u16) -> Server {
         let port = port.to_string();
-        let mut s = Server::spawn(lab.command(&["exec", node, "--lab", &lab.name, "--", "python3", "-c", SERVER_PY, host, &port]));
+        let mut s = Server::spawn(
+            lab.command(&["exec", node, "--lab", &lab.name, "--", "python3", "-c", SERVER_PY, host, &port]),
+        );
         s.wait_for("ready");
         s
     }
@@ -95,8 +101,12 @@ impl Server {
             match self.lines.recv_timeout(left) {
                 Ok(l) if l.starts_with(prefix) => return l,
                 Ok(l) => self.seen.push(l),
-                Err(RecvTimeoutError::Timeout) => panic!("no `{prefix}` line from the server within 5 s; got {:?}", self.seen),
-                Err(RecvTimeoutError::Disconnected) => panic!("server exited without `{prefix}`; got {:?}", self.seen),
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!("no `{prefix}` line from the server within 5 s; got {:?}", self.seen)
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    panic!("server exited without `{prefix}`; got {:?}", self.seen)
+                }
             }
         }
     }
@@ -216,7 +226,11 @@ fn seed_nat_in_sandbox() {
     assert!(!after.contains(&table), "the lab's table is left behind: {after}");
     assert!(after.contains("table inet userfw"), "the user's table is gone: {after}");
     assert_eq!(nft_in(&sbx, "list table inet userfw"), userfw_before, "the user's table changed");
-    assert_eq!((fwd("ipv4/ip_forward"), fwd("ipv6/conf/all/forwarding")), (v4_before, v6_before), "forwarding restored");
+    assert_eq!(
+        (fwd("ipv4/ip_forward"), fwd("ipv6/conf/all/forwarding")),
+        (v4_before, v6_before),
+        "forwarding restored"
+    );
     sh_ok(&format!("ip -n {sbx} link show eno1"));
 }
 
@@ -375,7 +389,10 @@ addresses = ["203.0.113.1/24", "203.0.113.10/24"]
     lab.up();
     let refused_fast = |verdict: &str| {
         let f: Vec<&str> = verdict.split_whitespace().collect();
-        f.len() == 3 && f[0] == "ConnectionRefusedError" && f[1] == "111" && f[2].parse::<f64>().is_ok_and(|s| s < 1.0)
+        f.len() == 3
+            && f[0] == "ConnectionRefusedError"
+            && f[1] == "111"
+            && f[2].parse::<f64>().is_ok_and(|s| s < 1.0)
     };
 
     // Control: the path works for a port the rules do not name.
@@ -389,14 +406,22 @@ addresses = ["203.0.113.1/24", "203.0.113.10/24"]
     let mut fwd = Server::in_node(&lab, "wan", "203.0.113.10", 9000);
     let verdict = connect(&lab, "ns1", "203.0.113.10", 9000);
     assert!(refused_fast(&verdict), "ns1 → wan:9000 must be refused at once by gw's forward rule: {verdict}");
-    assert!(fwd.pending().iter().all(|l| !l.starts_with("peer")), "the connection reached wan: {:?}", fwd.seen);
+    assert!(
+        fwd.pending().iter().all(|l| !l.starts_with("peer")),
+        "the connection reached wan: {:?}",
+        fwd.seen
+    );
     drop(fwd);
 
     // Input: the same for a listener on gw itself.
     let mut inp = Server::in_node(&lab, "gw", "10.200.1.1", 9000);
     let verdict = connect(&lab, "ns1", "10.200.1.1", 9000);
     assert!(refused_fast(&verdict), "ns1 → gw:9000 must be refused at once by gw's input rule: {verdict}");
-    assert!(inp.pending().iter().all(|l| !l.starts_with("peer")), "the connection reached gw: {:?}", inp.seen);
+    assert!(
+        inp.pending().iter().all(|l| !l.starts_with("peer")),
+        "the connection reached gw: {:?}",
+        inp.seen
+    );
     drop(inp);
 
     lab.assert_converged();

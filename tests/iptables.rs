@@ -5,7 +5,6 @@ mod support;
 
 use support::*;
 
-
 #[test]
 fn nat_sim_through_iptables() {
     if !root_or_skip("iptables") {
@@ -20,7 +19,10 @@ fn nat_sim_through_iptables() {
     let saved = sh_ok(&format!("ip netns exec {gw} iptables-save"));
     assert!(saved.contains(&format!("-A FORWARD -j NL-{}-FWD", lab.name)), "{saved}");
     assert!(saved.contains("-j MASQUERADE"), "{saved}");
-    assert!(sh_ok(&format!("ip netns exec {gw} nft list tables")).lines().all(|l| !l.contains("inet netlab")), "no nftables table in iptables mode");
+    assert!(
+        sh_ok(&format!("ip netns exec {gw} nft list tables")).lines().all(|l| !l.contains("inet netlab")),
+        "no nftables table in iptables mode"
+    );
 
     assert!(lab.ping("ns1", "203.0.113.10"), "ns1 reaches wan through masquerade");
     assert!(lab.unreachable("wan", "10.200.1.2"), "the forward policy stops wan → ns1");

@@ -50,7 +50,11 @@ fn lan_every_host_reaches_every_other_over_v4_and_v6() {
     let lab = TestLab::new("lan");
     lab.write(LAN);
     lab.up();
-    let hosts = [("h1", "10.0.0.1", "fd00:10::1"), ("h2", "10.0.0.2", "fd00:10::2"), ("h3", "10.0.0.3", "fd00:10::3")];
+    let hosts = [
+        ("h1", "10.0.0.1", "fd00:10::1"),
+        ("h2", "10.0.0.2", "fd00:10::2"),
+        ("h3", "10.0.0.3", "fd00:10::3"),
+    ];
     for (from, _, _) in hosts {
         for (to, v4, v6) in hosts {
             if from != to {
@@ -130,15 +134,26 @@ fn edits_are_reconciled_without_recreating_what_did_not_change() {
     assert!(lab.ping("r1", "10.3.0.7"));
 
     // A changed route.
-    let rerouted = with_c.replace("10.3.0.2/24", "10.3.0.7/24").replace("routes = [{ to = \"default\", via = \"10.2.0.1\" }", "routes = [{ to = \"10.1.0.0/16\", via = \"10.2.0.1\", metric = 5 }");
+    let rerouted = with_c.replace("10.3.0.2/24", "10.3.0.7/24").replace(
+        "routes = [{ to = \"default\", via = \"10.2.0.1\" }",
+        "routes = [{ to = \"10.1.0.0/16\", via = \"10.2.0.1\", metric = 5 }",
+    );
     lab.write(&rerouted);
-    lab.assert_plan(&[&format!("- route {b}: default via 10.2.0.1 dev eth0 metric 0"), &format!("+ route {b}: 10.1.0.0/16 via 10.2.0.1 metric 5")]);
+    lab.assert_plan(&[
+        &format!("- route {b}: default via 10.2.0.1 dev eth0 metric 0"),
+        &format!("+ route {b}: 10.1.0.0/16 via 10.2.0.1 metric 5"),
+    ]);
     lab.up();
     lab.assert_converged();
     assert!(lab.ping("b", "10.1.0.2"));
 
     // A changed mtu, in place.
-    lab.write(&rerouted.replace("endpoints = [\"a:eth0\", \"r1:ra\"]", "endpoints = [\"a:eth0\", \"r1:ra\"]\nmtu = 9000"));
+    lab.write(
+        &rerouted.replace(
+            "endpoints = [\"a:eth0\", \"r1:ra\"]",
+            "endpoints = [\"a:eth0\", \"r1:ra\"]\nmtu = 9000",
+        ),
+    );
     lab.assert_plan(&[&format!("~ mtu {a}:eth0 9000"), &format!("~ mtu {r1}:ra 9000")]);
     lab.up();
     assert_eq!(ifindex(&a, "eth0"), a_eth0, "a:eth0 was recreated");
@@ -149,7 +164,10 @@ fn edits_are_reconciled_without_recreating_what_did_not_change() {
     lab.write(ROUTED);
     let r = lab.plan();
     assert_eq!(r.code, 2);
-    assert!(r.stdout.contains(&format!("- netns {c}")) && r.stdout.contains(&format!("- link {r1}:rc")), "{r:?}");
+    assert!(
+        r.stdout.contains(&format!("- netns {c}")) && r.stdout.contains(&format!("- link {r1}:rc")),
+        "{r:?}"
+    );
     lab.up();
     lab.assert_converged();
     assert_eq!(ifindex(&a, "eth0"), a_eth0, "a:eth0 was recreated");
@@ -212,7 +230,10 @@ fn foreign_namespace_with_a_needed_name_is_refused_and_survives() {
     lab.extra_netns.push(foreign.clone());
     let r = lab.netlab(&["up", lab.file.to_str().unwrap()]);
     assert_eq!(r.code, 1, "{r:?}");
-    assert!(r.stderr.contains(&format!("network namespace {foreign} already exists and is not this lab's")), "{r:?}");
+    assert!(
+        r.stderr.contains(&format!("network namespace {foreign} already exists and is not this lab's")),
+        "{r:?}"
+    );
     assert_eq!(lab.namespaces(), Vec::<String>::new(), "up touched the kernel");
     assert!(!std::path::Path::new(&format!("/run/netlab/{}", lab.name)).exists());
     let plan = lab.plan();
@@ -254,7 +275,9 @@ fn host_node_in_a_sandbox_adds_and_removes_only_its_own() {
     }
     let lab = TestLab::new("host").with_sandbox();
     let sbx = lab.sandbox.clone().unwrap();
-    sh_ok(&format!("ip -n {sbx} link add keep0 type veth peer name keep1 && ip -n {sbx} addr add 192.0.2.1/24 dev keep0"));
+    sh_ok(&format!(
+        "ip -n {sbx} link add keep0 type veth peer name keep1 && ip -n {sbx} addr add 192.0.2.1/24 dev keep0"
+    ));
     lab.write(
         r#"
 [nodes.host]
@@ -279,8 +302,15 @@ addresses = [["10.200.1.1/24", "fd00:200::1/64"], ["10.200.1.2/24", "fd00:200::2
     lab.assert_gone();
     assert!(!lab.host_ip("-o link show").contains("v-eth"));
     assert!(!lab.host_ip("route show").contains("10.99.0.0"));
-    assert_eq!(sh_ok(&format!("ip netns exec {sbx} cat /proc/sys/net/ipv4/ip_forward")).trim(), "0", "forwarding restored");
-    assert!(lab.host_ip("-o addr show dev keep0").contains("192.0.2.1/24"), "the sandbox's own interface survives");
+    assert_eq!(
+        sh_ok(&format!("ip netns exec {sbx} cat /proc/sys/net/ipv4/ip_forward")).trim(),
+        "0",
+        "forwarding restored"
+    );
+    assert!(
+        lab.host_ip("-o addr show dev keep0").contains("192.0.2.1/24"),
+        "the sandbox's own interface survives"
+    );
 }
 
 #[test]
@@ -291,10 +321,15 @@ fn host_interface_name_taken_by_someone_else_is_refused() {
     let lab = TestLab::new("hfg").with_sandbox();
     let sbx = lab.sandbox.clone().unwrap();
     sh_ok(&format!("ip -n {sbx} link add v-eth type veth peer name v-other"));
-    lab.write("[nodes.host]\nkind = \"host\"\n[nodes.ns1]\n[[links]]\nendpoints = [\"host:v-eth\", \"ns1:eth0\"]\n");
+    lab.write(
+        "[nodes.host]\nkind = \"host\"\n[nodes.ns1]\n[[links]]\nendpoints = [\"host:v-eth\", \"ns1:eth0\"]\n",
+    );
     let r = lab.netlab(&["up", lab.file.to_str().unwrap()]);
     assert_eq!(r.code, 1, "{r:?}");
-    assert!(r.stderr.contains("interface v-eth already exists in the host namespace and is not this lab's"), "{r:?}");
+    assert!(
+        r.stderr.contains("interface v-eth already exists in the host namespace and is not this lab's"),
+        "{r:?}"
+    );
     assert_eq!(lab.namespaces(), Vec::<String>::new());
     lab.netlab(&["down", "--lab", &lab.name]);
     sh_ok(&format!("ip -n {sbx} link show v-eth"));
@@ -315,7 +350,11 @@ fn kill_9_during_up_then_up_converges_and_down_cleans() {
     }
     lab.write(&body);
     for delay_ms in [2u64, 8, 20] {
-        let mut child = lab.command(&["up", lab.file.to_str().unwrap()]).stdout(std::process::Stdio::null()).spawn().unwrap();
+        let mut child = lab
+            .command(&["up", lab.file.to_str().unwrap()])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
         std::thread::sleep(std::time::Duration::from_millis(delay_ms));
         let _ = child.kill();
         let _ = child.wait();
@@ -356,11 +395,26 @@ fn exec_passes_exit_code_stdin_and_stdout_through() {
     lab.write(LAN);
     lab.up();
     assert_eq!(lab.exec("h1", &["sh", "-c", "exit 7"]).code, 7);
-    let out = lab.command(&["exec", "h2", "--lab", &lab.name, "--", "sh", "-c", "read x; echo got $x; ip -o addr show eth0"]).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).spawn().and_then(|mut c| {
-        use std::io::Write;
-        c.stdin.take().unwrap().write_all(b"hello\n")?;
-        c.wait_with_output()
-    }).unwrap();
+    let out = lab
+        .command(&[
+            "exec",
+            "h2",
+            "--lab",
+            &lab.name,
+            "--",
+            "sh",
+            "-c",
+            "read x; echo got $x; ip -o addr show eth0",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(b"hello\n")?;
+            c.wait_with_output()
+        })
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("got hello") && stdout.contains("10.0.0.2/24"), "{stdout}");
     // Without --lab the node is found when its name is unique among the labs that are up.
@@ -411,7 +465,10 @@ addresses = ["10.200.1.1/24", "10.200.1.2/24"]
     assert!(r.stderr.contains("the host namespace already has a route 10.99.0.0/16 via 192.0.2.9 dev keep0 metric 0 that is not this lab's"), "{r:?}");
     assert_eq!(lab.namespaces(), Vec::<String>::new(), "up touched the kernel");
     lab.netlab(&["down", "--lab", &lab.name]);
-    assert!(lab.host_ip("route show").contains("10.99.0.0/16 via 192.0.2.9 dev keep0"), "the sandbox's own route survives");
+    assert!(
+        lab.host_ip("route show").contains("10.99.0.0/16 via 192.0.2.9 dev keep0"),
+        "the sandbox's own route survives"
+    );
 }
 
 #[test]
@@ -424,7 +481,13 @@ fn limits_dropped_from_the_file_are_lifted() {
     lab.up();
     let pids_max = format!("/sys/fs/cgroup/pids/netlab/{}/n/pids.max", lab.name);
     let v2 = format!("/sys/fs/cgroup/netlab/{}/n/pids.max", lab.name);
-    let read = || std::fs::read_to_string(&pids_max).or_else(|_| std::fs::read_to_string(&v2)).unwrap_or_default().trim().to_string();
+    let read = || {
+        std::fs::read_to_string(&pids_max)
+            .or_else(|_| std::fs::read_to_string(&v2))
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    };
     assert_eq!(read(), "50");
     lab.write("[nodes.n]\nrun = [{ name = \"s\", cmd = [\"sleep\", \"300\"] }]\n");
     lab.assert_plan(&["~ limits n: none (lifted)"]);
@@ -441,17 +504,25 @@ fn exec_in_an_isolated_node_passes_sigterm_on() {
     let lab = TestLab::new("xterm");
     lab.write("[nodes.n]\nisolate = [\"pid\"]\n");
     lab.up();
-    let mut child = lab.command(&["exec", "n", "--lab", &lab.name, "--", "sleep", "30"]).spawn().expect("netlab exec");
+    let mut child =
+        lab.command(&["exec", "n", "--lab", &lab.name, "--", "sleep", "30"]).spawn().expect("netlab exec");
     // Until the command runs inside the node, there is nothing to pass the signal to.
     let v1 = format!("/sys/fs/cgroup/pids/netlab/{}/n/_exec/cgroup.procs", lab.name);
     let v2 = format!("/sys/fs/cgroup/netlab/{}/n/_exec/cgroup.procs", lab.name);
-    let count = || std::fs::read_to_string(&v1).or_else(|_| std::fs::read_to_string(&v2)).unwrap_or_default().lines().count();
+    let count = || {
+        std::fs::read_to_string(&v1)
+            .or_else(|_| std::fs::read_to_string(&v2))
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     while count() < 2 {
         assert!(std::time::Instant::now() < deadline, "the command did not start in the node");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM)
+        .unwrap();
     let started = std::time::Instant::now();
     let status = loop {
         if let Some(s) = child.try_wait().unwrap() {

@@ -26,8 +26,11 @@ timeout = "300ms"
 }
 
 fn gone(lab: &str) -> bool {
-    let names = std::fs::read_dir("/run/netns").map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect::<Vec<_>>()).unwrap_or_default();
-    !names.iter().any(|n| n.starts_with(&format!("{lab}-"))) && !std::path::Path::new(&format!("/run/netlab/{lab}")).exists()
+    let names = std::fs::read_dir("/run/netns")
+        .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect::<Vec<_>>())
+        .unwrap_or_default();
+    !names.iter().any(|n| n.starts_with(&format!("{lab}-")))
+        && !std::path::Path::new(&format!("/run/netlab/{lab}")).exists()
 }
 
 #[test]

@@ -27,7 +27,8 @@ fn compiled_rules_match_the_golden_files() {
         if std::env::var_os("NETLAB_BLESS").is_some() {
             std::fs::write(&golden, &got).unwrap();
         }
-        let want = std::fs::read_to_string(&golden).unwrap_or_else(|_| panic!("missing {}; run with NETLAB_BLESS=1", golden.display()));
+        let want = std::fs::read_to_string(&golden)
+            .unwrap_or_else(|_| panic!("missing {}; run with NETLAB_BLESS=1", golden.display()));
         assert_eq!(got, want, "compiled rules of {} differ from {}", path.display(), golden.display());
         checked += 1;
     }

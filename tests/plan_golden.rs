@@ -51,7 +51,8 @@ fn golden_plans_from_an_empty_machine() {
         if std::env::var_os("NETLAB_BLESS").is_some() {
             std::fs::write(&golden, &got).unwrap();
         }
-        let want = std::fs::read_to_string(&golden).unwrap_or_else(|_| panic!("missing {}; run with NETLAB_BLESS=1", golden.display()));
+        let want = std::fs::read_to_string(&golden)
+            .unwrap_or_else(|_| panic!("missing {}; run with NETLAB_BLESS=1", golden.display()));
         assert_eq!(got, want, "plan of {name}.toml differs from {}", golden.display());
         checked += 1;
     }
@@ -80,7 +81,10 @@ fn address_added_by_hand_is_removed_and_deleted_one_restored() {
     let eth0 = seen.ns.get_mut(&ns("rt-a")).unwrap().ifaces.get_mut("eth0").unwrap();
     eth0.addrs.insert("10.1.0.77/24".parse().unwrap());
     eth0.addrs.remove(&"10.1.0.2/24".parse().unwrap());
-    assert_eq!(render(&diff(&lab.model, &want, &seen)), "- addr rt-a:eth0 10.1.0.77/24\n+ addr rt-a:eth0 10.1.0.2/24\n");
+    assert_eq!(
+        render(&diff(&lab.model, &want, &seen)),
+        "- addr rt-a:eth0 10.1.0.77/24\n+ addr rt-a:eth0 10.1.0.2/24\n"
+    );
 }
 
 #[test]
@@ -91,7 +95,12 @@ fn changed_and_extra_routes() {
     let a = seen.ns.get_mut(&ns("rt-a")).unwrap();
     let key = ("0.0.0.0/0".parse().unwrap(), 0);
     a.routes.get_mut(&key).unwrap().via = Some("10.1.0.9".parse().unwrap());
-    let extra = netlab::plan::RouteState { dst: "10.77.0.0/16".parse().unwrap(), via: Some("10.1.0.1".parse().unwrap()), dev: Some("eth0".into()), metric: 0 };
+    let extra = netlab::plan::RouteState {
+        dst: "10.77.0.0/16".parse().unwrap(),
+        via: Some("10.1.0.1".parse().unwrap()),
+        dev: Some("eth0".into()),
+        metric: 0,
+    };
     a.routes.insert((extra.dst, 0), extra);
     assert_eq!(
         render(&diff(&lab.model, &want, &seen)),
@@ -115,9 +124,15 @@ fn sysctl_dropped_from_the_file_is_restored_from_the_record() {
     let mut seen = converged(&want);
     seen.ns.get_mut(&ns("rt-a")).unwrap().sysctls.insert("net.ipv4.conf.all.forwarding".into(), "1".into());
     let mut rec = Record::default();
-    rec.sysctl_orig.entry("rt-a".into()).or_default().insert("net.ipv4.conf.all.forwarding".into(), "0".into());
+    rec.sysctl_orig
+        .entry("rt-a".into())
+        .or_default()
+        .insert("net.ipv4.conf.all.forwarding".into(), "0".into());
     seen.record = Some(rec);
-    assert_eq!(render(&diff(&lab.model, &want, &seen)), "~ sysctl rt-a: net.ipv4.conf.all.forwarding = 0 (was 1)\n");
+    assert_eq!(
+        render(&diff(&lab.model, &want, &seen)),
+        "~ sysctl rt-a: net.ipv4.conf.all.forwarding = 0 (was 1)\n"
+    );
 }
 
 #[test]
@@ -131,7 +146,10 @@ fn missing_namespace_is_rebuilt_with_its_links_but_nothing_else() {
     seen.ns.get_mut(&ns("rt-r1")).unwrap().routes.clear();
     let got = render(&diff(&lab.model, &want, &seen));
     assert!(got.starts_with("+ netns rt-b\n+ veth rt-r1:rb <-> rt-b:eth0 mtu 1500\n"), "got:\n{got}");
-    assert!(got.contains("+ addr rt-b:eth0 10.2.0.2/24\n") && got.contains("+ addr rt-r1:rb 10.2.0.1/24\n"), "got:\n{got}");
+    assert!(
+        got.contains("+ addr rt-b:eth0 10.2.0.2/24\n") && got.contains("+ addr rt-r1:rb 10.2.0.1/24\n"),
+        "got:\n{got}"
+    );
     assert!(got.contains("~ up rt-b:eth0\n~ up rt-r1:rb\n"), "got:\n{got}");
     assert!(got.contains("+ route rt-b: 10.1.0.0/24 via 10.2.0.1 dev eth0 metric 0\n"), "got:\n{got}");
     assert!(!got.contains("rt-a"), "nothing of node a changes, got:\n{got}");
@@ -144,7 +162,10 @@ fn link_with_a_foreign_alias_is_recreated_and_its_routes_restored() {
     let mut seen = converged(&want);
     seen.ns.get_mut(&ns("rt-a")).unwrap().ifaces.get_mut("eth0").unwrap().alias = Some("someone else".into());
     let got = render(&diff(&lab.model, &want, &seen));
-    assert!(got.starts_with("- link rt-a:eth0\n- link rt-r1:ra\n+ veth rt-a:eth0 <-> rt-r1:ra mtu 9000\n"), "got:\n{got}");
+    assert!(
+        got.starts_with("- link rt-a:eth0\n- link rt-r1:ra\n+ veth rt-a:eth0 <-> rt-r1:ra mtu 9000\n"),
+        "got:\n{got}"
+    );
     assert!(!got.contains("~ mtu"), "the veth is made with its mtu, got:\n{got}");
 }
 

@@ -23,8 +23,10 @@ fn iperf_mbits(lab: &TestLab) -> f64 {
     let r = lab.exec("a", &["iperf3", "-c", "10.66.0.2", "-t", "3", "-J"]);
     let _ = srv.kill();
     let _ = srv.wait();
-    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("iperf3 -J output: {e}\n{r:?}"));
-    v["end"]["sum_received"]["bits_per_second"].as_f64().unwrap_or_else(|| panic!("no received rate: {r:?}")) / 1e6
+    let v: serde_json::Value =
+        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("iperf3 -J output: {e}\n{r:?}"));
+    v["end"]["sum_received"]["bits_per_second"].as_f64().unwrap_or_else(|| panic!("no received rate: {r:?}"))
+        / 1e6
 }
 
 #[test]
@@ -33,7 +35,9 @@ fn rate_is_shaped_changed_in_place_and_removed() {
         return;
     }
     let lab = TestLab::new("shape");
-    let body = |extra: &str| format!("[nodes.a]\n[nodes.b]\n[[links]]\nendpoints = [\"a:eth0\", \"b:eth0\"]\naddresses = [\"10.66.0.1/24\", \"10.66.0.2/24\"]\n{extra}\n");
+    let body = |extra: &str| {
+        format!("[nodes.a]\n[nodes.b]\n[[links]]\nendpoints = [\"a:eth0\", \"b:eth0\"]\naddresses = [\"10.66.0.1/24\", \"10.66.0.2/24\"]\n{extra}\n")
+    };
     lab.write(&body("rate = \"100mbit\""));
     lab.up();
     let qdisc = sh_ok(&format!("tc -n {} qdisc show dev eth0", lab.ns("a")));

@@ -33,8 +33,19 @@ fn status_json(lab: &TestLab) -> serde_json::Value {
 /// A workload's entry in `status --json`.
 fn workload(lab: &TestLab, node: &str, name: &str) -> serde_json::Value {
     let v = status_json(lab);
-    let n = v["nodes"].as_array().unwrap().iter().find(|n| n["name"] == node).unwrap_or_else(|| panic!("no node {node} in status: {v:#}"));
-    n["workloads"].as_array().unwrap().iter().find(|w| w["name"] == name).cloned().unwrap_or_else(|| panic!("no workload {node}/{name} in status: {v:#}"))
+    let n = v["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["name"] == node)
+        .unwrap_or_else(|| panic!("no node {node} in status: {v:#}"));
+    n["workloads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["name"] == name)
+        .cloned()
+        .unwrap_or_else(|| panic!("no workload {node}/{name} in status: {v:#}"))
 }
 
 fn u64_of(w: &serde_json::Value, key: &str) -> u64 {
@@ -71,7 +82,12 @@ fn lab_processes(lab: &str) -> Vec<String> {
 /// /sys/fs/cgroup/netlab/LAB (v2).
 fn lab_cgroups(lab: &str) -> Vec<PathBuf> {
     let root = Path::new("/sys/fs/cgroup");
-    let mut out: Vec<PathBuf> = std::fs::read_dir(root).unwrap().flatten().map(|e| e.path().join("netlab").join(lab)).filter(|p| p.exists()).collect();
+    let mut out: Vec<PathBuf> = std::fs::read_dir(root)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().join("netlab").join(lab))
+        .filter(|p| p.exists())
+        .collect();
     let v2 = root.join("netlab").join(lab);
     if v2.exists() {
         out.push(v2);
@@ -103,7 +119,12 @@ fn assert_no_processes_or_cgroups(lab: &TestLab) {
 
 /// The body of topologies/isolated.toml, without its `name` line.
 fn isolated_body() -> String {
-    include_str!("../topologies/isolated.toml").lines().filter(|l| !l.trim_start().starts_with("name =")).collect::<Vec<_>>().join("\n") + "\n"
+    include_str!("../topologies/isolated.toml")
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("name ="))
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
 }
 
 #[test]
@@ -139,7 +160,8 @@ fn isolated() {
     assert!(rows.iter().any(|r| r.1 == "sleep"), "the workload's sleep is not in the node: {ps:?}");
     let me = std::process::id();
     assert!(!rows.iter().any(|r| r.0 == me), "the test's own pid {me} is visible in the node: {ps:?}");
-    let others: Vec<&(u32, String, String)> = rows.iter().filter(|r| r.0 != 1 && r.1 != "sleep" && r.1 != "ps").collect();
+    let others: Vec<&(u32, String, String)> =
+        rows.iter().filter(|r| r.0 != 1 && r.1 != "sleep" && r.1 != "ps").collect();
     assert!(others.is_empty(), "processes other than the node's are visible: {others:?}\n{ps:?}");
 
     // The default seccomp profile denies unshare; an unconfined node allows it.
@@ -159,14 +181,23 @@ fn isolated() {
     let again = lab.up();
     assert!(again.stdout.contains("nothing to change"), "{again:?}");
     let w2 = workload(&lab, "box", "sleeper");
-    assert_eq!((u64_of(&w2, "pid"), u64_of(&w2, "supervisor")), (pid, supervisor), "a second up restarted the workload: {w2:#}");
+    assert_eq!(
+        (u64_of(&w2, "pid"), u64_of(&w2, "supervisor")),
+        (pid, supervisor),
+        "a second up restarted the workload: {w2:#}"
+    );
     lab.assert_converged();
 
     // The node's limits are the ones the workload runs under, and status says so.
     assert_eq!(w2["memory_limit"].as_u64(), Some(64 << 20), "memory_limit: {w2:#}");
     assert_eq!(w2["pids_limit"].as_u64(), Some(64), "pids_limit: {w2:#}");
     let text = lab.netlab(&["status", &lab.name]);
-    assert!(text.stdout.contains("memory ") && text.stdout.contains("/64.0M") && text.stdout.contains("pids 1/64"), "{text:?}");
+    assert!(
+        text.stdout.contains("memory ")
+            && text.stdout.contains("/64.0M")
+            && text.stdout.contains("pids 1/64"),
+        "{text:?}"
+    );
 }
 
 #[test]
@@ -185,7 +216,8 @@ run = [{ name = "hog", cmd = ["python3", "-c", "x = bytearray(200*1024*1024); im
     lab.up();
     let w = wait_for("workload n/hog to be oom-killed", || {
         let w = workload(&lab, "n", "hog");
-        let oom = w["state"] == "oom-killed" || w["last_exit"].as_str().is_some_and(|e| e.contains("out of memory"));
+        let oom = w["state"] == "oom-killed"
+            || w["last_exit"].as_str().is_some_and(|e| e.contains("out of memory"));
         oom.then_some(w)
     });
     assert!(w["oom_kills"].as_u64().is_some_and(|k| k >= 1), "oom_kills: {w:#}");
@@ -210,7 +242,11 @@ run = [{ name = "bomb", cmd = ["sh", "-c", "for i in $(seq 1 60); do sleep 30 & 
     let current = format!("/sys/fs/cgroup/pids/netlab/{}/n/pids.current", lab.name);
     let mut peak = 0u64;
     let log = wait_for("a fork failure in the workload's log", || {
-        let now: u64 = std::fs::read_to_string(&current).unwrap_or_else(|e| panic!("reading {current}: {e}")).trim().parse().unwrap();
+        let now: u64 = std::fs::read_to_string(&current)
+            .unwrap_or_else(|e| panic!("reading {current}: {e}"))
+            .trim()
+            .parse()
+            .unwrap();
         peak = peak.max(now);
         let w = workload(&lab, "n", "bomb");
         if let Some(p) = w["pids"].as_u64() {
@@ -228,7 +264,9 @@ run = [{ name = "bomb", cmd = ["sh", "-c", "for i in $(seq 1 60); do sleep 30 & 
     let refused: u64 = [format!("{node_dir}/pids.events"), format!("{node_dir}/bomb/pids.events")]
         .iter()
         .filter_map(|f| std::fs::read_to_string(f).ok())
-        .filter_map(|t| t.lines().find_map(|l| l.strip_prefix("max ")).and_then(|n| n.trim().parse::<u64>().ok()))
+        .filter_map(|t| {
+            t.lines().find_map(|l| l.strip_prefix("max ")).and_then(|n| n.trim().parse::<u64>().ok())
+        })
         .sum();
     assert!(refused >= 1, "pids.events counts no refused fork; log: {log}");
     if let Ok(p) = std::fs::read_to_string(format!("{node_dir}/pids.peak")) {
@@ -353,7 +391,10 @@ fn changed_definition_restarts_only_that_workload() {
     };
     let (a, b) = (pid_of("a"), pid_of("b"));
 
-    lab.write(&before.replace("{ name = \"b\", cmd = [\"sleep\", \"1000\"] }", "{ name = \"b\", cmd = [\"sleep\", \"2000\"] }"));
+    lab.write(&before.replace(
+        "{ name = \"b\", cmd = [\"sleep\", \"1000\"] }",
+        "{ name = \"b\", cmd = [\"sleep\", \"2000\"] }",
+    ));
     lab.assert_plan(&["- workload n/b", "+ workload n/b: sleep 2000"]);
     lab.up();
     lab.assert_converged();
@@ -397,7 +438,10 @@ addresses = ["10.0.6.1/30", "10.0.6.2/30"]
             (p.len() >= 3).then_some(p)
         }));
     }
-    let holder = status_json(&lab)["nodes"].as_array().unwrap().iter().find(|n| n["name"] == "iso").unwrap()["holder"].as_u64().expect("node iso has a holder") as u32;
+    let holder = status_json(&lab)["nodes"].as_array().unwrap().iter().find(|n| n["name"] == "iso").unwrap()
+        ["holder"]
+        .as_u64()
+        .expect("node iso has a holder") as u32;
     ours.push(holder);
     assert!(!lab_processes(&lab.name).is_empty(), "no supervisor or holder found by command line");
     assert!(!lab_cgroups(&lab.name).is_empty(), "no cgroup of the lab found");

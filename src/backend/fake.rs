@@ -1,8 +1,8 @@
 //! A recording backend: every call is logged as a line, and chosen calls fail.
 
 use super::{Firewall, Links, Netns, Spawner};
-use crate::model::firewall::Firewall as Rules;
 use crate::error::SysError;
+use crate::model::firewall::Firewall as Rules;
 use crate::model::NsRef;
 use crate::plan::RouteState;
 use ipnetwork::IpNetwork;
@@ -44,7 +44,13 @@ impl Netns for Fake {
 }
 
 impl Links for Fake {
-    async fn add_veth(&self, a: &(NsRef, String), b: &(NsRef, String), alias: &str, mtu: u32) -> Result<(), SysError> {
+    async fn add_veth(
+        &self,
+        a: &(NsRef, String),
+        b: &(NsRef, String),
+        alias: &str,
+        mtu: u32,
+    ) -> Result<(), SysError> {
         self.log(format!("add_veth {}:{} {}:{} {alias} {mtu}", a.0, a.1, b.0, b.1))
     }
     async fn add_bridge(&self, ns: &NsRef, name: &str, alias: &str) -> Result<(), SysError> {
@@ -74,7 +80,12 @@ impl Links for Fake {
     async fn del_route(&self, ns: &NsRef, route: &RouteState) -> Result<(), SysError> {
         self.log(format!("del_route {ns} {route}"))
     }
-    async fn set_shape(&self, ns: &NsRef, name: &str, shape: &crate::model::shape::Shape) -> Result<(), SysError> {
+    async fn set_shape(
+        &self,
+        ns: &NsRef,
+        name: &str,
+        shape: &crate::model::shape::Shape,
+    ) -> Result<(), SysError> {
         self.log(format!("set_shape {ns}:{name} {shape}"))
     }
     async fn del_shape(&self, ns: &NsRef, name: &str) -> Result<(), SysError> {

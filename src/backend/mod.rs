@@ -21,7 +21,13 @@ pub trait Netns {
 /// Links, addresses, routes and sysctls inside a namespace (`ip link|addr|route`, `sysctl`).
 #[allow(async_fn_in_trait)]
 pub trait Links {
-    async fn add_veth(&self, a: &(NsRef, String), b: &(NsRef, String), alias: &str, mtu: u32) -> Result<(), SysError>;
+    async fn add_veth(
+        &self,
+        a: &(NsRef, String),
+        b: &(NsRef, String),
+        alias: &str,
+        mtu: u32,
+    ) -> Result<(), SysError>;
     async fn add_bridge(&self, ns: &NsRef, name: &str, alias: &str) -> Result<(), SysError>;
     async fn del_link(&self, ns: &NsRef, name: &str) -> Result<(), SysError>;
     async fn set_mtu(&self, ns: &NsRef, name: &str, mtu: u32) -> Result<(), SysError>;
@@ -32,7 +38,12 @@ pub trait Links {
     async fn add_route(&self, ns: &NsRef, route: &RouteState) -> Result<(), SysError>;
     async fn del_route(&self, ns: &NsRef, route: &RouteState) -> Result<(), SysError>;
     /// Replaces the interface's root qdisc with the lab's impairments.
-    async fn set_shape(&self, ns: &NsRef, name: &str, shape: &crate::model::shape::Shape) -> Result<(), SysError>;
+    async fn set_shape(
+        &self,
+        ns: &NsRef,
+        name: &str,
+        shape: &crate::model::shape::Shape,
+    ) -> Result<(), SysError>;
     /// Removes the lab's root qdisc; missing counts as done.
     async fn del_shape(&self, ns: &NsRef, name: &str) -> Result<(), SysError>;
     /// Sets a `net.*` sysctl; returns the value it had before.
@@ -49,7 +60,9 @@ pub trait Firewall {
 }
 
 /// Which kernel interface carries a lab's firewall.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum FirewallKind {
     /// nftables, through libnftnl: one table per namespace.
@@ -63,9 +76,17 @@ pub enum FirewallKind {
 #[allow(async_fn_in_trait)]
 pub trait Spawner {
     async fn set_limits(&self, node: &str, limits: &crate::model::limits::Limits) -> Result<(), SysError>;
-    async fn start_holder(&self, node: &str, isolation: &crate::model::workload::Isolation) -> Result<(), SysError>;
+    async fn start_holder(
+        &self,
+        node: &str,
+        isolation: &crate::model::workload::Isolation,
+    ) -> Result<(), SysError>;
     async fn stop_holder(&self, node: &str) -> Result<(), SysError>;
     async fn run_exec(&self, node: &str, commands: &[String]) -> Result<(), SysError>;
-    async fn start_workload(&self, node: &str, workload: &crate::model::workload::Workload) -> Result<(), SysError>;
+    async fn start_workload(
+        &self,
+        node: &str,
+        workload: &crate::model::workload::Workload,
+    ) -> Result<(), SysError>;
     async fn stop_workload(&self, node: &str, name: &str) -> Result<(), SysError>;
 }

@@ -18,10 +18,13 @@ pub fn completions(shell: Shell) -> Result<i32> {
 pub fn man(dir: Option<&Path>) -> Result<i32> {
     let io = |what: String| move |e| SysError::new(what, e);
     match dir {
-        None => clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()).map_err(io("writing the manual page".into()))?,
+        None => clap_mangen::Man::new(Cli::command())
+            .render(&mut std::io::stdout())
+            .map_err(io("writing the manual page".into()))?,
         Some(dir) => {
             std::fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
-            clap_mangen::generate_to(Cli::command(), dir).map_err(io(format!("writing manual pages into {}", dir.display())))?;
+            clap_mangen::generate_to(Cli::command(), dir)
+                .map_err(io(format!("writing manual pages into {}", dir.display())))?;
         }
     }
     Ok(0)

@@ -22,7 +22,11 @@ pub async fn run(file: Option<&Path>, lab: Option<&str>) -> Result<i32> {
         eprintln!("netlab: left alone: {s}");
     }
     if report.found_anything {
-        println!("lab {name}: removed {} namespaces and {} host interfaces", report.namespaces.len(), report.host_links.len());
+        println!(
+            "lab {name}: removed {} namespaces and {} host interfaces",
+            report.namespaces.len(),
+            report.host_links.len()
+        );
     } else {
         println!("lab {name}: nothing to remove");
     }

@@ -11,11 +11,15 @@ use std::ffi::CString;
 /// Finds the node among the labs that are up: its lab and namespace (`None` for a host node).
 pub fn locate(node: &str, lab: Option<&str>) -> Result<(String, Option<String>)> {
     let records = match lab {
-        Some(l) => vec![Record::load(l)?.ok_or_else(|| Error::NotFound(format!("lab {l} is not up (`netlab ls` lists the labs that are)")))?],
+        Some(l) => vec![Record::load(l)?.ok_or_else(|| {
+            Error::NotFound(format!("lab {l} is not up (`netlab ls` lists the labs that are)"))
+        })?],
         None => Record::all()?,
     };
-    let mut found: Vec<(String, Option<String>)> =
-        records.into_iter().filter_map(|r| r.nodes.get(node).cloned().map(|ns| (r.lab.clone(), ns))).collect();
+    let mut found: Vec<(String, Option<String>)> = records
+        .into_iter()
+        .filter_map(|r| r.nodes.get(node).cloned().map(|ns| (r.lab.clone(), ns)))
+        .collect();
     match found.len() {
         0 => Err(Error::NotFound(match lab {
             Some(l) => format!("lab {l} has no node named {node}"),
@@ -24,7 +28,10 @@ pub fn locate(node: &str, lab: Option<&str>) -> Result<(String, Option<String>)>
         1 => Ok(found.pop().expect("one match")),
         _ => {
             let labs: Vec<String> = found.into_iter().map(|(l, _)| l).collect();
-            Err(Error::Usage(format!("node {node} is in several labs ({}); say which with --lab", labs.join(", "))))
+            Err(Error::Usage(format!(
+                "node {node} is in several labs ({}); say which with --lab",
+                labs.join(", ")
+            )))
         }
     }
 }
@@ -40,9 +47,14 @@ pub fn run(node: &str, lab: Option<&str>, cmd: &[String]) -> Result<i32> {
     };
     let args: Vec<CString> = cmd
         .iter()
-        .map(|a| CString::new(a.as_bytes()).map_err(|_| Error::Usage(format!("argument {a:?} contains a NUL byte"))))
+        .map(|a| {
+            CString::new(a.as_bytes())
+                .map_err(|_| Error::Usage(format!("argument {a:?} contains a NUL byte")))
+        })
         .collect::<Result<_>>()?;
-    let in_pid_ns = enter_node(ns.as_deref(), files.holder(node), info.as_ref().and_then(|i| i.cgroup.as_deref())).map_err(fail)?;
+    let in_pid_ns =
+        enter_node(ns.as_deref(), files.holder(node), info.as_ref().and_then(|i| i.cgroup.as_deref()))
+            .map_err(fail)?;
     if !in_pid_ns {
         return Ok(exec(node, &args, bpf.as_ref()));
     }
@@ -64,9 +76,17 @@ fn exec(node: &str, args: &[CString], bpf: Option<&seccompiler::BpfProgram>) -> 
         }
     }
     let err = nix::unistd::execvp(&args[0], args).expect_err("execvp returns only on failure");
-    eprintln!("netlab: running {} in node {node}: {}", args[0].to_string_lossy(), std::io::Error::from_raw_os_error(err as i32));
+    eprintln!(
+        "netlab: running {} in node {node}: {}",
+        args[0].to_string_lossy(),
+        std::io::Error::from_raw_os_error(err as i32)
+    );
     // As a shell does: 127 for a command that is not there, 126 for one that cannot run.
-    if err == nix::Error::ENOENT { 127 } else { 126 }
+    if err == nix::Error::ENOENT {
+        127
+    } else {
+        126
+    }
 }
 
 static CHILD: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);

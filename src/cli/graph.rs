@@ -30,7 +30,9 @@ pub fn run(file: &Path, format: GraphFormat, out: Option<&Path>) -> Result<i32> 
     let lab = Lab::load(file)?;
     let text = graph::render(&lab.model, format.into());
     match out {
-        Some(path) => std::fs::write(path, text).map_err(|e| SysError::new(format!("writing {}", path.display()), e))?,
+        Some(path) => {
+            std::fs::write(path, text).map_err(|e| SysError::new(format!("writing {}", path.display()), e))?
+        }
         None => print!("{text}"),
     }
     Ok(0)

@@ -15,14 +15,23 @@ pub fn run(target: &str, lab: Option<&str>, follow: bool) -> Result<i32> {
     };
     let (lab, _) = locate(node, lab)?;
     let files = Files { lab: lab.clone() };
-    let names: Vec<String> = files.workloads().into_iter().filter(|(n, _)| n == node).map(|(_, w)| w).collect();
+    let names: Vec<String> =
+        files.workloads().into_iter().filter(|(n, _)| n == node).map(|(_, w)| w).collect();
     let chosen: Vec<String> = match wanted {
         Some(w) if names.iter().any(|n| n == w) => vec![w.to_string()],
-        Some(w) => return Err(Error::NotFound(format!("node {node} of lab {lab} has no workload {w}; it has: {}", if names.is_empty() { "none".into() } else { names.join(", ") }))),
-        None if names.is_empty() => return Err(Error::NotFound(format!("node {node} of lab {lab} runs no workloads"))),
+        Some(w) => {
+            return Err(Error::NotFound(format!(
+                "node {node} of lab {lab} has no workload {w}; it has: {}",
+                if names.is_empty() { "none".into() } else { names.join(", ") }
+            )))
+        }
+        None if names.is_empty() => {
+            return Err(Error::NotFound(format!("node {node} of lab {lab} runs no workloads")))
+        }
         None => names,
     };
-    let logs: Vec<(String, PathBuf)> = chosen.iter().map(|w| (w.clone(), files.workload(node, w, "log"))).collect();
+    let logs: Vec<(String, PathBuf)> =
+        chosen.iter().map(|w| (w.clone(), files.workload(node, w, "log"))).collect();
     let prefix = logs.len() > 1;
     let mut out = std::io::stdout().lock();
     let mut offsets = vec![0u64; logs.len()];

@@ -115,7 +115,14 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Validate { file } => {
             let lab = Lab::load(&file)?;
             let m = &lab.model;
-            println!("{}: ok (lab {}: {} nodes, {} links, {} checks)", file.display(), m.name, m.nodes.len(), m.links.len(), m.checks.len());
+            println!(
+                "{}: ok (lab {}: {} nodes, {} links, {} checks)",
+                file.display(),
+                m.name,
+                m.nodes.len(),
+                m.links.len(),
+                m.checks.len()
+            );
             Ok(0)
         }
         Command::Ls => ls::run(),
@@ -130,8 +137,12 @@ pub fn run(cli: Cli) -> Result<i32> {
                 Command::Down { file, lab } => down::run(file.as_deref(), lab.as_deref()).await,
                 Command::Status { lab, json } => status::run(lab.as_deref(), json).await,
                 Command::Test { file, junit, down } => test::run(&file, junit.as_deref(), down).await,
-                Command::Exec { .. } | Command::Validate { .. } | Command::Ls | Command::Logs { .. } => unreachable!("handled above"),
-                Command::Graph { .. } | Command::Completions { .. } | Command::Man { .. } => unreachable!("handled above"),
+                Command::Exec { .. } | Command::Validate { .. } | Command::Ls | Command::Logs { .. } => {
+                    unreachable!("handled above")
+                }
+                Command::Graph { .. } | Command::Completions { .. } | Command::Man { .. } => {
+                    unreachable!("handled above")
+                }
             }
         }),
     }

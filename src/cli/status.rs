@@ -34,7 +34,9 @@ struct NodeStatus<'a> {
 
 pub async fn run(lab: Option<&str>, json: bool) -> Result<i32> {
     let record = match lab {
-        Some(l) => Record::load(l)?.ok_or_else(|| Error::NotFound(format!("lab {l} is not up (`netlab ls` lists the labs that are)")))?,
+        Some(l) => Record::load(l)?.ok_or_else(|| {
+            Error::NotFound(format!("lab {l} is not up (`netlab ls` lists the labs that are)"))
+        })?,
         None => {
             let mut all = Record::all()?;
             match all.len() {
@@ -64,10 +66,24 @@ pub async fn run(lab: Option<&str>, json: bool) -> Result<i32> {
         .map(|(name, ns)| {
             let key = ns.as_ref().map(|n| NsRef::Named(n.clone())).unwrap_or(NsRef::Host);
             let state = seen.ns.get(&key);
-            NodeStatus { name, netns: ns.as_deref(), present: state.is_some(), state, holder: files.holder(name), workloads: procs::workload_status(&files, name) }
+            NodeStatus {
+                name,
+                netns: ns.as_deref(),
+                present: state.is_some(),
+                state,
+                holder: files.holder(name),
+                workloads: procs::workload_status(&files, name),
+            }
         })
         .collect();
-    let status = Status { lab: &record.lab, file: record.file.display().to_string(), prefix: &record.prefix, nodes, drift, drift_unknown };
+    let status = Status {
+        lab: &record.lab,
+        file: record.file.display().to_string(),
+        prefix: &record.prefix,
+        nodes,
+        drift,
+        drift_unknown,
+    };
     if json {
         println!("{}", serde_json::to_string_pretty(&status).expect("status serializes"));
     } else {
@@ -144,5 +160,9 @@ fn size(b: u64) -> String {
         v /= 1024.0;
         u += 1;
     }
-    if u == 0 { format!("{b}B") } else { format!("{v:.1}{}", UNITS[u]) }
+    if u == 0 {
+        format!("{b}B")
+    } else {
+        format!("{v:.1}{}", UNITS[u])
+    }
 }

@@ -29,7 +29,9 @@ async fn up_and_check(lab: &Lab, junit: Option<&Path>) -> Result<i32> {
         eprintln!("netlab: lab {}: {} changes applied", lab.name(), report.plan.ops.len());
     }
     let model = lab.model.clone();
-    let results = tokio::task::spawn_blocking(move || run_checks(&model)).await.map_err(|e| Error::Usage(format!("running the checks: {e}")))?;
+    let results = tokio::task::spawn_blocking(move || run_checks(&model))
+        .await
+        .map_err(|e| Error::Usage(format!("running the checks: {e}")))?;
     print_table(&results);
     if let Some(path) = junit {
         let xml = crate::junit::report(lab.name(), &results, &timestamp());
@@ -44,8 +46,15 @@ fn print_table(results: &[CheckResult]) {
     for r in results {
         let word = |ok| if ok { "ok" } else { "fail" };
         let mark = if r.passed() { "" } else { "  <-- FAILED" };
-        let detail = r.detail.as_ref().filter(|_| !r.passed() || !r.ok).map(|d| format!(" ({d})")).unwrap_or_default();
-        println!("{:<width$}  {:<8}  {:<4}  {:>7.1}ms{detail}{mark}", r.name, word(r.expect_ok), word(r.ok), r.elapsed.as_secs_f64() * 1000.0);
+        let detail =
+            r.detail.as_ref().filter(|_| !r.passed() || !r.ok).map(|d| format!(" ({d})")).unwrap_or_default();
+        println!(
+            "{:<width$}  {:<8}  {:<4}  {:>7.1}ms{detail}{mark}",
+            r.name,
+            word(r.expect_ok),
+            word(r.ok),
+            r.elapsed.as_secs_f64() * 1000.0
+        );
     }
     let failed = results.iter().filter(|r| !r.passed()).count();
     println!("checks: {} passed, {failed} failed", results.len() - failed);
@@ -53,7 +62,8 @@ fn print_table(results: &[CheckResult]) {
 
 /// Now, as ISO 8601 UTC, without a date crate.
 fn timestamp() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let secs =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let (days, rem) = (secs / 86400, secs % 86400);
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
     let z = days as i64 + 719468;

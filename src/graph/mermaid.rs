@@ -37,7 +37,11 @@ pub(super) fn mermaid(lab: &Lab) -> String {
     let mut s = String::from("graph LR\n");
     let _ = writeln!(s, "  %% netlab lab {}", lab.name);
     for node in lab.nodes.values() {
-        let label = std::iter::once(node.name.as_str()).chain(details(node).iter().map(String::as_str)).map(mermaid_text).collect::<Vec<_>>().join("<br/>");
+        let label = std::iter::once(node.name.as_str())
+            .chain(details(node).iter().map(String::as_str))
+            .map(mermaid_text)
+            .collect::<Vec<_>>()
+            .join("<br/>");
         let id = mermaid_id(&node.name);
         let _ = match node.kind {
             NodeKind::Netns => writeln!(s, "  {id}(\"{label}\")"),
@@ -47,14 +51,21 @@ pub(super) fn mermaid(lab: &Lab) -> String {
     }
     for link in &lab.links {
         let label = format!("{} ↔ {}", end_inline(&link.a), end_inline(&link.b));
-        let _ = writeln!(s, "  {} ---|\"{}\"| {}", mermaid_id(&link.a.node), mermaid_text(&label), mermaid_id(&link.b.node));
+        let _ = writeln!(
+            s,
+            "  {} ---|\"{}\"| {}",
+            mermaid_id(&link.a.node),
+            mermaid_text(&label),
+            mermaid_id(&link.b.node)
+        );
     }
     for (kind, class, style) in [
         (NodeKind::Netns, "netns", "fill:#e8f0fe,stroke:#3b6fb6,color:#000"),
         (NodeKind::Host, "hostns", "fill:#fff4d6,stroke:#b7791f,stroke-width:3px,color:#000"),
         (NodeKind::Switch, "switch", "fill:#e6f4ea,stroke:#2e7d32,color:#000"),
     ] {
-        let ids: Vec<String> = lab.nodes.values().filter(|n| n.kind == kind).map(|n| mermaid_id(&n.name)).collect();
+        let ids: Vec<String> =
+            lab.nodes.values().filter(|n| n.kind == kind).map(|n| mermaid_id(&n.name)).collect();
         if !ids.is_empty() {
             let _ = writeln!(s, "  classDef {class} {style}");
             let _ = writeln!(s, "  class {} {class}", ids.join(","));

@@ -32,7 +32,8 @@ pub fn render(lab: &Lab, format: Format) -> String {
 /// The lines under a node's name: its role, then what it does, wrapped to stay narrow.
 fn details(node: &Node) -> Vec<String> {
     let s = &node.sysctls;
-    let forwards = s.get("net.ipv4.ip_forward").is_some_and(|v| v == "1") || s.get("net.ipv6.conf.all.forwarding").is_some_and(|v| v == "1");
+    let forwards = s.get("net.ipv4.ip_forward").is_some_and(|v| v == "1")
+        || s.get("net.ipv6.conf.all.forwarding").is_some_and(|v| v == "1");
     let role = match node.kind {
         NodeKind::Host => Some("host"),
         NodeKind::Switch => Some("switch"),
@@ -66,7 +67,10 @@ fn details(node: &Node) -> Vec<String> {
 }
 
 fn filters(fw: &Firewall) -> bool {
-    !fw.forward.is_empty() || !fw.input.is_empty() || fw.forward_policy != Action::Accept || fw.input_policy != Action::Accept
+    !fw.forward.is_empty()
+        || !fw.input.is_empty()
+        || fw.forward_policy != Action::Accept
+        || fw.input_policy != Action::Accept
 }
 
 /// Joins words with ", " into lines of about `width` characters.
@@ -204,13 +208,22 @@ addresses = ["10.0.0.1/24", ""]
 
     /// Tags open and close in order, attributes are quoted, and no text holds a bare `<` or `&`.
     fn well_formed(doc: &str) -> Result<(), String> {
-        let body = doc.strip_prefix("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n").ok_or("no XML declaration")?;
+        let body =
+            doc.strip_prefix("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n").ok_or("no XML declaration")?;
         let mut open: Vec<&str> = Vec::new();
         let mut rest = body;
         let mut roots = 0;
         while let Some(lt) = rest.find('<') {
             let text = &rest[..lt];
-            if text.contains('>') || text.replace("&amp;", "").replace("&lt;", "").replace("&gt;", "").replace("&quot;", "").replace("&apos;", "").contains('&') {
+            if text.contains('>')
+                || text
+                    .replace("&amp;", "")
+                    .replace("&lt;", "")
+                    .replace("&gt;", "")
+                    .replace("&quot;", "")
+                    .replace("&apos;", "")
+                    .contains('&')
+            {
                 return Err(format!("bad text {text:?}"));
             }
             let gt = rest[lt..].find('>').ok_or("unclosed tag")? + lt;
@@ -241,13 +254,24 @@ addresses = ["10.0.0.1/24", ""]
 
     #[test]
     fn svg_is_well_formed_with_a_view_box() {
-        for rel in ["topologies/lan.toml", "topologies/nat-sim.toml", "topologies/seed-nat.toml", "topologies/isolated.toml", "tests/nft_golden/gateway.toml"] {
+        for rel in [
+            "topologies/lan.toml",
+            "topologies/nat-sim.toml",
+            "topologies/seed-nat.toml",
+            "topologies/isolated.toml",
+            "tests/nft_golden/gateway.toml",
+        ] {
             let out = render(&load(rel), Format::Svg);
             well_formed(&out).unwrap_or_else(|e| panic!("{rel}: {e}\n{out}"));
-            assert!(out.contains("viewBox=\"0 0 ") && out.contains("xmlns=\"http://www.w3.org/2000/svg\""), "{rel}");
+            assert!(
+                out.contains("viewBox=\"0 0 ") && out.contains("xmlns=\"http://www.w3.org/2000/svg\""),
+                "{rel}"
+            );
         }
         assert!(well_formed("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg><g></svg></g>").is_err());
-        assert!(well_formed("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg><text>a & b</text></svg>").is_err());
+        assert!(
+            well_formed("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg><text>a & b</text></svg>").is_err()
+        );
     }
 
     #[test]

@@ -76,7 +76,11 @@ fn label_width(lines: &[String]) -> f64 {
 
 /// Hops from `from` to every node it reaches without passing `avoid`, with the node that found
 /// each one; neighbours are taken in the file's link order, so the result is deterministic.
-fn bfs(adj: &[Vec<usize>], from: usize, avoid: Option<usize>) -> (Vec<Option<usize>>, Vec<Option<usize>>, Vec<usize>) {
+fn bfs(
+    adj: &[Vec<usize>],
+    from: usize,
+    avoid: Option<usize>,
+) -> (Vec<Option<usize>>, Vec<Option<usize>>, Vec<usize>) {
     let mut dist = vec![None; adj.len()];
     let mut parent = vec![None; adj.len()];
     let mut order = vec![from];
@@ -98,7 +102,8 @@ fn bfs(adj: &[Vec<usize>], from: usize, avoid: Option<usize>) -> (Vec<Option<usi
 pub(super) fn layout(lab: &Lab) -> Layout<'_> {
     let nodes: Vec<&Node> = lab.nodes.values().collect();
     let index: HashMap<&str, usize> = nodes.iter().enumerate().map(|(i, n)| (n.name.as_str(), i)).collect();
-    let ends: Vec<(usize, usize)> = lab.links.iter().map(|l| (index[l.a.node.as_str()], index[l.b.node.as_str()])).collect();
+    let ends: Vec<(usize, usize)> =
+        lab.links.iter().map(|l| (index[l.a.node.as_str()], index[l.b.node.as_str()])).collect();
     let mut adj = vec![Vec::new(); nodes.len()];
     for &(a, b) in &ends {
         adj[a].push(b);
@@ -109,7 +114,15 @@ pub(super) fn layout(lab: &Lab) -> Layout<'_> {
     for (l, &(a, b)) in ends.iter().enumerate() {
         let link = &lab.links[l];
         for (node, other, ep) in [(a, b, &link.a), (b, a, &link.b)] {
-            ports.push(Port { node, other, side: Side::Right, lines: end_lines(ep), x: 0.0, y: 0.0, turn: 0.0 });
+            ports.push(Port {
+                node,
+                other,
+                side: Side::Right,
+                lines: end_lines(ep),
+                x: 0.0,
+                y: 0.0,
+                turn: 0.0,
+            });
         }
     }
     let mut seen = vec![false; nodes.len()];
@@ -129,18 +142,36 @@ pub(super) fn layout(lab: &Lab) -> Layout<'_> {
         top += h + VGAP;
     }
     let paths = route(&ends, &places, &ports);
-    Layout { nodes, places, ports, paths, width: width.max(2.0 * MARGIN + text_width(lab.name.len() + 4, 15.0)), height: top - VGAP + MARGIN }
+    Layout {
+        nodes,
+        places,
+        ports,
+        paths,
+        width: width.max(2.0 * MARGIN + text_width(lab.name.len() + 4, 15.0)),
+        height: top - VGAP + MARGIN,
+    }
 }
 
 /// Lays out one connected part with its top at `top`; returns its width and height.
-fn layout_part(part: &[usize], nodes: &[&Node], adj: &[Vec<usize>], ends: &[(usize, usize)], places: &mut [Place], ports: &mut [Port], top: f64) -> (f64, f64) {
+fn layout_part(
+    part: &[usize],
+    nodes: &[&Node],
+    adj: &[Vec<usize>],
+    ends: &[(usize, usize)],
+    places: &mut [Place],
+    ports: &mut [Port],
+    top: f64,
+) -> (f64, f64) {
     let kind_rank = |v: usize| match nodes[v].kind {
         NodeKind::Switch => 0,
         NodeKind::Host => 1,
         NodeKind::Netns => 2,
     };
     let eccentricity = |v: usize| bfs(adj, v, None).0.iter().flatten().copied().max().unwrap_or(0);
-    let root = *part.iter().min_by_key(|&&v| (eccentricity(v), std::cmp::Reverse(adj[v].len()), kind_rank(v), v)).expect("a part has a node");
+    let root = *part
+        .iter()
+        .min_by_key(|&&v| (eccentricity(v), std::cmp::Reverse(adj[v].len()), kind_rank(v), v))
+        .expect("a part has a node");
 
     // What hangs off the root, in link order, shared left and right as evenly as the order allows.
     let mut group_of: HashMap<usize, usize> = HashMap::new();
@@ -156,7 +187,9 @@ fn layout_part(part: &[usize], nodes: &[&Node], adj: &[Vec<usize>], ends: &[(usi
         sizes.push(members.len());
     }
     let total: usize = sizes.iter().sum();
-    let split = (0..=sizes.len()).min_by_key(|&k| (2 * sizes[..k].iter().sum::<usize>()).abs_diff(total)).unwrap_or(0);
+    let split = (0..=sizes.len())
+        .min_by_key(|&k| (2 * sizes[..k].iter().sum::<usize>()).abs_diff(total))
+        .unwrap_or(0);
     let sign = |v: usize| if v == root || group_of[&v] >= split { 1 } else { -1 };
 
     let (dist, parent, order) = bfs(adj, root, None);
@@ -175,18 +208,25 @@ fn layout_part(part: &[usize], nodes: &[&Node], adj: &[Vec<usize>], ends: &[(usi
     }
     for &v in part {
         let lines = 1 + details(nodes[v]).len();
-        let text_w = text_width(nodes[v].name.len(), NAME_PX).max(details(nodes[v]).iter().map(|d| text_width(d.len(), TEXT_PX)).fold(0.0, f64::max));
+        let text_w = text_width(nodes[v].name.len(), NAME_PX)
+            .max(details(nodes[v]).iter().map(|d| text_width(d.len(), TEXT_PX)).fold(0.0, f64::max));
         let inset = if nodes[v].kind == NodeKind::Switch { POINT + 4.0 } else { 6.0 };
-        let stack = |side| ports.iter().filter(|p| p.node == v && p.side == side).map(|p| slot(p.lines.len())).sum::<f64>() + 2.0 * inset;
+        let stack = |side| {
+            ports.iter().filter(|p| p.node == v && p.side == side).map(|p| slot(p.lines.len())).sum::<f64>()
+                + 2.0 * inset
+        };
         places[v].w = (text_w + 28.0).max(72.0);
-        places[v].h = (NAME_PX + (lines - 1) as f64 * (TEXT_PX + 4.0) + 22.0 + 2.0 * (inset - 6.0)).max(stack(Side::Left)).max(stack(Side::Right));
+        places[v].h = (NAME_PX + (lines - 1) as f64 * (TEXT_PX + 4.0) + 22.0 + 2.0 * (inset - 6.0))
+            .max(stack(Side::Left))
+            .max(stack(Side::Right));
     }
 
     // Rows: each side as a tidy tree, parents level with the middle of their children.
     let mut next_free: HashMap<i32, f64> = HashMap::new();
     places[root].cy = 0.0;
     for side in [-1, 1] {
-        let firsts: Vec<usize> = children.get(&root).into_iter().flatten().copied().filter(|&c| sign(c) == side).collect();
+        let firsts: Vec<usize> =
+            children.get(&root).into_iter().flatten().copied().filter(|&c| sign(c) == side).collect();
         for &c in &firsts {
             place_subtree(c, &children, places, &mut next_free);
         }
@@ -204,13 +244,21 @@ fn layout_part(part: &[usize], nodes: &[&Node], adj: &[Vec<usize>], ends: &[(usi
     let height = part.iter().map(|&v| places[v].cy + places[v].h / 2.0).fold(0.0, f64::max) - top;
 
     // Columns: each as wide as its widest node, with room for its labels and brackets.
-    let (cmin, cmax) = part.iter().fold((0, 0), |(lo, hi), &v| (lo.min(places[v].col), hi.max(places[v].col)));
+    let (cmin, cmax) =
+        part.iter().fold((0, 0), |(lo, hi), &v| (lo.min(places[v].col), hi.max(places[v].col)));
     let mut x = MARGIN;
     for col in cmin..=cmax {
         let members: Vec<usize> = part.iter().copied().filter(|&v| places[v].col == col).collect();
         let col_w = members.iter().map(|&v| places[v].w).fold(0.0, f64::max);
-        let band = |side| ports.iter().filter(|p| p.side == side && members.contains(&p.node)).map(|p| label_width(&p.lines)).fold(0.0, f64::max);
-        let brackets = ends.iter().filter(|&&(a, b)| members.contains(&a) && places[a].col == places[b].col).count();
+        let band = |side| {
+            ports
+                .iter()
+                .filter(|p| p.side == side && members.contains(&p.node))
+                .map(|p| label_width(&p.lines))
+                .fold(0.0, f64::max)
+        };
+        let brackets =
+            ends.iter().filter(|&&(a, b)| members.contains(&a) && places[a].col == places[b].col).count();
         let room = if brackets > 0 { 12.0 + 10.0 * brackets as f64 } else { 0.0 };
         let (room_l, room_r) = if col < 0 { (room, 0.0) } else { (0.0, room) };
         let (band_l, band_r) = (band(Side::Left), band(Side::Right));
@@ -234,8 +282,11 @@ fn layout_part(part: &[usize], nodes: &[&Node], adj: &[Vec<usize>], ends: &[(usi
     // Ports down each side, in the order of what they lead to, so that links do not cross.
     for &v in part {
         for side in [Side::Left, Side::Right] {
-            let mut mine: Vec<usize> = (0..ports.len()).filter(|&i| ports[i].node == v && ports[i].side == side).collect();
-            mine.sort_by(|&i, &j| places[ports[i].other].cy.total_cmp(&places[ports[j].other].cy).then(i.cmp(&j)));
+            let mut mine: Vec<usize> =
+                (0..ports.len()).filter(|&i| ports[i].node == v && ports[i].side == side).collect();
+            mine.sort_by(|&i, &j| {
+                places[ports[i].other].cy.total_cmp(&places[ports[j].other].cy).then(i.cmp(&j))
+            });
             let mut y = places[v].cy - mine.iter().map(|&i| slot(ports[i].lines.len())).sum::<f64>() / 2.0;
             for i in mine {
                 let s = slot(ports[i].lines.len());
@@ -260,7 +311,12 @@ fn subtree(roots: &[usize], children: &HashMap<usize, Vec<usize>>) -> Vec<usize>
 }
 
 /// Places `v` and what hangs off it below everything already in their columns.
-fn place_subtree(v: usize, children: &HashMap<usize, Vec<usize>>, places: &mut [Place], next_free: &mut HashMap<i32, f64>) {
+fn place_subtree(
+    v: usize,
+    children: &HashMap<usize, Vec<usize>>,
+    places: &mut [Place],
+    next_free: &mut HashMap<i32, f64>,
+) {
     let kids = children.get(&v).cloned().unwrap_or_default();
     for &c in &kids {
         place_subtree(c, children, places, next_free);
@@ -339,7 +395,13 @@ pub(super) fn svg(lab: &Lab) -> String {
     let _ = writeln!(s, "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" font-family=\"{FONT}\">");
     let _ = writeln!(s, "<title>{}</title>", xml(&format!("netlab lab {}", lab.name)));
     s.push_str("<rect x=\"0\" y=\"0\" width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n");
-    let _ = writeln!(s, "<text x=\"{}\" y=\"{}\" font-size=\"15\" font-weight=\"bold\" fill=\"#222222\">{}</text>", num(MARGIN), num(MARGIN + 8.0), xml(&format!("lab {}", lab.name)));
+    let _ = writeln!(
+        s,
+        "<text x=\"{}\" y=\"{}\" font-size=\"15\" font-weight=\"bold\" fill=\"#222222\">{}</text>",
+        num(MARGIN),
+        num(MARGIN + 8.0),
+        xml(&format!("lab {}", lab.name))
+    );
 
     s.push_str("<g fill=\"none\" stroke=\"#666666\" stroke-width=\"1.5\" stroke-linejoin=\"round\">\n");
     for path in &lay.paths {
@@ -374,15 +436,29 @@ fn port_label(s: &mut String, p: &Port) {
     };
     let above = p.lines.len().div_ceil(2);
     for (i, line) in p.lines.iter().enumerate() {
-        let y = if i < above { p.y - 4.0 - (above - 1 - i) as f64 * LINE } else { p.y + 13.0 + (i - above) as f64 * LINE };
+        let y = if i < above {
+            p.y - 4.0 - (above - 1 - i) as f64 * LINE
+        } else {
+            p.y + 13.0 + (i - above) as f64 * LINE
+        };
         let style = if i == 0 { "fill=\"#222222\" font-weight=\"bold\"" } else { "fill=\"#1a5fb4\"" };
-        let _ = writeln!(s, "<text x=\"{}\" y=\"{}\" text-anchor=\"{anchor}\" {style}>{}</text>", num(x), num(y), xml(line));
+        let _ = writeln!(
+            s,
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"{anchor}\" {style}>{}</text>",
+            num(x),
+            num(y),
+            xml(line)
+        );
     }
 }
 
 fn node_shape(s: &mut String, node: &Node, at: &Place) {
     let (x, y, w, h) = (at.cx - at.w / 2.0, at.cy - at.h / 2.0, at.w, at.h);
-    let _ = writeln!(s, "<g>\n<title>{}</title>", xml(&format!("{} ({})", node.name, format!("{:?}", node.kind).to_lowercase())));
+    let _ = writeln!(
+        s,
+        "<g>\n<title>{}</title>",
+        xml(&format!("{} ({})", node.name, format!("{:?}", node.kind).to_lowercase()))
+    );
     match node.kind {
         NodeKind::Netns => {
             let _ = writeln!(s, "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" rx=\"8\" fill=\"#e8f0fe\" stroke=\"#3b6fb6\" stroke-width=\"1.5\"/>", num(x), num(y), num(w), num(h));
@@ -392,9 +468,20 @@ fn node_shape(s: &mut String, node: &Node, at: &Place) {
             let _ = writeln!(s, "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" rx=\"1\" fill=\"none\" stroke=\"#b7791f\" stroke-width=\"1\"/>", num(x + 3.0), num(y + 3.0), num(w - 6.0), num(h - 6.0));
         }
         NodeKind::Switch => {
-            let pts = [(x, y + POINT), (at.cx, y), (x + w, y + POINT), (x + w, y + h - POINT), (at.cx, y + h), (x, y + h - POINT)];
+            let pts = [
+                (x, y + POINT),
+                (at.cx, y),
+                (x + w, y + POINT),
+                (x + w, y + h - POINT),
+                (at.cx, y + h),
+                (x, y + h - POINT),
+            ];
             let pts: Vec<String> = pts.iter().map(|&(px, py)| format!("{},{}", num(px), num(py))).collect();
-            let _ = writeln!(s, "<polygon points=\"{}\" fill=\"#e6f4ea\" stroke=\"#2e7d32\" stroke-width=\"1.5\"/>", pts.join(" "));
+            let _ = writeln!(
+                s,
+                "<polygon points=\"{}\" fill=\"#e6f4ea\" stroke=\"#2e7d32\" stroke-width=\"1.5\"/>",
+                pts.join(" ")
+            );
         }
     }
     let details = details(node);
@@ -403,7 +490,14 @@ fn node_shape(s: &mut String, node: &Node, at: &Place) {
     let _ = writeln!(s, "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"{}\" font-weight=\"bold\" fill=\"#111111\">{}</text>", num(at.cx), num(top + NAME_PX * 0.8), num(NAME_PX), xml(&node.name));
     for (i, d) in details.iter().enumerate() {
         let y = top + NAME_PX + 4.0 + i as f64 * (TEXT_PX + 4.0) + TEXT_PX * 0.8;
-        let _ = writeln!(s, "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"{}\" fill=\"#555555\">{}</text>", num(at.cx), num(y), num(TEXT_PX), xml(d));
+        let _ = writeln!(
+            s,
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"{}\" fill=\"#555555\">{}</text>",
+            num(at.cx),
+            num(y),
+            num(TEXT_PX),
+            xml(d)
+        );
     }
     s.push_str("</g>\n");
 }

@@ -103,7 +103,13 @@ pub struct Firewall {
 
 impl Default for Firewall {
     fn default() -> Self {
-        Firewall { forward_policy: Action::Accept, input_policy: Action::Accept, forward: Vec::new(), input: Vec::new(), nat: Vec::new() }
+        Firewall {
+            forward_policy: Action::Accept,
+            input_policy: Action::Accept,
+            forward: Vec::new(),
+            input: Vec::new(),
+            nat: Vec::new(),
+        }
     }
 }
 
@@ -162,9 +168,15 @@ impl fmt::Display for Rule {
 impl fmt::Display for Nat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Nat::Masquerade { from, out } => write!(f, "{} saddr {from} oifname {} masquerade", family_word(from), quoted(out)),
-            Nat::Snat { from, out, to } => write!(f, "{} saddr {from} oifname {} snat to {to}", family_word(from), quoted(out)),
-            Nat::Dnat { iif, proto, port, to } => write!(f, "iifname {} {} dport {port} dnat to {to}", quoted(iif), proto.name()),
+            Nat::Masquerade { from, out } => {
+                write!(f, "{} saddr {from} oifname {} masquerade", family_word(from), quoted(out))
+            }
+            Nat::Snat { from, out, to } => {
+                write!(f, "{} saddr {from} oifname {} snat to {to}", family_word(from), quoted(out))
+            }
+            Nat::Dnat { iif, proto, port, to } => {
+                write!(f, "iifname {} {} dport {port} dnat to {to}", quoted(iif), proto.name())
+            }
         }
     }
 }
@@ -205,21 +217,38 @@ type R<T> = Result<T, SpecError>;
 
 /// Resolves a node's `nat` and `firewall` keys. `ifaces`: the node's lab interfaces;
 /// `host`: whether other interfaces of the machine may be named too.
-pub fn resolve(src: &Source, node: &str, nat: &[S<RawNat>], fw: Option<&S<RawFirewall>>, ifaces: &[&str], host: bool) -> R<Firewall> {
+pub fn resolve(
+    src: &Source,
+    node: &str,
+    nat: &[S<RawNat>],
+    fw: Option<&S<RawFirewall>>,
+    ifaces: &[&str],
+    host: bool,
+) -> R<Firewall> {
     let iface = |v: &S<String>| -> R<String> {
         let name = v.get_ref();
         if let Some(p) = super::names::iface_name_problem(name) {
             return Err(src.error(v.span(), p, "use an interface name such as \"eth0\""));
         }
         if !host && !ifaces.contains(&name.as_str()) {
-            let hint = if ifaces.is_empty() { "add a link to the node first".to_string() } else { format!("use one of its interfaces: {}", ifaces.join(", ")) };
+            let hint = if ifaces.is_empty() {
+                "add a link to the node first".to_string()
+            } else {
+                format!("use one of its interfaces: {}", ifaces.join(", "))
+            };
             return Err(src.error(v.span(), format!("node {node} has no interface \"{name}\""), &hint));
         }
         Ok(name.clone())
     };
     let cidr = |v: &S<String>| -> R<IpNetwork> {
         let s = v.get_ref();
-        let net: IpNetwork = s.parse().map_err(|_| src.error(v.span(), format!("\"{s}\" is not a CIDR"), "write an address with its prefix length, such as \"10.0.0.0/24\" or \"fd00::/64\""))?;
+        let net: IpNetwork = s.parse().map_err(|_| {
+            src.error(
+                v.span(),
+                format!("\"{s}\" is not a CIDR"),
+                "write an address with its prefix length, such as \"10.0.0.0/24\" or \"fd00::/64\"",
+            )
+        })?;
         Ok(IpNetwork::new(net.network(), net.prefix()).expect("prefix kept"))
     };
     let proto = |v: &S<String>| -> R<Proto> {
@@ -228,22 +257,35 @@ pub fn resolve(src: &Source, node: &str, nat: &[S<RawNat>], fw: Option<&S<RawFir
             "udp" => Ok(Proto::Udp),
             "icmp" => Ok(Proto::Icmp),
             "icmpv6" => Ok(Proto::Icmpv6),
-            other => Err(src.error(v.span(), format!("unknown protocol \"{other}\""), "write proto = \"tcp\", \"udp\", \"icmp\" or \"icmpv6\"")),
+            other => Err(src.error(
+                v.span(),
+                format!("unknown protocol \"{other}\""),
+                "write proto = \"tcp\", \"udp\", \"icmp\" or \"icmpv6\"",
+            )),
         }
     };
     let port = |v: &S<i64>| -> R<u16> {
         match u16::try_from(*v.get_ref()) {
             Ok(p) if p > 0 => Ok(p),
-            _ => Err(src.error(v.span(), format!("port {} is out of range", v.get_ref()), "write a port between 1 and 65535")),
+            _ => Err(src.error(
+                v.span(),
+                format!("port {} is out of range", v.get_ref()),
+                "write a port between 1 and 65535",
+            )),
         }
     };
 
     let mut out = Firewall::default();
     for entry in nat {
         let e = entry.get_ref();
-        let kinds = [e.masquerade.is_some(), e.snat.is_some(), e.dnat.is_some()].iter().filter(|x| **x).count();
+        let kinds =
+            [e.masquerade.is_some(), e.snat.is_some(), e.dnat.is_some()].iter().filter(|x| **x).count();
         if kinds != 1 {
-            return Err(src.error(entry.span(), "a nat entry needs exactly one of masquerade, snat, dnat", "write { masquerade = { from = \"10.0.0.0/24\", out = \"eth0\" } }"));
+            return Err(src.error(
+                entry.span(),
+                "a nat entry needs exactly one of masquerade, snat, dnat",
+                "write { masquerade = { from = \"10.0.0.0/24\", out = \"eth0\" } }",
+            ));
         }
         if let Some(m) = &e.masquerade {
             let m = m.get_ref();
@@ -251,9 +293,19 @@ pub fn resolve(src: &Source, node: &str, nat: &[S<RawNat>], fw: Option<&S<RawFir
         } else if let Some(s) = &e.snat {
             let s = s.get_ref();
             let from = cidr(&s.from)?;
-            let to: IpAddr = s.to.get_ref().parse().map_err(|_| src.error(s.to.span(), format!("snat target \"{}\" is not an IP address", s.to.get_ref()), "write to = \"203.0.113.1\""))?;
+            let to: IpAddr = s.to.get_ref().parse().map_err(|_| {
+                src.error(
+                    s.to.span(),
+                    format!("snat target \"{}\" is not an IP address", s.to.get_ref()),
+                    "write to = \"203.0.113.1\"",
+                )
+            })?;
             if to.is_ipv4() != from.is_ipv4() {
-                return Err(src.error(s.to.span(), format!("snat target {to} is not of the family of {from}"), "use an address of the same IP family as from"));
+                return Err(src.error(
+                    s.to.span(),
+                    format!("snat target {to} is not of the family of {from}"),
+                    "use an address of the same IP family as from",
+                ));
             }
             out.nat.push(Nat::Snat { from, out: iface(&s.out)?, to });
         } else if let Some(d) = &e.dnat {
@@ -264,9 +316,19 @@ pub fn resolve(src: &Source, node: &str, nat: &[S<RawNat>], fw: Option<&S<RawFir
             };
             let proto = proto(p)?;
             if !proto.has_ports() {
-                return Err(src.error(p.span(), format!("dnat forwards ports; {} has none", proto.name()), "write proto = \"tcp\" or proto = \"udp\""));
+                return Err(src.error(
+                    p.span(),
+                    format!("dnat forwards ports; {} has none", proto.name()),
+                    "write proto = \"tcp\" or proto = \"udp\"",
+                ));
             }
-            let to: SocketAddr = d.to.get_ref().parse().map_err(|_| src.error(d.to.span(), format!("dnat target \"{}\" is not IP:PORT", d.to.get_ref()), "write to = \"10.0.0.2:80\" or \"[fd00::2]:80\""))?;
+            let to: SocketAddr = d.to.get_ref().parse().map_err(|_| {
+                src.error(
+                    d.to.span(),
+                    format!("dnat target \"{}\" is not IP:PORT", d.to.get_ref()),
+                    "write to = \"10.0.0.2:80\" or \"[fd00::2]:80\"",
+                )
+            })?;
             out.nat.push(Nat::Dnat { iif: iface(&d.in_)?, proto, port: port(&d.port)?, to });
         }
     }
@@ -276,7 +338,11 @@ pub fn resolve(src: &Source, node: &str, nat: &[S<RawNat>], fw: Option<&S<RawFir
         match v.as_ref().map(|p| (p.get_ref().as_str(), p.span())) {
             None | Some(("accept", _)) => Ok(Action::Accept),
             Some(("drop", _)) => Ok(Action::Drop),
-            Some((other, span)) => Err(src.error(span, format!("policy \"{other}\" is neither \"accept\" nor \"drop\""), "write \"accept\" or \"drop\"")),
+            Some((other, span)) => Err(src.error(
+                span,
+                format!("policy \"{other}\" is neither \"accept\" nor \"drop\""),
+                "write \"accept\" or \"drop\"",
+            )),
         }
     };
     out.forward_policy = policy(&f.forward_policy)?;
@@ -287,14 +353,24 @@ pub fn resolve(src: &Source, node: &str, nat: &[S<RawNat>], fw: Option<&S<RawFir
         let to = raw.to.as_ref().map(&cidr).transpose()?;
         if let (Some(a), Some(b)) = (from, to) {
             if a.is_ipv4() != b.is_ipv4() {
-                return Err(src.error(raw.to.as_ref().expect("to is set").span(), format!("from {a} and to {b} are of different IP families"), "use two IPv4 or two IPv6 networks, or two rules"));
+                return Err(src.error(
+                    raw.to.as_ref().expect("to is set").span(),
+                    format!("from {a} and to {b} are of different IP families"),
+                    "use two IPv4 or two IPv6 networks, or two rules",
+                ));
             }
         }
         let proto = raw.proto.as_ref().map(&proto).transpose()?;
         let port = match &raw.port {
             None => None,
             Some(p) if proto.is_some_and(Proto::has_ports) => Some(port(p)?),
-            Some(p) => return Err(src.error(p.span(), "a port needs proto = \"tcp\" or \"udp\"", "add proto = \"tcp\" to the rule")),
+            Some(p) => {
+                return Err(src.error(
+                    p.span(),
+                    "a port needs proto = \"tcp\" or \"udp\"",
+                    "add proto = \"tcp\" to the rule",
+                ))
+            }
         };
         let mut states = Vec::new();
         for s in raw.state.as_ref().map(|s| s.get_ref().as_slice()).unwrap_or(&[]) {
@@ -303,14 +379,26 @@ pub fn resolve(src: &Source, node: &str, nat: &[S<RawNat>], fw: Option<&S<RawFir
                 "related" => CtState::Related,
                 "new" => CtState::New,
                 "invalid" => CtState::Invalid,
-                other => return Err(src.error(s.span(), format!("unknown connection state \"{other}\""), "use \"established\", \"related\", \"new\" or \"invalid\"")),
+                other => {
+                    return Err(src.error(
+                        s.span(),
+                        format!("unknown connection state \"{other}\""),
+                        "use \"established\", \"related\", \"new\" or \"invalid\"",
+                    ))
+                }
             });
         }
         let action = match raw.action.get_ref().as_str() {
             "accept" => Action::Accept,
             "drop" => Action::Drop,
             "reject" => Action::Reject,
-            other => return Err(src.error(raw.action.span(), format!("unknown action \"{other}\""), "write action = \"accept\", \"drop\" or \"reject\"")),
+            other => {
+                return Err(src.error(
+                    raw.action.span(),
+                    format!("unknown action \"{other}\""),
+                    "write action = \"accept\", \"drop\" or \"reject\"",
+                ))
+            }
         };
         Ok(Rule {
             iif: raw.in_.as_ref().map(&iface).transpose()?,
@@ -334,13 +422,34 @@ mod tests {
 
     #[test]
     fn canonical_text_reads_like_nft() {
-        let r = Rule { iif: Some("v-eth".into()), oif: Some("uplink".into()), states: vec![CtState::Established, CtState::Related], action: Some(Action::Accept), ..Default::default() };
+        let r = Rule {
+            iif: Some("v-eth".into()),
+            oif: Some("uplink".into()),
+            states: vec![CtState::Established, CtState::Related],
+            action: Some(Action::Accept),
+            ..Default::default()
+        };
         assert_eq!(r.to_string(), "iifname v-eth oifname uplink ct state established,related accept");
-        let r = Rule { proto: Some(Proto::Tcp), port: Some(22), to: Some("10.0.0.0/24".parse().unwrap()), action: Some(Action::Reject), ..Default::default() };
+        let r = Rule {
+            proto: Some(Proto::Tcp),
+            port: Some(22),
+            to: Some("10.0.0.0/24".parse().unwrap()),
+            action: Some(Action::Reject),
+            ..Default::default()
+        };
         assert_eq!(r.to_string(), "ip daddr 10.0.0.0/24 tcp dport 22 reject with tcp reset");
-        let n = Nat::Dnat { iif: "wan".into(), proto: Proto::Tcp, port: 8080, to: "10.0.0.2:80".parse().unwrap() };
+        let n = Nat::Dnat {
+            iif: "wan".into(),
+            proto: Proto::Tcp,
+            port: 8080,
+            to: "10.0.0.2:80".parse().unwrap(),
+        };
         assert_eq!(n.to_string(), "iifname wan tcp dport 8080 dnat to 10.0.0.2:80");
-        let fw = Firewall { forward_policy: Action::Drop, nat: vec![n, Nat::Masquerade { from: "fd00::/64".parse().unwrap(), out: "wan".into() }], ..Default::default() };
+        let fw = Firewall {
+            forward_policy: Action::Drop,
+            nat: vec![n, Nat::Masquerade { from: "fd00::/64".parse().unwrap(), out: "wan".into() }],
+            ..Default::default()
+        };
         assert_eq!(
             fw.listing(),
             vec![

@@ -58,9 +58,7 @@ pub fn parse_memory(s: &str) -> Result<u64, String> {
 fn parse_size(s: &str) -> Result<u64, String> {
     let not_a_size = || format!("memory \"{s}\" is not a size; write e.g. \"256M\" or \"1G\"");
     let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
     let (number, unit) = (&t[..split], t[split..].trim_start().to_ascii_lowercase());
     let shift = match unit.as_str() {
         "" | "b" => 0,
@@ -81,24 +79,13 @@ fn parse_size(s: &str) -> Result<u64, String> {
     }
     let too_large = || format!("memory \"{s}\" is too large; write e.g. \"64G\"");
     // Exact decimal arithmetic in u128, so "1.5G" is 1610612736 and not a float's guess.
-    let whole: u128 = if whole.is_empty() {
-        0
-    } else {
-        whole.parse().map_err(|_| too_large())?
-    };
+    let whole: u128 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| too_large())? };
     let frac_digits = frac.len().min(18);
-    let frac_value: u128 = if frac.is_empty() {
-        0
-    } else {
-        frac[..frac_digits].parse().map_err(|_| not_a_size())?
-    };
+    let frac_value: u128 =
+        if frac.is_empty() { 0 } else { frac[..frac_digits].parse().map_err(|_| not_a_size())? };
     let frac_bytes = (frac_value << shift) / 10u128.pow(frac_digits as u32);
-    let bytes = whole
-        .checked_mul(1 << shift)
-        .and_then(|w| w.checked_add(frac_bytes));
-    bytes
-        .and_then(|b| u64::try_from(b).ok())
-        .ok_or_else(too_large)
+    let bytes = whole.checked_mul(1 << shift).and_then(|w| w.checked_add(frac_bytes));
+    bytes.and_then(|b| u64::try_from(b).ok()).ok_or_else(too_large)
 }
 
 /// Checks a CPU limit in cores: more than 0, at most 1024.
@@ -109,9 +96,7 @@ pub fn check_cpu(v: f64) -> Result<f64, String> {
         ));
     }
     if v > MAX_CPU {
-        return Err(format!(
-            "cpu {v} is more than {MAX_CPU} cores; write the number of cores, e.g. 2"
-        ));
+        return Err(format!("cpu {v} is more than {MAX_CPU} cores; write the number of cores, e.g. 2"));
     }
     Ok(v)
 }
@@ -119,9 +104,7 @@ pub fn check_cpu(v: f64) -> Result<f64, String> {
 /// Checks a process-count limit: at least 1, at most the kernel's PID_MAX_LIMIT.
 pub fn check_pids(v: i64) -> Result<u64, String> {
     if v < 1 {
-        return Err(format!(
-            "pids {v} would not even allow the workload itself; write at least 1, e.g. 64"
-        ));
+        return Err(format!("pids {v} would not even allow the workload itself; write at least 1, e.g. 64"));
     }
     if v > MAX_PIDS {
         return Err(format!(
@@ -163,21 +146,14 @@ mod tests {
         assert_eq!(parse_memory("0.5G"), Ok(512 << 20));
         assert_eq!(parse_memory(".5G"), Ok(512 << 20));
         assert_eq!(parse_memory("1.25M"), Ok(1_310_720));
-        assert!(parse_memory("1.5")
-            .unwrap_err()
-            .contains("whole number of bytes"));
+        assert!(parse_memory("1.5").unwrap_err().contains("whole number of bytes"));
     }
 
     #[test]
     fn memory_rejects_what_is_not_a_size() {
-        for bad in [
-            "12X", "", "M", "abc", "-1G", "1.2.3G", "1 G B", "1e9", "0x10M", ".",
-        ] {
+        for bad in ["12X", "", "M", "abc", "-1G", "1.2.3G", "1 G B", "1e9", "0x10M", "."] {
             let err = parse_memory(bad).unwrap_err();
-            assert!(
-                err.contains("is not a size") && err.contains("\"256M\""),
-                "{bad}: {err}"
-            );
+            assert!(err.contains("is not a size") && err.contains("\"256M\""), "{bad}: {err}");
         }
         assert_eq!(
             parse_memory("12X").unwrap_err(),
@@ -188,18 +164,11 @@ mod tests {
     #[test]
     fn memory_rejects_zero_tiny_and_huge() {
         for small in ["0", "0M", "4096", "512K", "1023K", "0.5M"] {
-            assert!(
-                parse_memory(small).unwrap_err().contains("too small"),
-                "{small}"
-            );
+            assert!(parse_memory(small).unwrap_err().contains("too small"), "{small}");
         }
         assert_eq!(parse_memory("1M"), Ok(1 << 20));
-        assert!(parse_memory("99999999999999999T")
-            .unwrap_err()
-            .contains("too large"));
-        assert!(parse_memory("99999999999999999999999999999999999999999")
-            .unwrap_err()
-            .contains("too large"));
+        assert!(parse_memory("99999999999999999T").unwrap_err().contains("too large"));
+        assert!(parse_memory("99999999999999999999999999999999999999999").unwrap_err().contains("too large"));
     }
 
     #[test]
@@ -224,24 +193,9 @@ mod tests {
 
     #[test]
     fn overlay_takes_others_values_where_set() {
-        let node = Limits {
-            memory: Some(1 << 30),
-            cpu: Some(2.0),
-            pids: None,
-        };
-        let web = Limits {
-            memory: None,
-            cpu: Some(0.5),
-            pids: Some(16),
-        };
-        assert_eq!(
-            node.overlay(&web),
-            Limits {
-                memory: Some(1 << 30),
-                cpu: Some(0.5),
-                pids: Some(16)
-            }
-        );
+        let node = Limits { memory: Some(1 << 30), cpu: Some(2.0), pids: None };
+        let web = Limits { memory: None, cpu: Some(0.5), pids: Some(16) };
+        assert_eq!(node.overlay(&web), Limits { memory: Some(1 << 30), cpu: Some(0.5), pids: Some(16) });
         assert_eq!(node.overlay(&Limits::default()), node);
         assert_eq!(Limits::default().overlay(&web), web);
     }
@@ -249,10 +203,6 @@ mod tests {
     #[test]
     fn is_empty_only_without_any_limit() {
         assert!(Limits::default().is_empty());
-        assert!(!Limits {
-            pids: Some(1),
-            ..Limits::default()
-        }
-        .is_empty());
+        assert!(!Limits { pids: Some(1), ..Limits::default() }.is_empty());
     }
 }

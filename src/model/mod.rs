@@ -5,10 +5,10 @@ pub mod firewall;
 pub mod limits;
 pub mod names;
 pub mod resolve;
-pub mod shape;
-pub mod workload;
 pub mod seccomp;
+pub mod shape;
 mod types;
+pub mod workload;
 
 pub use resolve::resolve;
 pub use types::*;

@@ -17,7 +17,9 @@ pub fn node_name_problem(name: &str) -> Option<String> {
         return Some(format!("node name \"{name}\" must be 1–32 characters long"));
     }
     if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') || name.starts_with('_') {
-        return Some(format!("node name \"{name}\" may only use letters, digits, - and _, and not start with _"));
+        return Some(format!(
+            "node name \"{name}\" may only use letters, digits, - and _, and not start with _"
+        ));
     }
     None
 }
@@ -34,7 +36,9 @@ pub fn iface_name_problem(name: &str) -> Option<String> {
         ));
     }
     if name == "." || name == ".." || name.contains(['/', ':']) || name.chars().any(char::is_whitespace) {
-        return Some(format!("interface name \"{name}\" contains a character the kernel forbids (/, :, whitespace)"));
+        return Some(format!(
+            "interface name \"{name}\" contains a character the kernel forbids (/, :, whitespace)"
+        ));
     }
     None
 }

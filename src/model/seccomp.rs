@@ -104,7 +104,11 @@ const DOCKER_DENY: &[&str] = &[
 impl Seccomp {
     /// A filter from lists of names.
     pub fn filter(default: DefaultAction, allow: &[&str], deny: &[&str]) -> Seccomp {
-        Seccomp::Filter { default, allow: allow.iter().map(|s| s.to_string()).collect(), deny: deny.iter().map(|s| s.to_string()).collect() }
+        Seccomp::Filter {
+            default,
+            allow: allow.iter().map(|s| s.to_string()).collect(),
+            deny: deny.iter().map(|s| s.to_string()).collect(),
+        }
     }
 }
 
@@ -128,7 +132,9 @@ impl Seccomp {
         let mut seen: HashMap<&str, &str> = HashMap::new();
         for (list, name) in allow.iter().map(|n| ("allow", n)).chain(deny.iter().map(|n| ("deny", n))) {
             if !is_known_syscall(name) {
-                return Err(format!("unknown syscall \"{name}\"; write a Linux syscall name such as \"unshare\""));
+                return Err(format!(
+                    "unknown syscall \"{name}\"; write a Linux syscall name such as \"unshare\""
+                ));
             }
             if let Some(first) = seen.insert(name, list) {
                 return Err(if first == list {
@@ -230,7 +236,8 @@ mod tests {
 
     #[test]
     fn check_names_the_first_unknown_syscall() {
-        let err = filter(DefaultAction::Allow, &["read"], &["unshare", "frobnicate", "nope"]).check().unwrap_err();
+        let err =
+            filter(DefaultAction::Allow, &["read"], &["unshare", "frobnicate", "nope"]).check().unwrap_err();
         assert_eq!(err, "unknown syscall \"frobnicate\"; write a Linux syscall name such as \"unshare\"");
     }
 

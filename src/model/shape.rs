@@ -30,10 +30,20 @@ impl Shape {
     }
     /// The qdisc that carries it.
     pub fn kind(&self) -> &'static str {
-        if self.needs_netem() { "netem" } else { "tbf" }
+        if self.needs_netem() {
+            "netem"
+        } else {
+            "tbf"
+        }
     }
     fn overlay(self, o: Shape) -> Shape {
-        Shape { rate: o.rate.or(self.rate), delay: o.delay.or(self.delay), jitter: o.jitter.or(self.jitter), loss: o.loss.or(self.loss), limit: o.limit.or(self.limit) }
+        Shape {
+            rate: o.rate.or(self.rate),
+            delay: o.delay.or(self.delay),
+            jitter: o.jitter.or(self.jitter),
+            loss: o.loss.or(self.loss),
+            limit: o.limit.or(self.limit),
+        }
     }
 }
 
@@ -71,9 +81,19 @@ fn rate_text(bps: u64) -> String {
 /// "100mbit", "1.5gbit", "512kbit", "10mbps" (bytes), "1000bit".
 pub fn parse_rate(s: &str) -> Result<u64, String> {
     let t = s.trim().to_ascii_lowercase();
-    let units: [(&str, f64); 8] = [("gbps", 8e9), ("mbps", 8e6), ("kbps", 8e3), ("bps", 8.0), ("gbit", 1e9), ("mbit", 1e6), ("kbit", 1e3), ("bit", 1.0)];
+    let units: [(&str, f64); 8] = [
+        ("gbps", 8e9),
+        ("mbps", 8e6),
+        ("kbps", 8e3),
+        ("bps", 8.0),
+        ("gbit", 1e9),
+        ("mbit", 1e6),
+        ("kbit", 1e3),
+        ("bit", 1.0),
+    ];
     let bad = || format!("rate \"{s}\" is not a rate; write e.g. \"100mbit\", \"1gbit\" or \"512kbit\"");
-    let (num, mult) = units.iter().find_map(|(u, m)| t.strip_suffix(u).map(|n| (n.trim(), *m))).ok_or_else(bad)?;
+    let (num, mult) =
+        units.iter().find_map(|(u, m)| t.strip_suffix(u).map(|n| (n.trim(), *m))).ok_or_else(bad)?;
     let v: f64 = num.parse().map_err(|_| bad())?;
     let bps = v * mult;
     if !bps.is_finite() || bps < 8000.0 {
@@ -89,7 +109,10 @@ pub fn parse_rate(s: &str) -> Result<u64, String> {
 pub fn parse_time(s: &str) -> Result<Duration, String> {
     let t = s.trim().to_ascii_lowercase();
     let bad = || format!("\"{s}\" is not a duration; write e.g. \"20ms\" or \"1s\"");
-    let (num, mult) = [("ms", 1e-3), ("us", 1e-6), ("s", 1.0)].iter().find_map(|(u, m)| t.strip_suffix(u).map(|n| (n.trim(), *m))).ok_or_else(bad)?;
+    let (num, mult) = [("ms", 1e-3), ("us", 1e-6), ("s", 1.0)]
+        .iter()
+        .find_map(|(u, m)| t.strip_suffix(u).map(|n| (n.trim(), *m)))
+        .ok_or_else(bad)?;
     let v: f64 = num.parse().map_err(|_| bad())?;
     if !(0.0..=60.0).contains(&(v * mult)) {
         return Err(format!("\"{s}\" is not between 0 and 60 s"));
@@ -109,8 +132,20 @@ pub fn parse_loss(s: &str) -> Result<f64, String> {
 
 type R<T> = Result<T, SpecError>;
 
-fn one(src: &Source, rate: &Option<S<String>>, delay: &Option<S<String>>, jitter: &Option<S<String>>, loss: &Option<S<String>>, limit: &Option<S<i64>>) -> R<Shape> {
-    fn conv<T>(src: &Source, v: &Option<S<String>>, f: fn(&str) -> Result<T, String>, hint: &str) -> R<Option<T>> {
+fn one(
+    src: &Source,
+    rate: &Option<S<String>>,
+    delay: &Option<S<String>>,
+    jitter: &Option<S<String>>,
+    loss: &Option<S<String>>,
+    limit: &Option<S<i64>>,
+) -> R<Shape> {
+    fn conv<T>(
+        src: &Source,
+        v: &Option<S<String>>,
+        f: fn(&str) -> Result<T, String>,
+        hint: &str,
+    ) -> R<Option<T>> {
         v.as_ref().map(|x| f(x.get_ref()).map_err(|e| src.error(x.span(), e, hint))).transpose()
     }
     let shape = Shape {
@@ -120,12 +155,26 @@ fn one(src: &Source, rate: &Option<S<String>>, delay: &Option<S<String>>, jitter
         loss: conv(src, loss, parse_loss, "write loss = \"1%\"")?,
         limit: match limit {
             None => None,
-            Some(l) => Some(u32::try_from(*l.get_ref()).ok().filter(|v| (1..=1_000_000).contains(v)).ok_or_else(|| src.error(l.span(), format!("limit {} is not a queue length", l.get_ref()), "write limit = 1000 (packets)"))?),
+            Some(l) => {
+                Some(u32::try_from(*l.get_ref()).ok().filter(|v| (1..=1_000_000).contains(v)).ok_or_else(
+                    || {
+                        src.error(
+                            l.span(),
+                            format!("limit {} is not a queue length", l.get_ref()),
+                            "write limit = 1000 (packets)",
+                        )
+                    },
+                )?)
+            }
         },
     };
     if let (Some(j), None) = (shape.jitter, shape.delay) {
         let span = jitter.as_ref().map(|x| x.span()).unwrap_or(0..0);
-        return Err(src.error(span, format!("jitter {}ms needs a delay to vary around", j.as_millis()), "add delay = \"20ms\""));
+        return Err(src.error(
+            span,
+            format!("jitter {}ms needs a delay to vary around", j.as_millis()),
+            "add delay = \"20ms\"",
+        ));
     }
     Ok(shape)
 }

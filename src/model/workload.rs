@@ -62,7 +62,13 @@ pub struct Processes {
 
 impl Default for Processes {
     fn default() -> Self {
-        Processes { isolation: Isolation::default(), limits: Limits::default(), seccomp: Seccomp::Unconfined, exec: Vec::new(), run: Vec::new() }
+        Processes {
+            isolation: Isolation::default(),
+            limits: Limits::default(),
+            seccomp: Seccomp::Unconfined,
+            exec: Vec::new(),
+            run: Vec::new(),
+        }
     }
 }
 
@@ -78,7 +84,10 @@ fn resolve_limits(src: &Source, raw: &S<RawLimits>) -> R<Limits> {
     let l = raw.get_ref();
     let memory = match &l.memory {
         None => None,
-        Some(m) => Some(limits::parse_memory(m.get_ref()).map_err(|e| src.error(m.span(), e, "write memory = \"256M\""))?),
+        Some(m) => Some(
+            limits::parse_memory(m.get_ref())
+                .map_err(|e| src.error(m.span(), e, "write memory = \"256M\""))?,
+        ),
     };
     let cpu = match &l.cpu {
         None => None,
@@ -86,14 +95,22 @@ fn resolve_limits(src: &Source, raw: &S<RawLimits>) -> R<Limits> {
             let v = match c.get_ref() {
                 toml::Value::Integer(i) => *i as f64,
                 toml::Value::Float(f) => *f,
-                _ => return Err(src.error(c.span(), "cpu must be a number of cores", "write cpu = 0.5 or cpu = 2")),
+                _ => {
+                    return Err(src.error(
+                        c.span(),
+                        "cpu must be a number of cores",
+                        "write cpu = 0.5 or cpu = 2",
+                    ))
+                }
             };
             Some(limits::check_cpu(v).map_err(|e| src.error(c.span(), e, "write cpu = 0.5 or cpu = 2"))?)
         }
     };
     let pids = match &l.pids {
         None => None,
-        Some(p) => Some(limits::check_pids(*p.get_ref()).map_err(|e| src.error(p.span(), e, "write pids = 256"))?),
+        Some(p) => {
+            Some(limits::check_pids(*p.get_ref()).map_err(|e| src.error(p.span(), e, "write pids = 256"))?)
+        }
     };
     Ok(Limits { memory, cpu, pids })
 }
@@ -103,7 +120,11 @@ fn resolve_seccomp(src: &Source, raw: &S<toml::Value>) -> R<Seccomp> {
         toml::Value::String(s) if s == "default" => seccomp::default_profile(),
         toml::Value::String(s) if s == "unconfined" => Seccomp::Unconfined,
         toml::Value::String(s) => {
-            return Err(src.error(raw.span(), format!("unknown seccomp profile \"{s}\""), "write seccomp = \"default\", \"unconfined\" or { default = \"errno\", allow = [...] }"))
+            return Err(src.error(
+                raw.span(),
+                format!("unknown seccomp profile \"{s}\""),
+                "write seccomp = \"default\", \"unconfined\" or { default = \"errno\", allow = [...] }",
+            ))
         }
         toml::Value::Table(_) => {
             let t: RawSeccomp = raw.get_ref().clone().try_into().map_err(|e: toml::de::Error| {
@@ -113,11 +134,23 @@ fn resolve_seccomp(src: &Source, raw: &S<toml::Value>) -> R<Seccomp> {
                 "allow" => DefaultAction::Allow,
                 "errno" => DefaultAction::Errno,
                 "kill" => DefaultAction::Kill,
-                other => return Err(src.error(raw.span(), format!("unknown seccomp default \"{other}\""), "write default = \"allow\", \"errno\" or \"kill\"")),
+                other => {
+                    return Err(src.error(
+                        raw.span(),
+                        format!("unknown seccomp default \"{other}\""),
+                        "write default = \"allow\", \"errno\" or \"kill\"",
+                    ))
+                }
             };
             Seccomp::Filter { default, allow: t.allow, deny: t.deny }
         }
-        _ => return Err(src.error(raw.span(), "seccomp must be a profile name or a table".to_string(), "write seccomp = \"default\"")),
+        _ => {
+            return Err(src.error(
+                raw.span(),
+                "seccomp must be a profile name or a table".to_string(),
+                "write seccomp = \"default\"",
+            ))
+        }
     };
     profile.check().map_err(|e| src.error(raw.span(), e, "see `man 2 syscalls` for the names"))?;
     Ok(profile)
@@ -126,22 +159,43 @@ fn resolve_seccomp(src: &Source, raw: &S<toml::Value>) -> R<Seccomp> {
 fn resolve_workload(src: &Source, raw: &S<RawWorkload>, node_seccomp: &Seccomp) -> R<Workload> {
     let w = raw.get_ref();
     let name = w.name.get_ref().clone();
-    let ok = !name.is_empty() && name.len() <= 32 && !name.starts_with('_') && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    let ok = !name.is_empty()
+        && name.len() <= 32
+        && !name.starts_with('_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if !ok {
-        return Err(src.error(w.name.span(), format!("workload name \"{name}\" must be 1–32 letters, digits, - or _"), "write name = \"web\""));
+        return Err(src.error(
+            w.name.span(),
+            format!("workload name \"{name}\" must be 1–32 letters, digits, - or _"),
+            "write name = \"web\"",
+        ));
     }
     let cmd: Vec<String> = w.cmd.get_ref().iter().map(|s| s.get_ref().clone()).collect();
     if cmd.is_empty() || cmd[0].is_empty() {
-        return Err(src.error(w.cmd.span(), format!("workload {name} has an empty cmd"), "write cmd = [\"python3\", \"-m\", \"http.server\"]"));
+        return Err(src.error(
+            w.cmd.span(),
+            format!("workload {name} has an empty cmd"),
+            "write cmd = [\"python3\", \"-m\", \"http.server\"]",
+        ));
     }
     if let Some(bad) = w.cmd.get_ref().iter().find(|a| a.get_ref().contains('\0')) {
-        return Err(src.error(bad.span(), "an argument contains a NUL byte".to_string(), "remove the NUL byte"));
+        return Err(src.error(
+            bad.span(),
+            "an argument contains a NUL byte".to_string(),
+            "remove the NUL byte",
+        ));
     }
     let restart = match w.restart.as_ref().map(|r| (r.get_ref().as_str(), r.span())) {
         None | Some(("no", _)) => Restart::No,
         Some(("on-failure", _)) => Restart::OnFailure,
         Some(("always", _)) => Restart::Always,
-        Some((other, span)) => return Err(src.error(span, format!("unknown restart policy \"{other}\""), "write restart = \"no\", \"on-failure\" or \"always\"")),
+        Some((other, span)) => {
+            return Err(src.error(
+                span,
+                format!("unknown restart policy \"{other}\""),
+                "write restart = \"no\", \"on-failure\" or \"always\"",
+            ))
+        }
     };
     Ok(Workload {
         name,
@@ -149,7 +203,12 @@ fn resolve_workload(src: &Source, raw: &S<RawWorkload>, node_seccomp: &Seccomp) 
         env: w.env.iter().map(|(k, v)| (k.clone(), v.get_ref().clone())).collect(),
         cwd: w.cwd.as_ref().map(|c| c.get_ref().clone()),
         limits: w.limits.as_ref().map(|l| resolve_limits(src, l)).transpose()?.unwrap_or_default(),
-        seccomp: w.seccomp.as_ref().map(|s| resolve_seccomp(src, s)).transpose()?.unwrap_or_else(|| node_seccomp.clone()),
+        seccomp: w
+            .seccomp
+            .as_ref()
+            .map(|s| resolve_seccomp(src, s))
+            .transpose()?
+            .unwrap_or_else(|| node_seccomp.clone()),
         restart,
     })
 }
@@ -163,17 +222,35 @@ pub fn resolve(src: &Source, node: &str, raw: &RawNode, dir: &std::path::Path) -
             "mount" => iso.mount = true,
             "uts" => iso.uts = true,
             "ipc" => iso.ipc = true,
-            "net" | "network" => return Err(src.error(ns.span(), "every node has its own network namespace already".to_string(), "remove \"net\" from isolate")),
-            other => return Err(src.error(ns.span(), format!("unknown namespace \"{other}\""), "use any of \"pid\", \"mount\", \"uts\", \"ipc\"")),
+            "net" | "network" => {
+                return Err(src.error(
+                    ns.span(),
+                    "every node has its own network namespace already".to_string(),
+                    "remove \"net\" from isolate",
+                ))
+            }
+            other => {
+                return Err(src.error(
+                    ns.span(),
+                    format!("unknown namespace \"{other}\""),
+                    "use any of \"pid\", \"mount\", \"uts\", \"ipc\"",
+                ))
+            }
         }
     }
     // A pid namespace needs its own /proc, which needs a mount namespace.
     iso.mount |= iso.pid;
     if let Some(h) = &raw.hostname {
         let name = h.get_ref();
-        let ok = !name.is_empty() && name.len() <= 64 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+        let ok = !name.is_empty()
+            && name.len() <= 64
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
         if !ok {
-            return Err(src.error(h.span(), format!("hostname \"{name}\" is not a valid host name"), "use 1–64 letters, digits, - and ."));
+            return Err(src.error(
+                h.span(),
+                format!("hostname \"{name}\" is not a valid host name"),
+                "use 1–64 letters, digits, - and .",
+            ));
         }
         iso.hostname = Some(name.clone());
         iso.uts = true;
@@ -181,24 +258,37 @@ pub fn resolve(src: &Source, node: &str, raw: &RawNode, dir: &std::path::Path) -
     if let Some(r) = &raw.rootfs {
         let path = dir.join(r.get_ref());
         if !path.is_dir() {
-            return Err(src.error(r.span(), format!("rootfs {} is not a directory", path.display()), "point rootfs at an unpacked root filesystem, relative to the topology file"));
+            return Err(src.error(
+                r.span(),
+                format!("rootfs {} is not a directory", path.display()),
+                "point rootfs at an unpacked root filesystem, relative to the topology file",
+            ));
         }
         iso.rootfs = Some(std::path::absolute(&path).unwrap_or(path));
         iso.mount = true;
     }
-    let node_seccomp = raw.seccomp.as_ref().map(|s| resolve_seccomp(src, s)).transpose()?.unwrap_or(Seccomp::Unconfined);
+    let node_seccomp =
+        raw.seccomp.as_ref().map(|s| resolve_seccomp(src, s)).transpose()?.unwrap_or(Seccomp::Unconfined);
     let mut run: Vec<Workload> = Vec::new();
     for w in &raw.run {
         let wl = resolve_workload(src, w, &node_seccomp)?;
         if run.iter().any(|o| o.name == wl.name) {
-            return Err(src.error(w.get_ref().name.span(), format!("node {node} has two workloads named {}", wl.name), "give each workload its own name"));
+            return Err(src.error(
+                w.get_ref().name.span(),
+                format!("node {node} has two workloads named {}", wl.name),
+                "give each workload its own name",
+            ));
         }
         run.push(wl);
     }
     let mut exec = Vec::new();
     for e in &raw.exec {
         if e.get_ref().trim().is_empty() {
-            return Err(src.error(e.span(), "an empty exec command".to_string(), "write a shell command, such as \"ip link set lo mtu 9000\""));
+            return Err(src.error(
+                e.span(),
+                "an empty exec command".to_string(),
+                "write a shell command, such as \"ip link set lo mtu 9000\"",
+            ));
         }
         exec.push(e.get_ref().clone());
     }

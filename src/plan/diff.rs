@@ -36,7 +36,9 @@ pub fn diff(lab: &Lab, want: &NetState, seen: &Observed) -> Plan {
         let b = (lab.nodes[&link.b.node].ns.clone(), link.b.iface.clone());
         let mark = names::link_mark(&lab.name, &link.id());
         let ends = [seen_if(&a.0, &a.1), seen_if(&b.0, &b.1)];
-        let intact = ends.iter().all(|e| e.is_some_and(|e| e.kind == IfKind::Veth && e.alias.as_deref() == Some(&mark)));
+        let intact = ends
+            .iter()
+            .all(|e| e.is_some_and(|e| e.kind == IfKind::Veth && e.alias.as_deref() == Some(&mark)));
         if intact {
             continue;
         }
@@ -131,7 +133,15 @@ pub fn diff(lab: &Lab, want: &NetState, seen: &Observed) -> Plan {
 }
 
 /// Attribute changes of one interface; `si` is `None` when it is new.
-fn iface_ops(ns: &NsRef, name: &str, wi: &IfState, si: Option<&IfState>, created_with_mtu: bool, master_lost: bool, ops: &mut Vec<Op>) {
+fn iface_ops(
+    ns: &NsRef,
+    name: &str,
+    wi: &IfState,
+    si: Option<&IfState>,
+    created_with_mtu: bool,
+    master_lost: bool,
+    ops: &mut Vec<Op>,
+) {
     let iface = name.to_string();
     if let Some(m) = wi.mtu {
         let veth_has_it = created_with_mtu && wi.kind == IfKind::Veth;
@@ -194,7 +204,12 @@ fn table_ops(lab: &Lab, ns: &NsRef, w: &NsState, s: &NsState, ops: &mut Vec<Op>)
     match &w.nft {
         Some(_) => {
             let node = lab.nodes.values().find(|n| &n.ns == ns).expect("a desired table belongs to a node");
-            ops.push(Op::LoadTable { ns: ns.clone(), table, rules: node.firewall.clone(), was: s.nft.clone() });
+            ops.push(Op::LoadTable {
+                ns: ns.clone(),
+                table,
+                rules: node.firewall.clone(),
+                was: s.nft.clone(),
+            });
         }
         None => ops.push(Op::DelTable { ns: ns.clone(), table }),
     }

@@ -78,7 +78,11 @@ impl Op {
             Op::AddBridge { .. } => 7,
             Op::AddVeth { .. } => 8,
             // Namespace-wide sysctls first: `ip_forward` and `all.*` rewrite per-interface ones.
-            Op::SetSysctl { key, .. } if key == "net.ipv4.ip_forward" || key.contains(".all.") || key.contains(".default.") => 9,
+            Op::SetSysctl { key, .. }
+                if key == "net.ipv4.ip_forward" || key.contains(".all.") || key.contains(".default.") =>
+            {
+                9
+            }
             Op::SetMtu { .. } | Op::SetMaster { .. } | Op::AddAddr { .. } => 9,
             Op::SetUp { .. } | Op::SetSysctl { .. } | Op::SetShape { .. } => 10,
             Op::AddRoute { .. } => 11,
@@ -159,7 +163,9 @@ impl fmt::Display for Op {
             Op::DelNetns { ns } => write!(f, "- netns {ns}"),
             Op::AddNetns { ns } => write!(f, "+ netns {ns}"),
             Op::AddBridge { ns, iface, .. } => write!(f, "+ bridge {}", At(ns, iface)),
-            Op::AddVeth { a, b, mtu, .. } => write!(f, "+ veth {} <-> {} mtu {mtu}", At(&a.0, &a.1), At(&b.0, &b.1)),
+            Op::AddVeth { a, b, mtu, .. } => {
+                write!(f, "+ veth {} <-> {} mtu {mtu}", At(&a.0, &a.1), At(&b.0, &b.1))
+            }
             Op::SetMtu { ns, iface, mtu } => write!(f, "~ mtu {} {mtu}", At(ns, iface)),
             Op::SetMaster { ns, iface, master } => write!(f, "~ master {} {master}", At(ns, iface)),
             Op::AddAddr { ns, iface, addr } => write!(f, "+ addr {} {addr}", At(ns, iface)),
@@ -175,7 +181,9 @@ impl fmt::Display for Op {
             Op::StopWorkload { node, name } => write!(f, "- workload {node}/{name}"),
             Op::StopHolder { node } => write!(f, "- namespaces of node {node}"),
             Op::SetLimits { node, limits } => write!(f, "~ limits {node}: {}", limits_text(limits)),
-            Op::StartHolder { node, isolation } => write!(f, "+ namespaces of node {node}: {}", isolation_text(isolation)),
+            Op::StartHolder { node, isolation } => {
+                write!(f, "+ namespaces of node {node}: {}", isolation_text(isolation))
+            }
             Op::RunExec { node, commands } => {
                 write!(f, "+ exec {node}:")?;
                 for c in commands {
@@ -183,7 +191,9 @@ impl fmt::Display for Op {
                 }
                 Ok(())
             }
-            Op::StartWorkload { node, workload } => write!(f, "+ workload {node}/{}: {}", workload.name, workload.cmd.join(" ")),
+            Op::StartWorkload { node, workload } => {
+                write!(f, "+ workload {node}/{}: {}", workload.name, workload.cmd.join(" "))
+            }
             Op::LoadTable { ns, table, rules, was } => {
                 let now = rules.listing();
                 match was {
@@ -201,7 +211,8 @@ impl fmt::Display for Op {
                         write!(f, "\n    + {line}")?;
                     }
                 }
-                if was.is_some() && old.iter().all(|l| now.contains(l)) && now.iter().all(|l| old.contains(l)) {
+                if was.is_some() && old.iter().all(|l| now.contains(l)) && now.iter().all(|l| old.contains(l))
+                {
                     write!(f, "\n    (same rules, other order)")?;
                 }
                 Ok(())
@@ -237,7 +248,11 @@ fn limits_text(l: &Limits) -> String {
 }
 
 fn isolation_text(i: &Isolation) -> String {
-    let mut parts: Vec<String> = [("pid", i.pid), ("mount", i.mount), ("uts", i.uts), ("ipc", i.ipc)].iter().filter(|(_, on)| *on).map(|(n, _)| n.to_string()).collect();
+    let mut parts: Vec<String> = [("pid", i.pid), ("mount", i.mount), ("uts", i.uts), ("ipc", i.ipc)]
+        .iter()
+        .filter(|(_, on)| *on)
+        .map(|(n, _)| n.to_string())
+        .collect();
     if let Some(h) = &i.hostname {
         parts.push(format!("hostname {h}"));
     }

@@ -39,12 +39,15 @@ pub fn desired(lab: &Lab) -> ProcsState {
             continue;
         }
         let base = base(&node.ns, p);
-        out.insert(node.name.clone(), NodeProcs {
-            holder: p.isolation.needs_holder().then(|| base.clone()),
-            limits: (!p.limits.is_empty()).then(|| json(&p.limits)),
-            exec: (!p.exec.is_empty()).then(|| json(&(&base, &p.exec, &p.seccomp))),
-            workloads: p.run.iter().map(|w| (w.name.clone(), json(&(&base, w)))).collect(),
-        });
+        out.insert(
+            node.name.clone(),
+            NodeProcs {
+                holder: p.isolation.needs_holder().then(|| base.clone()),
+                limits: (!p.limits.is_empty()).then(|| json(&p.limits)),
+                exec: (!p.exec.is_empty()).then(|| json(&(&base, &p.exec, &p.seccomp))),
+                workloads: p.run.iter().map(|w| (w.name.clone(), json(&(&base, w)))).collect(),
+            },
+        );
     }
     out
 }

@@ -93,18 +93,22 @@ pub fn desired(lab: &Lab) -> NetState {
         }
         for r in &node.routes {
             let metric = r.metric.unwrap_or_else(|| default_metric(&r.dst));
-            ns.routes.insert((r.dst, metric), RouteState { dst: r.dst, via: r.via, dev: r.dev.clone(), metric });
+            ns.routes
+                .insert((r.dst, metric), RouteState { dst: r.dst, via: r.via, dev: r.dev.clone(), metric });
         }
         if node.kind == NodeKind::Switch {
-            ns.ifaces.insert(BRIDGE_NAME.to_string(), IfState {
-                kind: IfKind::Bridge,
-                alias: Some(names::bridge_mark(&lab.name)),
-                mtu: None,
-                master: None,
-                addrs: BTreeSet::new(),
-                up: true,
-                shape: None,
-            });
+            ns.ifaces.insert(
+                BRIDGE_NAME.to_string(),
+                IfState {
+                    kind: IfKind::Bridge,
+                    alias: Some(names::bridge_mark(&lab.name)),
+                    mtu: None,
+                    master: None,
+                    addrs: BTreeSet::new(),
+                    up: true,
+                    shape: None,
+                },
+            );
         }
     }
     for link in &lab.links {
@@ -112,16 +116,19 @@ pub fn desired(lab: &Lab) -> NetState {
         for (me, shape) in [(&link.a, link.shape_a), (&link.b, link.shape_b)] {
             let node = &lab.nodes[&me.node];
             let master = (node.kind == NodeKind::Switch).then(|| BRIDGE_NAME.to_string());
-            state.get_mut(&node.ns).expect("every node has a namespace").ifaces.insert(me.iface.clone(), IfState {
-                kind: IfKind::Veth,
-                alias: Some(mark.clone()),
-                // A link without mtu gets the veth default, so dropping mtu from the file resets it.
-                mtu: Some(link.mtu.unwrap_or(VETH_DEFAULT_MTU)),
-                master,
-                addrs: me.addrs.iter().copied().collect(),
-                up: true,
-                shape: (!shape.is_empty()).then_some(shape),
-            });
+            state.get_mut(&node.ns).expect("every node has a namespace").ifaces.insert(
+                me.iface.clone(),
+                IfState {
+                    kind: IfKind::Veth,
+                    alias: Some(mark.clone()),
+                    // A link without mtu gets the veth default, so dropping mtu from the file resets it.
+                    mtu: Some(link.mtu.unwrap_or(VETH_DEFAULT_MTU)),
+                    master,
+                    addrs: me.addrs.iter().copied().collect(),
+                    up: true,
+                    shape: (!shape.is_empty()).then_some(shape),
+                },
+            );
         }
     }
     state

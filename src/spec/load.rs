@@ -25,7 +25,12 @@ impl Source {
     }
 
     /// An error located at `span` in this file.
-    pub fn error(&self, span: Range<usize>, message: impl Into<String>, hint: impl Into<String>) -> SpecError {
+    pub fn error(
+        &self,
+        span: Range<usize>,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> SpecError {
         let (line, col) = self.line_col(span.start);
         SpecError::At {
             file: self.path.display().to_string(),
@@ -38,19 +43,14 @@ impl Source {
 
     /// The file's stem: a lab's default name.
     pub fn stem(&self) -> String {
-        self.path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default()
+        self.path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
     }
 }
 
 /// Reads and parses a topology file.
 pub fn load_file(path: &Path) -> Result<(Source, RawTopo), SpecError> {
-    let text = std::fs::read_to_string(path).map_err(|e| SpecError::Read {
-        file: path.display().to_string(),
-        source: e,
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| SpecError::Read { file: path.display().to_string(), source: e })?;
     parse_str(path, text)
 }
 
@@ -103,12 +103,20 @@ fn explain_toml_error(msg: &str, at: &str) -> (String, String) {
         let (found, expected) = rest.split_once(", expected ").unwrap_or((rest, ""));
         let found = found.split(' ').next().unwrap_or(found);
         let (want, hint) = match expected {
-            e if e.starts_with('i') || e.starts_with('u') || e.contains("integer") => ("an integer", "write a number without quotes, such as mtu = 1500"),
+            e if e.starts_with('i') || e.starts_with('u') || e.contains("integer") => {
+                ("an integer", "write a number without quotes, such as mtu = 1500")
+            }
             e if e.contains("bool") => ("true or false", "write true or false without quotes"),
-            e if e.contains("sequence") && found == "map" => ("a list", "write [[links]] or [[check]] (double brackets) once per entry, or a list in [ ]"),
-            e if e.contains("sequence") => ("a list", "write a list in [ ], such as [\"a:eth0\", \"b:eth0\"]"),
+            e if e.contains("sequence") && found == "map" => {
+                ("a list", "write [[links]] or [[check]] (double brackets) once per entry, or a list in [ ]")
+            }
+            e if e.contains("sequence") => {
+                ("a list", "write a list in [ ], such as [\"a:eth0\", \"b:eth0\"]")
+            }
             e if e.contains("string") => ("a string", "write the value in double quotes"),
-            e if e.contains("map") || e.contains("struct") => ("a table", "write a table, such as { to = \"default\", via = \"10.0.0.1\" } or a [section]"),
+            e if e.contains("map") || e.contains("struct") => {
+                ("a table", "write a table, such as { to = \"default\", via = \"10.0.0.1\" } or a [section]")
+            }
             _ => ("another type", "see the examples in topologies/"),
         };
         let found = match found {

@@ -76,7 +76,15 @@ impl Record {
         r.nodes = lab
             .nodes
             .values()
-            .map(|n| (n.name.clone(), match &n.ns { NsRef::Named(s) => Some(s.clone()), NsRef::Host => None }))
+            .map(|n| {
+                (
+                    n.name.clone(),
+                    match &n.ns {
+                        NsRef::Named(s) => Some(s.clone()),
+                        NsRef::Host => None,
+                    },
+                )
+            })
             .collect();
         r.namespaces.extend(lab.namespaces().map(str::to_string));
         r
@@ -87,14 +95,24 @@ impl Record {
         let dir = run_dir().join(lab);
         let err = |m: String| Error::Record { path: dir.display().to_string(), message: m };
         std::fs::create_dir_all(&dir).map_err(|e| err(e.to_string()))?;
-        let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(dir.join("lock")).map_err(|e| err(e.to_string()))?;
-        let flock = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive).map_err(|(_, e)| err(format!("locking: {e}")))?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join("lock"))
+            .map_err(|e| err(e.to_string()))?;
+        let flock = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
+            .map_err(|(_, e)| err(format!("locking: {e}")))?;
         Ok(LabLock { _flock: flock, dir })
     }
 
     /// Notes the identity of every recorded namespace that is mounted now.
     pub fn remember_ids(&mut self) {
-        self.netns_ids = self.namespaces.iter().filter_map(|n| Some((n.clone(), crate::sys::netns::identity(n)?))).collect();
+        self.netns_ids = self
+            .namespaces
+            .iter()
+            .filter_map(|n| Some((n.clone(), crate::sys::netns::identity(n)?)))
+            .collect();
     }
 
     /// Whether the namespace under `name` is the very one the lab mounted.
@@ -108,9 +126,10 @@ impl Record {
 
     fn load_from(path: &Path) -> Result<Option<Record>, Error> {
         match std::fs::read(path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(|e| Error::Record { path: path.display().to_string(), message: format!("unreadable ({e}); remove it by hand if the lab is gone") }),
+            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| Error::Record {
+                path: path.display().to_string(),
+                message: format!("unreadable ({e}); remove it by hand if the lab is gone"),
+            }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(Error::Record { path: path.display().to_string(), message: e.to_string() }),
         }
@@ -119,7 +138,8 @@ impl Record {
     /// Writes the record atomically (temp file + rename), so a crash never leaves half a record.
     pub fn save(&self) -> Result<(), Error> {
         let path = Self::path(&self.lab);
-        let err = |e: std::io::Error| Error::Record { path: path.display().to_string(), message: e.to_string() };
+        let err =
+            |e: std::io::Error| Error::Record { path: path.display().to_string(), message: e.to_string() };
         let dir = path.parent().expect("record path has a parent");
         std::fs::create_dir_all(dir).map_err(err)?;
         let tmp = dir.join("state.json.tmp");
@@ -152,7 +172,6 @@ impl Record {
     }
 }
 
-
 /// An exclusive hold on a lab. When nothing but the lock file is left in the lab's directory
 /// (an `up` refused before it made anything), the directory goes with the lock.
 pub struct LabLock {
@@ -162,7 +181,8 @@ pub struct LabLock {
 
 impl Drop for LabLock {
     fn drop(&mut self) {
-        let only_lock = std::fs::read_dir(&self.dir).is_ok_and(|d| d.flatten().all(|e| e.file_name() == "lock"));
+        let only_lock =
+            std::fs::read_dir(&self.dir).is_ok_and(|d| d.flatten().all(|e| e.file_name() == "lock"));
         if only_lock {
             let _ = std::fs::remove_dir_all(&self.dir);
         }

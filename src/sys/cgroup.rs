@@ -66,12 +66,7 @@ pub fn detect_at(root: &Path) -> io::Result<Layout> {
     match fs_type(root) {
         Ok(t) if t == CGROUP2_SUPER_MAGIC => return Ok(Layout::V2 { root: root.into() }),
         Ok(_) => {}
-        Err(e) => {
-            return Err(ctx(
-                e.into(),
-                format!("looking for cgroups at {}", root.display()),
-            ))
-        }
+        Err(e) => return Err(ctx(e.into(), format!("looking for cgroups at {}", root.display()))),
     }
     let missing: Vec<String> = V1_HIERARCHIES
         .iter()
@@ -183,11 +178,8 @@ impl Layout {
     /// that is already gone counts as removed; one with processes left is an error naming it.
     pub fn remove(&self, rel: &str) -> io::Result<()> {
         // Keep going past a failing hierarchy so as much as possible is removed.
-        let errors: Vec<io::Error> = self
-            .group_dirs(rel)?
-            .iter()
-            .filter_map(|dir| fsops::rmdir_tree(dir).err())
-            .collect();
+        let errors: Vec<io::Error> =
+            self.group_dirs(rel)?.iter().filter_map(|dir| fsops::rmdir_tree(dir).err()).collect();
         match errors.len() {
             0 => Ok(()),
             1 => Err(errors.into_iter().next().expect("one error")),
@@ -217,20 +209,14 @@ impl Layout {
         if !mem_dir.is_dir() {
             return Err(io::Error::new(
                 io::ErrorKind::NotFound,
-                format!(
-                    "reading usage of cgroup {rel}: {} does not exist",
-                    mem_dir.display()
-                ),
+                format!("reading usage of cgroup {rel}: {} does not exist", mem_dir.display()),
             ));
         }
-        let number =
-            |path: PathBuf| Ok::<_, io::Error>(read_opt(&path)?.as_deref().and_then(parse_u64));
+        let number = |path: PathBuf| Ok::<_, io::Error>(read_opt(&path)?.as_deref().and_then(parse_u64));
         Ok(Usage {
             memory_bytes: number(mem_dir.join(memory_file))?,
             pids: number(pids_dir.join("pids.current"))?,
-            oom_kills: read_opt(&mem_dir.join(oom_file))?
-                .as_deref()
-                .and_then(parse_oom_kills),
+            oom_kills: read_opt(&mem_dir.join(oom_file))?.as_deref().and_then(parse_oom_kills),
         })
     }
 
@@ -238,10 +224,7 @@ impl Layout {
     fn group_dirs(&self, rel: &str) -> io::Result<Vec<PathBuf>> {
         let rel = check_rel(rel)?;
         Ok(match self {
-            Layout::V1 { root } => V1_HIERARCHIES
-                .iter()
-                .map(|h| root.join(h).join(rel))
-                .collect(),
+            Layout::V1 { root } => V1_HIERARCHIES.iter().map(|h| root.join(h).join(rel)).collect(),
             Layout::V2 { root } => vec![root.join(rel)],
         })
     }
@@ -257,9 +240,7 @@ fn check_rel(rel: &str) -> io::Result<&Path> {
     }
     Err(io::Error::new(
         io::ErrorKind::InvalidInput,
-        format!(
-            "cgroup path {rel:?} must be relative and without \"..\", e.g. \"netlab/LAB/NODE\""
-        ),
+        format!("cgroup path {rel:?} must be relative and without \"..\", e.g. \"netlab/LAB/NODE\""),
     ))
 }
 

@@ -40,7 +40,8 @@ pub fn dump_here(qdiscs: bool) -> io::Result<Dump> {
         RouteNetlinkMessage::GetRoute(RouteMessage::default()),
     ];
     if qdiscs {
-        requests.push(RouteNetlinkMessage::GetQueueDiscipline(netlink_packet_route::tc::TcMessage::default()));
+        requests
+            .push(RouteNetlinkMessage::GetQueueDiscipline(netlink_packet_route::tc::TcMessage::default()));
     }
     let mut dump = Dump::default();
     for (seq, req) in requests.into_iter().enumerate() {
@@ -63,7 +64,8 @@ fn read_until_done(sock: &Socket, buf: &mut Vec<u8>, dump: &mut Dump) -> io::Res
             if len < 16 || off + len > n {
                 return Err(io::Error::other("malformed netlink message"));
             }
-            let msg = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&buf[off..off + len]).map_err(|e| io::Error::other(e.to_string()))?;
+            let msg = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&buf[off..off + len])
+                .map_err(|e| io::Error::other(e.to_string()))?;
             off += (len + 3) & !3;
             match msg.payload {
                 NetlinkPayload::Done(_) => return Ok(()),
@@ -71,7 +73,9 @@ fn read_until_done(sock: &Socket, buf: &mut Vec<u8>, dump: &mut Dump) -> io::Res
                 NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(l)) => dump.links.push(l),
                 NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewAddress(a)) => dump.addrs.push(a),
                 NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewRoute(r)) => dump.routes.push(r),
-                NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewQueueDiscipline(q)) => dump.qdiscs.push(q),
+                NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewQueueDiscipline(q)) => {
+                    dump.qdiscs.push(q)
+                }
                 _ => {}
             }
         }
@@ -103,7 +107,10 @@ pub fn ask_here(req: RouteNetlinkMessage, flags: u16) -> io::Result<NetlinkPaylo
     send(&sock, req, flags, 1)?;
     let mut buf = vec![0u8; 64 * 1024];
     let n = sock.recv(&mut &mut buf[..], 0)?;
-    match NetlinkMessage::<RouteNetlinkMessage>::deserialize(&buf[..n]).map_err(|e| io::Error::other(e.to_string()))?.payload {
+    match NetlinkMessage::<RouteNetlinkMessage>::deserialize(&buf[..n])
+        .map_err(|e| io::Error::other(e.to_string()))?
+        .payload
+    {
         NetlinkPayload::Error(e) if e.code.is_some() => Err(e.to_io()),
         other => Ok(other),
     }
@@ -126,7 +133,10 @@ pub fn lo_alias_here() -> io::Result<Option<String>> {
     link.attributes.push(LinkAttribute::IfName("lo".into()));
     link.attributes.push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
     Ok(match ask_here(RouteNetlinkMessage::GetLink(link), 0)? {
-        NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(l)) => l.attributes.into_iter().find_map(|a| if let LinkAttribute::IfAlias(s) = a { Some(s) } else { None }),
+        NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(l)) => l
+            .attributes
+            .into_iter()
+            .find_map(|a| if let LinkAttribute::IfAlias(s) = a { Some(s) } else { None }),
         _ => None,
     })
 }

@@ -23,16 +23,27 @@ pub fn enter_node(netns: Option<&str>, holder: Option<u32>, cgroup_rel: Option<&
         }
         return Ok(false);
     };
-    let open = |name: &str| File::open(format!("/proc/{h}/ns/{name}")).map_err(|e| io::Error::new(e.kind(), format!("opening the {name} namespace of the node's holder {h}: {e}")));
+    let open = |name: &str| {
+        File::open(format!("/proc/{h}/ns/{name}")).map_err(|e| {
+            io::Error::new(e.kind(), format!("opening the {name} namespace of the node's holder {h}: {e}"))
+        })
+    };
     // All opened first: entering the mount namespace changes what /proc shows.
-    let fds = [("ipc", CloneFlags::CLONE_NEWIPC), ("uts", CloneFlags::CLONE_NEWUTS), ("net", CloneFlags::CLONE_NEWNET), ("pid", CloneFlags::CLONE_NEWPID), ("mnt", CloneFlags::CLONE_NEWNS)]
-        .into_iter()
-        .map(|(n, f)| Ok((open(n)?, f, n)))
-        .collect::<io::Result<Vec<_>>>()?;
+    let fds = [
+        ("ipc", CloneFlags::CLONE_NEWIPC),
+        ("uts", CloneFlags::CLONE_NEWUTS),
+        ("net", CloneFlags::CLONE_NEWNET),
+        ("pid", CloneFlags::CLONE_NEWPID),
+        ("mnt", CloneFlags::CLONE_NEWNS),
+    ]
+    .into_iter()
+    .map(|(n, f)| Ok((open(n)?, f, n)))
+    .collect::<io::Result<Vec<_>>>()?;
     let mut pid = false;
     for (fd, flag, name) in &fds {
         // A node may not have every namespace of its own; joining the host's copy is a no-op.
-        setns(fd.as_fd(), *flag).map_err(|e| io::Error::other(format!("entering the node's {name} namespace: {e}")))?;
+        setns(fd.as_fd(), *flag)
+            .map_err(|e| io::Error::other(format!("entering the node's {name} namespace: {e}")))?;
         pid |= *flag == CloneFlags::CLONE_NEWPID;
     }
     nix::unistd::chdir("/").map_err(|e| io::Error::other(format!("entering /: {e}")))?;

@@ -94,7 +94,8 @@ fn ctx<T>(what: &str, r: nix::Result<T>) -> io::Result<T> {
 }
 
 fn enter_netns(netns: &str) -> io::Result<()> {
-    let f = File::open(super::netns::path(netns)).map_err(|e| io::Error::new(e.kind(), format!("opening netns {netns}: {e}")))?;
+    let f = File::open(super::netns::path(netns))
+        .map_err(|e| io::Error::new(e.kind(), format!("opening netns {netns}: {e}")))?;
     ctx(&format!("entering netns {netns}"), setns(f.as_fd(), CloneFlags::CLONE_NEWNET))
 }
 
@@ -114,7 +115,10 @@ fn holder(spec: &HolderSpec) -> io::Result<()> {
     ctx("unsharing namespaces", unshare(flags(&spec.isolation)))?;
     if spec.isolation.mount {
         // Nothing the node mounts may leak back to the host.
-        ctx("making / private", mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>))?;
+        ctx(
+            "making / private",
+            mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>),
+        )?;
     }
     Ok(())
 }
@@ -148,16 +152,30 @@ fn mount_proc_sys(root: &Path, proc_too: bool) -> io::Result<()> {
 
 /// `pivot_root` into `root` (as `runc run` does) with /proc, /sys and a minimal /dev.
 fn enter_rootfs(root: &Path) -> io::Result<()> {
-    ctx("binding the rootfs", mount(Some(root), root, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>))?;
+    ctx(
+        "binding the rootfs",
+        mount(Some(root), root, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>),
+    )?;
     let dev = root.join("dev");
     std::fs::create_dir_all(&dev)?;
-    ctx("mounting /dev", mount(Some("tmpfs"), &dev, Some("tmpfs"), MsFlags::MS_NOSUID, Some("mode=755,size=65536k")))?;
+    ctx(
+        "mounting /dev",
+        mount(Some("tmpfs"), &dev, Some("tmpfs"), MsFlags::MS_NOSUID, Some("mode=755,size=65536k")),
+    )?;
     for name in ["null", "zero", "full", "random", "urandom", "tty"] {
         let target = dev.join(name);
         File::create(&target)?;
-        ctx(&format!("binding /dev/{name}"), mount(Some(&Path::new("/dev").join(name)), &target, None::<&str>, MsFlags::MS_BIND, None::<&str>))?;
+        ctx(
+            &format!("binding /dev/{name}"),
+            mount(Some(&Path::new("/dev").join(name)), &target, None::<&str>, MsFlags::MS_BIND, None::<&str>),
+        )?;
     }
-    for (link, to) in [("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")] {
+    for (link, to) in [
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+    ] {
         let _ = std::os::unix::fs::symlink(to, dev.join(link));
     }
     mount_proc_sys(root, true)?;
@@ -212,11 +230,13 @@ fn hold(spec: &HolderSpec) -> io::Result<()> {
             // kills every process left in the pid namespace).
             loop {
                 match set.wait() {
-                    Ok(Signal::SIGCHLD) => while let Ok(s) = waitpid(None, Some(WaitPidFlag::WNOHANG)) {
-                        if s == WaitStatus::StillAlive {
-                            break;
+                    Ok(Signal::SIGCHLD) => {
+                        while let Ok(s) = waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+                            if s == WaitStatus::StillAlive {
+                                break;
+                            }
                         }
-                    },
+                    }
                     Ok(_) => std::process::exit(0),
                     Err(_) => {}
                 }
@@ -291,12 +311,21 @@ struct Joins {
 }
 
 fn open_joins(spec: &WorkloadSpec) -> io::Result<Joins> {
-    let open = |p: PathBuf| -> io::Result<OwnedFd> { File::open(&p).map(OwnedFd::from).map_err(|e| io::Error::new(e.kind(), format!("opening {}: {e}", p.display()))) };
+    let open = |p: PathBuf| -> io::Result<OwnedFd> {
+        File::open(&p)
+            .map(OwnedFd::from)
+            .map_err(|e| io::Error::new(e.kind(), format!("opening {}: {e}", p.display())))
+    };
     let mut early = Vec::new();
     let mut mnt = None;
     if let Some(h) = spec.holder {
         let ns = |n: &str| PathBuf::from(format!("/proc/{h}/ns/{n}"));
-        for (name, flag) in [("ipc", CloneFlags::CLONE_NEWIPC), ("uts", CloneFlags::CLONE_NEWUTS), ("net", CloneFlags::CLONE_NEWNET), ("pid", CloneFlags::CLONE_NEWPID)] {
+        for (name, flag) in [
+            ("ipc", CloneFlags::CLONE_NEWIPC),
+            ("uts", CloneFlags::CLONE_NEWUTS),
+            ("net", CloneFlags::CLONE_NEWNET),
+            ("pid", CloneFlags::CLONE_NEWPID),
+        ] {
             early.push((open(ns(name))?, flag));
         }
         mnt = Some(open(ns("mnt"))?);
@@ -307,7 +336,14 @@ fn open_joins(spec: &WorkloadSpec) -> io::Result<Joins> {
 }
 
 /// Runs in the forked payload: cgroup, mount namespace, cwd, stdio, env, seccomp, exec.
-fn payload(spec: &WorkloadSpec, layout: &Layout, joins: &Joins, out: &OwnedFd, devnull: &OwnedFd, bpf: Option<&seccompiler::BpfProgram>) -> io::Result<()> {
+fn payload(
+    spec: &WorkloadSpec,
+    layout: &Layout,
+    joins: &Joins,
+    out: &OwnedFd,
+    devnull: &OwnedFd,
+    bpf: Option<&seccompiler::BpfProgram>,
+) -> io::Result<()> {
     layout.join(&spec.cgroup, std::process::id())?;
     if let Some(m) = &joins.mnt {
         ctx("entering the node's mount namespace", setns(m.as_fd(), CloneFlags::CLONE_NEWNS))?;
@@ -328,7 +364,8 @@ fn payload(spec: &WorkloadSpec, layout: &Layout, joins: &Joins, out: &OwnedFd, d
             std::env::set_var(k, v);
         }
     }
-    let args: Vec<CString> = wl.cmd.iter().map(|a| CString::new(a.as_bytes()).expect("resolve rejects NUL bytes")).collect();
+    let args: Vec<CString> =
+        wl.cmd.iter().map(|a| CString::new(a.as_bytes()).expect("resolve rejects NUL bytes")).collect();
     default_sigpipe();
     if let Some(p) = bpf {
         super::seccomp::apply(p)?;
@@ -360,7 +397,11 @@ fn supervise(spec: &WorkloadSpec) -> io::Result<()> {
     }
     // SAFETY: the handler only stores to an atomic.
     unsafe {
-        let act = nix::sys::signal::SigAction::new(nix::sys::signal::SigHandler::Handler(on_stop), nix::sys::signal::SaFlags::empty(), SigSet::empty());
+        let act = nix::sys::signal::SigAction::new(
+            nix::sys::signal::SigHandler::Handler(on_stop),
+            nix::sys::signal::SaFlags::empty(),
+            SigSet::empty(),
+        );
         let _ = nix::sys::signal::sigaction(Signal::SIGTERM, &act);
         let _ = nix::sys::signal::sigaction(Signal::SIGINT, &act);
     }
@@ -379,14 +420,19 @@ fn supervise(spec: &WorkloadSpec) -> io::Result<()> {
             // The node's pid namespace is gone with its holder: nothing can run there now.
             st.pid = None;
             st.state = "failed".into();
-            st.last_exit = Some(format!("cannot start in node {}: {} (its namespaces are gone; run netlab up)", spec.node, errno(forked.expect_err("checked"))));
+            st.last_exit = Some(format!(
+                "cannot start in node {}: {} (its namespaces are gone; run netlab up)",
+                spec.node,
+                errno(forked.expect_err("checked"))
+            ));
             write_status(&spec.status, &st);
             return Ok(());
         };
         let child = match forked {
             ForkResult::Child => {
                 drop((out_r, err_r));
-                let e = payload(spec, &layout, &joins, &out_w, &devnull, bpf.as_ref()).expect_err("payload returns only on failure");
+                let e = payload(spec, &layout, &joins, &out_w, &devnull, bpf.as_ref())
+                    .expect_err("payload returns only on failure");
                 let _ = File::from(err_w).write_all(e.to_string().as_bytes());
                 std::process::exit(127);
             }
@@ -405,9 +451,26 @@ fn supervise(spec: &WorkloadSpec) -> io::Result<()> {
         let (what, success) = describe(status);
         let oom = layout.usage(&spec.cgroup).ok().and_then(|u| u.oom_kills).unwrap_or(0) > oom_before;
         st.pid = None;
-        st.last_exit = Some(if oom { format!("{what} (out of memory)") } else if !setup_error.is_empty() { setup_error.clone() } else { what });
-        st.state = if STOP.load(Ordering::SeqCst) { "stopped" } else if oom { "oom-killed" } else if !setup_error.is_empty() { "failed" } else { "exited" }.into();
-        log.write(format!("netlab: {} {}\n", spec.workload.name, st.last_exit.as_deref().unwrap_or("")).as_bytes());
+        st.last_exit = Some(if oom {
+            format!("{what} (out of memory)")
+        } else if !setup_error.is_empty() {
+            setup_error.clone()
+        } else {
+            what
+        });
+        st.state = if STOP.load(Ordering::SeqCst) {
+            "stopped"
+        } else if oom {
+            "oom-killed"
+        } else if !setup_error.is_empty() {
+            "failed"
+        } else {
+            "exited"
+        }
+        .into();
+        log.write(
+            format!("netlab: {} {}\n", spec.workload.name, st.last_exit.as_deref().unwrap_or("")).as_bytes(),
+        );
         let again = !STOP.load(Ordering::SeqCst)
             && setup_error.is_empty()
             && match spec.workload.restart {

@@ -19,16 +19,32 @@ pub enum Family {
 
 impl Family {
     fn save(self) -> &'static str {
-        if self == Family::V4 { "iptables-save" } else { "ip6tables-save" }
+        if self == Family::V4 {
+            "iptables-save"
+        } else {
+            "ip6tables-save"
+        }
     }
     fn restore(self) -> &'static str {
-        if self == Family::V4 { "iptables-restore" } else { "ip6tables-restore" }
+        if self == Family::V4 {
+            "iptables-restore"
+        } else {
+            "ip6tables-restore"
+        }
     }
     fn of_net(n: &IpNetwork) -> Family {
-        if n.is_ipv4() { Family::V4 } else { Family::V6 }
+        if n.is_ipv4() {
+            Family::V4
+        } else {
+            Family::V6
+        }
     }
     fn of_ip(ip: &IpAddr) -> Family {
-        if ip.is_ipv4() { Family::V4 } else { Family::V6 }
+        if ip.is_ipv4() {
+            Family::V4
+        } else {
+            Family::V6
+        }
     }
 }
 
@@ -89,12 +105,16 @@ fn filter_args(r: &Rule, fam: Family) -> String {
         }
     }
     if !r.states.is_empty() {
-        let s: Vec<&str> = r.states.iter().map(|s| match s {
-            CtState::Established => "ESTABLISHED",
-            CtState::Related => "RELATED",
-            CtState::New => "NEW",
-            CtState::Invalid => "INVALID",
-        }).collect();
+        let s: Vec<&str> = r
+            .states
+            .iter()
+            .map(|s| match s {
+                CtState::Established => "ESTABLISHED",
+                CtState::Related => "RELATED",
+                CtState::New => "NEW",
+                CtState::Invalid => "INVALID",
+            })
+            .collect();
         a.push(format!("-m conntrack --ctstate {}", s.join(",")));
     }
     let target = match r.action.unwrap_or(Action::Accept) {
@@ -111,13 +131,18 @@ fn filter_args(r: &Rule, fam: Family) -> String {
 fn nat_line(n: &Nat) -> (Family, String) {
     match n {
         Nat::Masquerade { from, out } => (Family::of_net(from), format!("-s {from} -o {out} -j MASQUERADE")),
-        Nat::Snat { from, out, to } => (Family::of_net(from), format!("-s {from} -o {out} -j SNAT --to-source {to}")),
+        Nat::Snat { from, out, to } => {
+            (Family::of_net(from), format!("-s {from} -o {out} -j SNAT --to-source {to}"))
+        }
         Nat::Dnat { iif, proto, port, to } => {
             let dest = match to {
                 SocketAddr::V4(v) => v.to_string(),
                 SocketAddr::V6(v) => format!("[{}]:{}", v.ip(), v.port()),
             };
-            (Family::of_ip(&to.ip()), format!("-i {iif} -p {} --dport {port} -j DNAT --to-destination {dest}", proto.name()))
+            (
+                Family::of_ip(&to.ip()),
+                format!("-i {iif} -p {} --dport {port} -j DNAT --to-destination {dest}", proto.name()),
+            )
         }
     }
 }
@@ -150,14 +175,23 @@ pub fn rules(lab: &str, fw: &Firewall, fam: Family) -> BTreeMap<&'static str, Ve
             }
         };
         if fam_ok {
-            out.entry(table).or_default().push(format!("-A {} {} {args}", ours(lab, chain_name), comment(idx, &line)));
+            out.entry(table).or_default().push(format!(
+                "-A {} {} {args}",
+                ours(lab, chain_name),
+                comment(idx, &line)
+            ));
         }
     }
     // The policies close our filter chains: DROP, or RETURN to the built-in chain's own.
     for (canonical, policy) in [("forward", fw.forward_policy), ("input", fw.input_policy)] {
-        let line = format!("chain {canonical} policy {}", if policy == Action::Drop { "drop" } else { "accept" });
+        let line =
+            format!("chain {canonical} policy {}", if policy == Action::Drop { "drop" } else { "accept" });
         let target = if policy == Action::Drop { "DROP" } else { "RETURN" };
-        out.entry("filter").or_default().push(format!("-A {} {} -j {target}", ours(lab, canonical), comment(index_of(&line), &line)));
+        out.entry("filter").or_default().push(format!(
+            "-A {} {} -j {target}",
+            ours(lab, canonical),
+            comment(index_of(&line), &line)
+        ));
     }
     out
 }
@@ -190,7 +224,10 @@ pub fn restore_input(lab: &str, fw: &Firewall, fam: Family, saved: &str) -> Stri
 pub fn teardown_input(lab: &str, saved: &str) -> String {
     let mut s = String::new();
     for table in ["nat", "filter"] {
-        let mine: Vec<_> = CHAINS.iter().filter(|c| c.0 == table && saved.contains(&format!(":{} ", chain(lab, c.2)))).collect();
+        let mine: Vec<_> = CHAINS
+            .iter()
+            .filter(|c| c.0 == table && saved.contains(&format!(":{} ", chain(lab, c.2))))
+            .collect();
         if mine.is_empty() {
             continue;
         }
@@ -244,8 +281,14 @@ pub fn listing_from_saves(lab: &str, saves: &[String]) -> Option<Vec<String>> {
                 let c = c.trim_start_matches('"');
                 c.split('"').next().unwrap_or(c).to_string()
             });
-            let (idx, text) = match text.as_deref().and_then(|t| t.strip_prefix("netlab ")).and_then(|t| t.split_once(": ")) {
-                Some((idx, rest)) if idx.parse::<usize>().is_ok() => (idx.parse().expect("checked"), rest.replace('\'', "\"")),
+            let (idx, text) = match text
+                .as_deref()
+                .and_then(|t| t.strip_prefix("netlab "))
+                .and_then(|t| t.split_once(": "))
+            {
+                Some((idx, rest)) if idx.parse::<usize>().is_ok() => {
+                    (idx.parse().expect("checked"), rest.replace('\'', "\""))
+                }
                 _ => (usize::MAX - lines.len(), "(a rule not made by netlab)".to_string()),
             };
             lines.entry(idx).or_insert_with(|| (text, Vec::new())).1.push(fam);
@@ -254,7 +297,8 @@ pub fn listing_from_saves(lab: &str, saves: &[String]) -> Option<Vec<String>> {
     let out = lines
         .into_values()
         .map(|(text, seen)| {
-            let missing: Vec<&str> = families_of(&text).into_iter().filter(|f| !seen.contains(f)).map(|f| f.save()).collect();
+            let missing: Vec<&str> =
+                families_of(&text).into_iter().filter(|f| !seen.contains(f)).map(|f| f.save()).collect();
             if missing.is_empty() || text.starts_with('(') {
                 text
             } else {
@@ -272,13 +316,18 @@ fn run(cmd: &str, args: &[&str], input: Option<&str>) -> io::Result<String> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| io::Error::new(e.kind(), format!("running {cmd}: {e} (install the iptables package)")))?;
+        .map_err(|e| {
+            io::Error::new(e.kind(), format!("running {cmd}: {e} (install the iptables package)"))
+        })?;
     if let Some(text) = input {
         child.stdin.take().expect("piped").write_all(text.as_bytes())?;
     }
     let out = child.wait_with_output()?;
     if !out.status.success() {
-        return Err(io::Error::other(format!("{cmd} failed: {}", String::from_utf8_lossy(&out.stderr).trim())));
+        return Err(io::Error::other(format!(
+            "{cmd} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
@@ -322,8 +371,18 @@ mod tests {
         Firewall {
             forward_policy: Action::Drop,
             forward: vec![
-                Rule { iif: Some("v-eth".into()), oif: Some("uplink".into()), action: Some(Action::Accept), ..Default::default() },
-                Rule { proto: Some(Proto::Tcp), port: Some(22), action: Some(Action::Reject), ..Default::default() },
+                Rule {
+                    iif: Some("v-eth".into()),
+                    oif: Some("uplink".into()),
+                    action: Some(Action::Accept),
+                    ..Default::default()
+                },
+                Rule {
+                    proto: Some(Proto::Tcp),
+                    port: Some(22),
+                    action: Some(Action::Reject),
+                    ..Default::default()
+                },
             ],
             nat: vec![Nat::Masquerade { from: "10.200.1.0/24".parse().unwrap(), out: "uplink".into() }],
             ..Default::default()
@@ -355,7 +414,11 @@ COMMIT
         assert_eq!(got, want);
         // The IPv4 masquerade has no IPv6 twin; the filter rules do.
         let v6 = restore_input("lab", &fw(), Family::V6, "-A FORWARD -j NL-lab-FWD\n");
-        assert!(!v6.contains("MASQUERADE") && v6.contains("-p tcp --dport 22") && !v6.contains("-A FORWARD -j NL-lab-FWD"));
+        assert!(
+            !v6.contains("MASQUERADE")
+                && v6.contains("-p tcp --dport 22")
+                && !v6.contains("-A FORWARD -j NL-lab-FWD")
+        );
     }
 
     #[test]
@@ -376,18 +439,30 @@ COMMIT
         assert_eq!(listing, fw.listing());
         assert_eq!(listing_from_saves("lab", &[String::new()]), None);
         let tampered = format!("{}-A NL-lab-FWD -j ACCEPT\n", to_save(Family::V4));
-        assert!(listing_from_saves("lab", &[tampered, to_save(Family::V6)]).unwrap().contains(&"(a rule not made by netlab)".to_string()));
+        assert!(listing_from_saves("lab", &[tampered, to_save(Family::V6)])
+            .unwrap()
+            .contains(&"(a rule not made by netlab)".to_string()));
         // A rule flushed from one family only still shows.
         // Another lab whose name starts like this one's is not this one.
         assert_eq!(listing_from_saves("la", &[to_save(Family::V4), to_save(Family::V6)]), None);
-        let listing = listing_from_saves("lab", &[to_save(Family::V4), String::from(":NL-lab-FWD - [0:0]\n")]).unwrap();
-        assert!(listing.contains(&"forward: iifname v-eth oifname uplink accept (missing from ip6tables-save)".to_string()), "{listing:?}");
-        assert!(listing.contains(&"postrouting: ip saddr 10.200.1.0/24 oifname uplink masquerade".to_string()), "{listing:?}");
+        let listing =
+            listing_from_saves("lab", &[to_save(Family::V4), String::from(":NL-lab-FWD - [0:0]\n")]).unwrap();
+        assert!(
+            listing.contains(
+                &"forward: iifname v-eth oifname uplink accept (missing from ip6tables-save)".to_string()
+            ),
+            "{listing:?}"
+        );
+        assert!(
+            listing.contains(&"postrouting: ip saddr 10.200.1.0/24 oifname uplink masquerade".to_string()),
+            "{listing:?}"
+        );
     }
 
     #[test]
     fn teardown_removes_jumps_and_chains() {
-        let saved = ":NL-lab-FWD - [0:0]\n:NL-lab-IN - [0:0]\n-A FORWARD -j NL-lab-FWD\n-A INPUT -j NL-lab-IN\n";
+        let saved =
+            ":NL-lab-FWD - [0:0]\n:NL-lab-IN - [0:0]\n-A FORWARD -j NL-lab-FWD\n-A INPUT -j NL-lab-IN\n";
         assert_eq!(teardown_input("lab", saved), "*filter\n-D FORWARD -j NL-lab-FWD\n-D INPUT -j NL-lab-IN\n-F NL-lab-FWD\n-X NL-lab-FWD\n-F NL-lab-IN\n-X NL-lab-IN\nCOMMIT\n");
         assert_eq!(teardown_input("other", saved), "");
     }

@@ -77,7 +77,8 @@ pub fn check_mount_propagation() -> Result<(), SysError> {
     }
     let Some((_, line)) = best else { return Ok(()) };
     let optional: Vec<&str> = line.split(' ').skip(6).take_while(|f| *f != "-").collect();
-    let slave_only = optional.iter().any(|f| f.starts_with("master:")) && !optional.iter().any(|f| f.starts_with("shared:"));
+    let slave_only = optional.iter().any(|f| f.starts_with("master:"))
+        && !optional.iter().any(|f| f.starts_with("shared:"));
     if slave_only {
         return Err(SysError::new(
             "checking /run/netns",
@@ -97,7 +98,8 @@ fn ensure_run_dir() -> Result<(), SysError> {
         return Ok(());
     }
     // Not a mount point yet: bind it on itself first.
-    mount(Some(NETNS_RUN_DIR), NETNS_RUN_DIR, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>).map_err(|e| op(io_err(e)))?;
+    mount(Some(NETNS_RUN_DIR), NETNS_RUN_DIR, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
+        .map_err(|e| op(io_err(e)))?;
     mount(None::<&str>, NETNS_RUN_DIR, None::<&str>, flags, None::<&str>).map_err(|e| op(io_err(e)))
 }
 
@@ -183,7 +185,16 @@ fn enter(place: &Place) -> io::Result<()> {
             let made = unshare(CloneFlags::CLONE_NEWNET)
                 .map_err(io_err)
                 .and_then(|()| super::dump::mark_lo_here(mark))
-                .and_then(|()| mount(Some("/proc/thread-self/ns/net"), &target, None::<&str>, MsFlags::MS_BIND, None::<&str>).map_err(io_err));
+                .and_then(|()| {
+                    mount(
+                        Some("/proc/thread-self/ns/net"),
+                        &target,
+                        None::<&str>,
+                        MsFlags::MS_BIND,
+                        None::<&str>,
+                    )
+                    .map_err(io_err)
+                });
             if let Err(e) = made {
                 let _ = std::fs::remove_file(&target);
                 return Err(e);
@@ -195,7 +206,10 @@ fn enter(place: &Place) -> io::Result<()> {
 
 /// Runs `f` on a pooled thread placed in `place` and returns its result. For `Place::New`,
 /// a failure of `f` removes the namespace again.
-pub async fn run<T: Send + 'static>(place: Place, f: impl FnOnce() -> io::Result<T> + Send + 'static) -> io::Result<T> {
+pub async fn run<T: Send + 'static>(
+    place: Place,
+    f: impl FnOnce() -> io::Result<T> + Send + 'static,
+) -> io::Result<T> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     let job: Job = Box::new(move || {
         let result = match enter(&place) {
@@ -241,7 +255,8 @@ pub fn enter_for_exec(name: &str) -> io::Result<()> {
     let file = File::open(path(name))?;
     setns(&file, CloneFlags::CLONE_NEWNET).map_err(io_err)?;
     unshare(CloneFlags::CLONE_NEWNS).map_err(io_err)?;
-    mount(None::<&str>, "/", None::<&str>, MsFlags::MS_SLAVE | MsFlags::MS_REC, None::<&str>).map_err(io_err)?;
+    mount(None::<&str>, "/", None::<&str>, MsFlags::MS_SLAVE | MsFlags::MS_REC, None::<&str>)
+        .map_err(io_err)?;
     // A /sys that cannot be replaced leaves the host's view there, as with `ip netns exec`.
     if umount2("/sys", MntFlags::MNT_DETACH).is_ok() {
         let _ = mount(Some(name), "/sys", Some("sysfs"), MsFlags::empty(), None::<&str>);
@@ -259,7 +274,10 @@ pub fn place(ns: &crate::model::NsRef) -> Place {
 
 /// Runs `f` on a thread of its own inside namespace `name` (`None`: this one), for blocking
 /// work that must not hold a pooled worker, such as a probe waiting out its timeout.
-pub fn spawn_in<T: Send + 'static>(name: Option<String>, f: impl FnOnce() -> io::Result<T> + Send + 'static) -> std::thread::JoinHandle<io::Result<T>> {
+pub fn spawn_in<T: Send + 'static>(
+    name: Option<String>,
+    f: impl FnOnce() -> io::Result<T> + Send + 'static,
+) -> std::thread::JoinHandle<io::Result<T>> {
     std::thread::spawn(move || {
         if let Some(n) = name {
             let file = File::open(path(&n))?;
@@ -274,7 +292,8 @@ pub fn spawn_in<T: Send + 'static>(name: Option<String>, f: impl FnOnce() -> io:
 pub fn command_in(name: &str, program: &str) -> io::Result<std::process::Command> {
     use std::os::fd::AsRawFd;
     use std::os::unix::process::CommandExt;
-    let file = File::open(path(name)).map_err(|e| io::Error::new(e.kind(), format!("opening netns {name}: {e}")))?;
+    let file =
+        File::open(path(name)).map_err(|e| io::Error::new(e.kind(), format!("opening netns {name}: {e}")))?;
     let mut cmd = std::process::Command::new(program);
     // SAFETY: setns is async-signal-safe; `file` lives in the closure, so its fd stays open
     // until the command is spawned.
@@ -291,7 +310,9 @@ pub fn command_in(name: &str, program: &str) -> io::Result<std::process::Command
 
 /// Runs `f` on a thread of its own in a new, unnamed network namespace that disappears with
 /// the thread: for probing what the kernel can do without touching any real interface.
-pub fn in_scratch_netns<T: Send + 'static>(f: impl FnOnce() -> io::Result<T> + Send + 'static) -> io::Result<T> {
+pub fn in_scratch_netns<T: Send + 'static>(
+    f: impl FnOnce() -> io::Result<T> + Send + 'static,
+) -> io::Result<T> {
     std::thread::spawn(move || {
         unshare(CloneFlags::CLONE_NEWNET).map_err(io_err)?;
         f()

@@ -3,10 +3,9 @@
 
 use super::rtnl::NETLAB_PROTO;
 use super::{dump, netns, nft, sysctl, tc};
-use crate::model::shape::Shape;
-use netlink_packet_route::tc::TcHandle;
 use crate::backend::FirewallKind;
 use crate::error::{Error, SysError};
+use crate::model::shape::Shape;
 use crate::model::{names, NsRef};
 use crate::plan::{IfKind, IfState, NetState, NsState, RouteState};
 use crate::state::{Observed, Record};
@@ -14,14 +13,18 @@ use futures::stream::{self, StreamExt};
 use ipnetwork::IpNetwork;
 use netlink_packet_route::address::AddressAttribute;
 use netlink_packet_route::link::{InfoKind, LinkAttribute, LinkFlags, LinkInfo, LinkMessage};
-use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteType};
+use netlink_packet_route::route::{
+    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteType,
+};
+use netlink_packet_route::tc::TcHandle;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io;
 use std::net::IpAddr;
 
 /// Devices the kernel makes in every new namespace when a tunnel module is loaded; they
 /// belong to the namespace, not to anyone, and cannot be deleted.
-const FALLBACK_TUNNELS: [&str; 9] = ["sit0", "tunl0", "ip6tnl0", "ip6gre0", "gre0", "gretap0", "erspan0", "ip_vti0", "ip6_vti0"];
+const FALLBACK_TUNNELS: [&str; 9] =
+    ["sit0", "tunl0", "ip6tnl0", "ip6gre0", "gre0", "gretap0", "erspan0", "ip_vti0", "ip6_vti0"];
 
 /// What a namespace's `lo` says about who owns the namespace.
 #[derive(Debug, PartialEq)]
@@ -52,7 +55,9 @@ fn link_alias(l: &LinkMessage) -> Option<String> {
 
 fn link_kind(l: &LinkMessage) -> IfKind {
     let kind = l.attributes.iter().find_map(|a| match a {
-        LinkAttribute::LinkInfo(infos) => infos.iter().find_map(|i| if let LinkInfo::Kind(k) = i { Some(k.clone()) } else { None }),
+        LinkAttribute::LinkInfo(infos) => {
+            infos.iter().find_map(|i| if let LinkInfo::Kind(k) = i { Some(k.clone()) } else { None })
+        }
         _ => None,
     });
     match kind {
@@ -73,11 +78,19 @@ fn route_addr(a: &RouteAddress) -> Option<IpAddr> {
 
 /// A main-table unicast route as netlab models it.
 fn route_state(r: &RouteMessage, names: &HashMap<u32, String>) -> Option<RouteState> {
-    let table = r.attributes.iter().find_map(|a| if let RouteAttribute::Table(t) = a { Some(*t) } else { None }).unwrap_or(r.header.table as u32);
+    let table = r
+        .attributes
+        .iter()
+        .find_map(|a| if let RouteAttribute::Table(t) = a { Some(*t) } else { None })
+        .unwrap_or(r.header.table as u32);
     if table != RouteHeader::RT_TABLE_MAIN as u32 || r.header.kind != RouteType::Unicast {
         return None;
     }
-    let mut dst: IpAddr = if r.header.address_family == netlink_packet_route::AddressFamily::Inet6 { "::".parse().ok()? } else { "0.0.0.0".parse().ok()? };
+    let mut dst: IpAddr = if r.header.address_family == netlink_packet_route::AddressFamily::Inet6 {
+        "::".parse().ok()?
+    } else {
+        "0.0.0.0".parse().ok()?
+    };
     let (mut via, mut dev, mut metric) = (None, None, 0);
     for a in &r.attributes {
         match a {
@@ -99,17 +112,31 @@ pub type TableRead = (FirewallKind, String, String);
 
 /// `table`: the lab's firewall to read there, if it may have one.
 /// `qdiscs`: whether to look for the lab's root qdiscs (only where it has or had some).
-pub async fn snapshot(ns: &NsRef, keep: impl Fn(&RouteMessage, &RouteState) -> bool, sysctls: Vec<String>, table: Option<TableRead>, qdiscs: bool) -> Result<Snapshot, SysError> {
+pub async fn snapshot(
+    ns: &NsRef,
+    keep: impl Fn(&RouteMessage, &RouteState) -> bool,
+    sysctls: Vec<String>,
+    table: Option<TableRead>,
+    qdiscs: bool,
+) -> Result<Snapshot, SysError> {
     let label = ns.to_string();
     let read = move || {
         let dump = dump::dump_here(qdiscs)?;
-        let values: Vec<(String, io::Result<String>)> = sysctls.into_iter().map(|k| { let v = sysctl::read(&k); (k, v) }).collect();
+        let values: Vec<(String, io::Result<String>)> = sysctls
+            .into_iter()
+            .map(|k| {
+                let v = sysctl::read(&k);
+                (k, v)
+            })
+            .collect();
         // A kernel without nf_tables has no table to read; `up` says so if the lab needs one.
         let nft = table.and_then(|(kind, lab, t)| nft::read_here(kind, &lab, &t).ok().flatten());
         Ok((dump, values, nft))
     };
-    let (dump, values, nft) = netns::run(netns::place(ns), read).await.map_err(sys(format!("reading netns {label}")))?;
-    let by_index: HashMap<u32, String> = dump.links.iter().filter_map(|l| Some((l.header.index, link_name(l)?.to_string()))).collect();
+    let (dump, values, nft) =
+        netns::run(netns::place(ns), read).await.map_err(sys(format!("reading netns {label}")))?;
+    let by_index: HashMap<u32, String> =
+        dump.links.iter().filter_map(|l| Some((l.header.index, link_name(l)?.to_string()))).collect();
     let mut state = NsState::default();
     let mut lo_alias = None;
     for l in &dump.links {
@@ -121,28 +148,56 @@ pub async fn snapshot(ns: &NsRef, keep: impl Fn(&RouteMessage, &RouteState) -> b
         if FALLBACK_TUNNELS.contains(&name) {
             continue;
         }
-        let mtu = l.attributes.iter().find_map(|a| if let LinkAttribute::Mtu(m) = a { Some(*m) } else { None });
-        let master = l.attributes.iter().find_map(|a| if let LinkAttribute::Controller(m) = a { by_index.get(m).cloned() } else { None });
-        state.ifaces.insert(name.to_string(), IfState {
-            kind: link_kind(l),
-            alias: link_alias(l),
-            mtu,
-            master,
-            addrs: BTreeSet::new(),
-            up: l.header.flags.contains(LinkFlags::Up),
-            // Known by its handle; what it holds comes from the record (see `observe`).
-            shape: dump.qdiscs.iter().any(|q| q.header.index as u32 == l.header.index && q.header.handle.major == tc::HANDLE_MAJOR && q.header.parent == TcHandle::ROOT).then(Shape::default),
+        let mtu =
+            l.attributes.iter().find_map(|a| if let LinkAttribute::Mtu(m) = a { Some(*m) } else { None });
+        let master = l.attributes.iter().find_map(|a| {
+            if let LinkAttribute::Controller(m) = a {
+                by_index.get(m).cloned()
+            } else {
+                None
+            }
         });
+        state.ifaces.insert(
+            name.to_string(),
+            IfState {
+                kind: link_kind(l),
+                alias: link_alias(l),
+                mtu,
+                master,
+                addrs: BTreeSet::new(),
+                up: l.header.flags.contains(LinkFlags::Up),
+                // Known by its handle; what it holds comes from the record (see `observe`).
+                shape: dump
+                    .qdiscs
+                    .iter()
+                    .any(|q| {
+                        q.header.index as u32 == l.header.index
+                            && q.header.handle.major == tc::HANDLE_MAJOR
+                            && q.header.parent == TcHandle::ROOT
+                    })
+                    .then(Shape::default),
+            },
+        );
     }
     for a in &dump.addrs {
         let Some(name) = by_index.get(&a.header.index) else { continue };
-        let local = a.attributes.iter().find_map(|x| if let AddressAttribute::Local(ip) = x { Some(*ip) } else { None });
-        let addr = a.attributes.iter().find_map(|x| if let AddressAttribute::Address(ip) = x { Some(*ip) } else { None });
+        let local =
+            a.attributes
+                .iter()
+                .find_map(|x| if let AddressAttribute::Local(ip) = x { Some(*ip) } else { None });
+        let addr = a.attributes.iter().find_map(|x| {
+            if let AddressAttribute::Address(ip) = x {
+                Some(*ip)
+            } else {
+                None
+            }
+        });
         let Some(ip) = local.or(addr) else { continue };
         if matches!(ip, IpAddr::V6(v) if v.is_unicast_link_local()) {
             continue;
         }
-        if let (Some(iface), Ok(net)) = (state.ifaces.get_mut(name), IpNetwork::new(ip, a.header.prefix_len)) {
+        if let (Some(iface), Ok(net)) = (state.ifaces.get_mut(name), IpNetwork::new(ip, a.header.prefix_len))
+        {
             iface.addrs.insert(net);
         }
     }
@@ -171,24 +226,34 @@ pub fn owner(lab: &str, lo_alias: Option<&str>) -> Owner {
 }
 
 /// Reads the lab's share of the kernel: `want` names what it needs, `record` what it made.
-pub async fn observe(lab: &str, want: &NetState, record: Option<Record>, kind: FirewallKind) -> Result<Observed, Error> {
+pub async fn observe(
+    lab: &str,
+    want: &NetState,
+    record: Option<Record>,
+    kind: FirewallKind,
+) -> Result<Observed, Error> {
     netns::check_mount_propagation()?;
     let mut seen = Observed { record: record.clone(), ..Default::default() };
     let recorded: BTreeSet<String> = record.as_ref().map(|r| r.namespaces.clone()).unwrap_or_default();
     let mut candidates: BTreeSet<String> = recorded.clone();
-    candidates.extend(want.keys().filter_map(|ns| if let NsRef::Named(n) = ns { Some(n.clone()) } else { None }));
+    candidates
+        .extend(want.keys().filter_map(|ns| if let NsRef::Named(n) = ns { Some(n.clone()) } else { None }));
 
     // Reading a table costs a socket per namespace: only where the lab has or had one.
     let may_have_table = |ns: &NsRef| {
-        want.get(ns).is_some_and(|w| w.nft.is_some()) || record.as_ref().is_some_and(|r| r.tables.contains(&Record::ns_key(ns)))
+        want.get(ns).is_some_and(|w| w.nft.is_some())
+            || record.as_ref().is_some_and(|r| r.tables.contains(&Record::ns_key(ns)))
     };
     // Likewise the lab's qdiscs: a dump per namespace, only where it shapes or shaped links.
     let may_have_shapes = |ns: &NsRef| {
         want.get(ns).is_some_and(|w| w.ifaces.values().any(|i| i.shape.is_some()))
-            || record.as_ref().is_some_and(|r| r.shapes.keys().any(|k| k.starts_with(&format!("{}:", Record::ns_key(ns)))))
+            || record
+                .as_ref()
+                .is_some_and(|r| r.shapes.keys().any(|k| k.starts_with(&format!("{}:", Record::ns_key(ns)))))
     };
     let sysctl_keys = |ns: &NsRef| -> Vec<String> {
-        let mut keys: BTreeSet<String> = want.get(ns).map(|w| w.sysctls.keys().cloned().collect()).unwrap_or_default();
+        let mut keys: BTreeSet<String> =
+            want.get(ns).map(|w| w.sysctls.keys().cloned().collect()).unwrap_or_default();
         if let Some(o) = record.as_ref().and_then(|r| r.sysctl_orig.get(&Record::ns_key(ns))) {
             keys.extend(o.keys().cloned());
         }
@@ -216,7 +281,14 @@ pub async fn observe(lab: &str, want: &NetState, record: Option<Record>, kind: F
             let keys = sysctl_keys(&ns);
             let table = may_have_table(&ns).then(|| (kind, lab.to_string(), nft::table_name(lab, &ns)));
             async move {
-                let snap = snapshot(&ns, |r, _| r.header.protocol != RouteProtocol::Kernel, keys, table, may_have_shapes(&ns)).await;
+                let snap = snapshot(
+                    &ns,
+                    |r, _| r.header.protocol != RouteProtocol::Kernel,
+                    keys,
+                    table,
+                    may_have_shapes(&ns),
+                )
+                .await;
                 (name, snap)
             }
         })
@@ -228,7 +300,10 @@ pub async fn observe(lab: &str, want: &NetState, record: Option<Record>, kind: F
         match owner(lab, snap.lo_alias.as_deref()) {
             Owner::Ours => {}
             Owner::Other(mark) if names::lab_of_mark(&mark).is_some() => {
-                seen.foreign.push(format!("network namespace {name} belongs to lab \"{}\"; give this lab another prefix", names::lab_of_mark(&mark).unwrap_or_default()));
+                seen.foreign.push(format!(
+                    "network namespace {name} belongs to lab \"{}\"; give this lab another prefix",
+                    names::lab_of_mark(&mark).unwrap_or_default()
+                ));
                 continue;
             }
             _ => {
@@ -256,7 +331,14 @@ pub async fn observe(lab: &str, want: &NetState, record: Option<Record>, kind: F
         }
         ours && (wanted || recorded_routes.iter().any(|x| x.dst == rs.dst && x.metric == rs.metric))
     };
-    let snap = snapshot(&NsRef::Host, route_is_ours, sysctl_keys(&NsRef::Host), Some((kind, lab.to_string(), nft::table_name(lab, &NsRef::Host))), may_have_shapes(&NsRef::Host)).await?;
+    let snap = snapshot(
+        &NsRef::Host,
+        route_is_ours,
+        sysctl_keys(&NsRef::Host),
+        Some((kind, lab.to_string(), nft::table_name(lab, &NsRef::Host))),
+        may_have_shapes(&NsRef::Host),
+    )
+    .await?;
     for rs in clashes.into_inner().expect("clash list") {
         seen.foreign.push(format!("the host namespace already has a route {rs} that is not this lab's; give the lab's route another metric, or remove that route"));
     }

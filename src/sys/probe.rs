@@ -35,7 +35,8 @@ fn describe(e: io::Error) -> Failure {
 }
 
 fn checksum(data: &[u8]) -> u16 {
-    let mut sum: u32 = data.chunks(2).map(|c| u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]) as u32).sum();
+    let mut sum: u32 =
+        data.chunks(2).map(|c| u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]) as u32).sum();
     while sum > 0xffff {
         sum = (sum & 0xffff) + (sum >> 16);
     }
@@ -74,7 +75,9 @@ fn ping(ip: IpAddr, timeout: Duration) -> io::Result<()> {
             sock.send_to(&pkt, &to)?;
             next_send = now + RETRY;
         }
-        sock.set_read_timeout(Some(next_send.min(deadline).saturating_duration_since(now).max(Duration::from_millis(1))))?;
+        sock.set_read_timeout(Some(
+            next_send.min(deadline).saturating_duration_since(now).max(Duration::from_millis(1)),
+        ))?;
         let (n, from) = match sock.recv_from(&mut buf) {
             Ok(r) => r,
             Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => continue,
@@ -83,7 +86,11 @@ fn ping(ip: IpAddr, timeout: Duration) -> io::Result<()> {
         // SAFETY: recv_from initialised the first n bytes.
         let data: Vec<u8> = buf[..n].iter().map(|b| unsafe { b.assume_init() }).collect();
         // Raw IPv4 sockets see the IP header; IPv6 ones do not.
-        let icmp = if ip.is_ipv4() { &data[((data.first().copied().unwrap_or(0x45) & 0x0f) as usize * 4).min(data.len())..] } else { &data[..] };
+        let icmp = if ip.is_ipv4() {
+            &data[((data.first().copied().unwrap_or(0x45) & 0x0f) as usize * 4).min(data.len())..]
+        } else {
+            &data[..]
+        };
         if icmp.len() < 8 || from.as_socket().map(|s| s.ip()) != Some(ip) {
             continue;
         }
@@ -98,11 +105,14 @@ fn ping(ip: IpAddr, timeout: Duration) -> io::Result<()> {
 fn tcp(sa: SocketAddr, timeout: Duration) -> Result<(), Failure> {
     let deadline = Instant::now() + timeout;
     loop {
-        let sock = Socket::new(Domain::for_address(sa), Type::STREAM, Some(Protocol::TCP)).map_err(|e| e.to_string())?;
+        let sock = Socket::new(Domain::for_address(sa), Type::STREAM, Some(Protocol::TCP))
+            .map_err(|e| e.to_string())?;
         let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
         match sock.connect_timeout(&SockAddr::from(sa), left) {
             Ok(()) => return Ok(()),
-            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused && Instant::now() + RETRY < deadline => std::thread::sleep(RETRY / 5),
+            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused && Instant::now() + RETRY < deadline => {
+                std::thread::sleep(RETRY / 5)
+            }
             Err(e) => return Err(describe(e)),
         }
     }
@@ -110,14 +120,16 @@ fn tcp(sa: SocketAddr, timeout: Duration) -> Result<(), Failure> {
 
 /// A UDP check passes when the server answers the datagram it is sent.
 fn udp(sa: SocketAddr, timeout: Duration) -> Result<(), Failure> {
-    let sock = Socket::new(Domain::for_address(sa), Type::DGRAM, Some(Protocol::UDP)).map_err(|e| e.to_string())?;
+    let sock =
+        Socket::new(Domain::for_address(sa), Type::DGRAM, Some(Protocol::UDP)).map_err(|e| e.to_string())?;
     sock.connect(&SockAddr::from(sa)).map_err(describe)?;
     let deadline = Instant::now() + timeout;
     let mut buf = [MaybeUninit::<u8>::uninit(); 512];
     let mut last = "no answer".to_string();
     while Instant::now() < deadline {
         let _ = sock.send(b"netlab check\n");
-        let wait = deadline.saturating_duration_since(Instant::now()).min(RETRY).max(Duration::from_millis(1));
+        let wait =
+            deadline.saturating_duration_since(Instant::now()).min(RETRY).max(Duration::from_millis(1));
         sock.set_read_timeout(Some(wait)).map_err(|e| e.to_string())?;
         match sock.recv(&mut buf) {
             Ok(_) => return Ok(()),

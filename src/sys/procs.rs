@@ -114,8 +114,17 @@ impl Spawner for Procs {
 
     async fn start_holder(&self, node: &str, isolation: &Isolation) -> Result<(), SysError> {
         let op = format!("starting node {node}");
-        let netns = self.netns_of(node).map_err(sys(op.clone()))?.ok_or_else(|| sys(op.clone())(io::Error::other("a host node cannot be isolated")))?;
-        let spec = HolderSpec { lab: self.files.lab.clone(), node: node.to_string(), netns, isolation: isolation.clone(), cgroup: format!("{}/_init", node_cgroup(&self.files.lab, node)) };
+        let netns = self
+            .netns_of(node)
+            .map_err(sys(op.clone()))?
+            .ok_or_else(|| sys(op.clone())(io::Error::other("a host node cannot be isolated")))?;
+        let spec = HolderSpec {
+            lab: self.files.lab.clone(),
+            node: node.to_string(),
+            netns,
+            isolation: isolation.clone(),
+            cgroup: format!("{}/_init", node_cgroup(&self.files.lab, node)),
+        };
         let files = self.files.clone();
         let (n, fp) = (node.to_string(), self.fingerprint(node, "holder"));
         blocking(move || {
@@ -161,8 +170,13 @@ impl Spawner for Procs {
                     .stdin(std::process::Stdio::null())
                     .output()?;
                 if !out.status.success() {
-                    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-                    let code = out.status.code().map(|c| format!("exit {c}")).unwrap_or_else(|| "killed".into());
+                    let text = format!(
+                        "{}{}",
+                        String::from_utf8_lossy(&out.stdout),
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                    let code =
+                        out.status.code().map(|c| format!("exit {c}")).unwrap_or_else(|| "killed".into());
                     return Err(io::Error::other(format!("`{cmd}` failed ({code}): {}", text.trim())));
                 }
             }
@@ -187,7 +201,12 @@ impl Spawner for Procs {
             status: f.workload(node, &workload.name, "status"),
         };
         let files = f.clone();
-        let (n, name, fp, lab) = (node.to_string(), workload.name.clone(), self.fingerprint(node, &format!("workload:{}", workload.name)), f.lab.clone());
+        let (n, name, fp, lab) = (
+            node.to_string(),
+            workload.name.clone(),
+            self.fingerprint(node, &format!("workload:{}", workload.name)),
+            f.lab.clone(),
+        );
         let limits = workload.limits;
         blocking(move || {
             // A supervisor of an earlier, interrupted `up` goes first.
@@ -209,7 +228,8 @@ impl Spawner for Procs {
 
     async fn stop_workload(&self, node: &str, name: &str) -> Result<(), SysError> {
         let files = self.files.clone();
-        let (n, w, rel) = (node.to_string(), name.to_string(), format!("{}/{name}", node_cgroup(&self.files.lab, node)));
+        let (n, w, rel) =
+            (node.to_string(), name.to_string(), format!("{}/{name}", node_cgroup(&self.files.lab, node)));
         blocking(move || {
             if let Some(pid) = files.pid(&files.workload(&n, &w, "pid")) {
                 spawn::stop(pid, &files.dir(), STOP_GRACE);
@@ -253,7 +273,9 @@ impl Files {
     }
 
     fn names_in(&self, sub: &str) -> Vec<String> {
-        std::fs::read_dir(self.dir().join(sub)).map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect()).unwrap_or_default()
+        std::fs::read_dir(self.dir().join(sub))
+            .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+            .unwrap_or_default()
     }
 
     /// Every (node, workload) with runtime files.
@@ -274,7 +296,11 @@ impl Files {
 
     /// Every node with runtime files.
     pub fn nodes(&self) -> Vec<String> {
-        let mut out: Vec<String> = self.names_in("nodes").into_iter().filter_map(|f| f.split_once('.').map(|(n, _)| n.to_string())).collect();
+        let mut out: Vec<String> = self
+            .names_in("nodes")
+            .into_iter()
+            .filter_map(|f| f.split_once('.').map(|(n, _)| n.to_string()))
+            .collect();
         out.extend(self.workloads().into_iter().map(|(n, _)| n));
         out.sort();
         out.dedup();
@@ -293,8 +319,10 @@ pub fn observe(files: &Files) -> crate::plan::procs::ProcsState {
         e.exec = files.read(&files.node(&node, "exec.fp"));
     }
     for (node, name) in files.workloads() {
-        let running = files.pid(&files.workload(&node, &name, "pid")).is_some_and(|p| spawn::alive(p, &files.dir()));
-        let ended_as_defined = spawn::status(&files.workload(&node, &name, "status")).is_some_and(|s| s.state == "exited" || s.state == "oom-killed");
+        let running =
+            files.pid(&files.workload(&node, &name, "pid")).is_some_and(|p| spawn::alive(p, &files.dir()));
+        let ended_as_defined = spawn::status(&files.workload(&node, &name, "status"))
+            .is_some_and(|s| s.state == "exited" || s.state == "oom-killed");
         if running || ended_as_defined {
             if let Some(fp) = files.read(&files.workload(&node, &name, "fp")) {
                 out.entry(node).or_default().workloads.insert(name, fp);
@@ -311,9 +339,16 @@ pub fn observe(files: &Files) -> crate::plan::procs::ProcsState {
 pub fn teardown(lab: &str, recorded: bool) -> io::Result<()> {
     let files = Files { lab: lab.to_string() };
     let had_processes = !files.nodes().is_empty();
-    let supervisors: Vec<u32> = files.workloads().iter().filter_map(|(n, w)| files.pid(&files.workload(n, w, "pid"))).collect();
+    let supervisors: Vec<u32> =
+        files.workloads().iter().filter_map(|(n, w)| files.pid(&files.workload(n, w, "pid"))).collect();
     let dir = files.dir();
-    let handles: Vec<_> = supervisors.into_iter().map(|pid| { let d = dir.clone(); std::thread::spawn(move || spawn::stop(pid, &d, STOP_GRACE)) }).collect();
+    let handles: Vec<_> = supervisors
+        .into_iter()
+        .map(|pid| {
+            let d = dir.clone();
+            std::thread::spawn(move || spawn::stop(pid, &d, STOP_GRACE))
+        })
+        .collect();
     for h in handles {
         let _ = h.join();
     }
@@ -330,7 +365,9 @@ pub fn teardown(lab: &str, recorded: bool) -> io::Result<()> {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
         let Ok(cmd) = std::fs::read(format!("/proc/{pid}/cmdline")) else { continue };
         let args: Vec<&[u8]> = cmd.split(|b| *b == 0).collect();
-        if args.iter().any(|a| *a == b"__netlab-init") && args.iter().any(|a| a.starts_with(marker.as_bytes())) {
+        if args.iter().any(|a| *a == b"__netlab-init")
+            && args.iter().any(|a| a.starts_with(marker.as_bytes()))
+        {
             spawn::stop(pid, &files.dir(), Duration::from_millis(500));
         }
     }
@@ -346,7 +383,9 @@ pub fn teardown(lab: &str, recorded: bool) -> io::Result<()> {
 /// refuses while another lab's groups are inside.
 fn remove_shared_parent(layout: &Layout) {
     let dirs: Vec<PathBuf> = match layout {
-        Layout::V1 { root } => ["memory", "cpu", "pids"].iter().map(|c| root.join(c).join("netlab")).collect(),
+        Layout::V1 { root } => {
+            ["memory", "cpu", "pids"].iter().map(|c| root.join(c).join("netlab")).collect()
+        }
         Layout::V2 { root } => vec![root.join("netlab")],
     };
     for d in dirs {
@@ -380,7 +419,8 @@ pub fn workload_status(files: &Files, node: &str) -> Vec<WorkloadStatus> {
         .filter(|(n, _)| n == node)
         .map(|(_, name)| {
             let st = spawn::status(&files.workload(node, &name, "status")).unwrap_or_default();
-            let spec: Option<WorkloadSpec> = files.read(&files.workload(node, &name, "json")).and_then(|t| serde_json::from_str(&t).ok());
+            let spec: Option<WorkloadSpec> =
+                files.read(&files.workload(node, &name, "json")).and_then(|t| serde_json::from_str(&t).ok());
             let supervisor = files.pid(&files.workload(node, &name, "pid"));
             let running = supervisor.is_some_and(|p| spawn::alive(p, &files.dir()));
             let usage = match (&layout, &spec) {
@@ -388,9 +428,16 @@ pub fn workload_status(files: &Files, node: &str) -> Vec<WorkloadStatus> {
                 _ => None,
             };
             // A workload is held by its own limits and by its node's, whichever is set.
-            let node_limits: Limits = files.read(&files.node(node, "limits")).and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
+            let node_limits: Limits = files
+                .read(&files.node(node, "limits"))
+                .and_then(|t| serde_json::from_str(&t).ok())
+                .unwrap_or_default();
             let limits = node_limits.overlay(&spec.as_ref().map(|s| s.workload.limits).unwrap_or_default());
-            let state = if running || matches!(st.state.as_str(), "exited" | "oom-killed" | "failed") { st.state.clone() } else { "gone".to_string() };
+            let state = if running || matches!(st.state.as_str(), "exited" | "oom-killed" | "failed") {
+                st.state.clone()
+            } else {
+                "gone".to_string()
+            };
             WorkloadStatus {
                 name,
                 supervisor: supervisor.filter(|_| running),

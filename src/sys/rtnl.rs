@@ -8,10 +8,16 @@ use crate::model::{names, NsRef};
 use crate::plan::RouteState;
 use futures::StreamExt;
 use ipnetwork::IpNetwork;
-use netlink_packet_core::{NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST};
+use netlink_packet_core::{
+    NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST,
+};
 use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage};
-use netlink_packet_route::link::{InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage};
-use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType};
+use netlink_packet_route::link::{
+    InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
+};
+use netlink_packet_route::route::{
+    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
+};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use rtnetlink::Handle;
 use std::collections::HashMap;
@@ -46,7 +52,12 @@ fn errno(e: &io::Error) -> i32 {
 impl Rtnl {
     /// A backend for lab `lab`; must be made inside the tokio runtime.
     pub fn new(lab: &str) -> Rtnl {
-        Rtnl { lab: lab.to_string(), firewall: Default::default(), rt: tokio::runtime::Handle::current(), conns: Mutex::new(HashMap::new()) }
+        Rtnl {
+            lab: lab.to_string(),
+            firewall: Default::default(),
+            rt: tokio::runtime::Handle::current(),
+            conns: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The same backend, with the lab's firewall going through `kind`.
@@ -76,7 +87,12 @@ impl Rtnl {
     }
 
     /// Sends one request and collects the replies; a NACK becomes the errno it carries.
-    pub async fn request(&self, ns: &NsRef, msg: RouteNetlinkMessage, flags: u16) -> io::Result<Vec<RouteNetlinkMessage>> {
+    pub async fn request(
+        &self,
+        ns: &NsRef,
+        msg: RouteNetlinkMessage,
+        flags: u16,
+    ) -> io::Result<Vec<RouteNetlinkMessage>> {
         let mut handle = self.handle(ns).await?;
         let mut nl = NetlinkMessage::from(msg);
         nl.header.flags = NLM_F_REQUEST | flags;
@@ -183,12 +199,13 @@ impl Netns for Rtnl {
     async fn add_netns(&self, name: &str) -> Result<(), SysError> {
         let rt = self.rt.clone();
         let n = name.to_string();
-        let handle = netns::run(netns::Place::New { name: n, mark: names::netns_mark(&self.lab) }, move || {
-            sysctl::quiet_ipv6_defaults();
-            Self::open_here(&rt)
-        })
-        .await
-        .map_err(|e| sys(format!("creating netns {name}"), e))?;
+        let handle =
+            netns::run(netns::Place::New { name: n, mark: names::netns_mark(&self.lab) }, move || {
+                sysctl::quiet_ipv6_defaults();
+                Self::open_here(&rt)
+            })
+            .await
+            .map_err(|e| sys(format!("creating netns {name}"), e))?;
         let _ = self.cell(&NsRef::Named(name.to_string())).set(handle);
         Ok(())
     }
@@ -203,7 +220,13 @@ impl Netns for Rtnl {
 }
 
 impl Links for Rtnl {
-    async fn add_veth(&self, a: &(NsRef, String), b: &(NsRef, String), alias: &str, mtu: u32) -> Result<(), SysError> {
+    async fn add_veth(
+        &self,
+        a: &(NsRef, String),
+        b: &(NsRef, String),
+        alias: &str,
+        mtu: u32,
+    ) -> Result<(), SysError> {
         let op = format!("creating veth {} <-> {}", at(&a.0, &a.1), at(&b.0, &b.1));
         let peer_ns = if a.0 != b.0 { Some(Self::ns_file(&b.0).map_err(|e| sys(&op, e))?) } else { None };
         let mut peer = LinkMessage::default();
@@ -224,7 +247,9 @@ impl Links for Rtnl {
             .map_err(|e| sys(&op, e))?;
         drop(peer_ns);
         for end in [a, b] {
-            self.set_alias(&end.0, &end.1, alias).await.map_err(|e| sys(format!("marking {}", at(&end.0, &end.1)), e))?;
+            self.set_alias(&end.0, &end.1, alias)
+                .await
+                .map_err(|e| sys(format!("marking {}", at(&end.0, &end.1)), e))?;
             if end.0 == NsRef::Host {
                 // Lab namespaces are quiet by their defaults; the host's are not ours to change.
                 sysctl::quiet_ipv6_iface(&end.1);
@@ -238,7 +263,9 @@ impl Links for Rtnl {
         let mut msg = LinkMessage::default();
         msg.attributes.push(LinkAttribute::IfName(name.to_string()));
         msg.attributes.push(LinkAttribute::LinkInfo(vec![LinkInfo::Kind(InfoKind::Bridge)]));
-        self.request(ns, RouteNetlinkMessage::NewLink(msg), NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL).await.map_err(|e| sys(&op, e))?;
+        self.request(ns, RouteNetlinkMessage::NewLink(msg), NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL)
+            .await
+            .map_err(|e| sys(&op, e))?;
         self.set_alias(ns, name, alias).await.map_err(|e| sys(&op, e))
     }
 
@@ -252,7 +279,9 @@ impl Links for Rtnl {
     async fn set_mtu(&self, ns: &NsRef, name: &str, mtu: u32) -> Result<(), SysError> {
         let mut msg = LinkMessage::default();
         msg.attributes.push(LinkAttribute::Mtu(mtu));
-        self.set_link(ns, name, msg).await.map_err(|e| sys(format!("setting mtu {mtu} on {}", at(ns, name)), e))
+        self.set_link(ns, name, msg)
+            .await
+            .map_err(|e| sys(format!("setting mtu {mtu} on {}", at(ns, name)), e))
     }
 
     async fn set_master(&self, ns: &NsRef, name: &str, master: &str) -> Result<(), SysError> {
@@ -279,7 +308,10 @@ impl Links for Rtnl {
             msg.header.flags = AddressHeaderFlags::Nodad;
             msg.attributes.push(AddressAttribute::Flags(AddressFlags::Nodad));
         }
-        let r = self.request(ns, RouteNetlinkMessage::NewAddress(msg), NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL).await.map(drop);
+        let r = self
+            .request(ns, RouteNetlinkMessage::NewAddress(msg), NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL)
+            .await
+            .map(drop);
         ok_if(r, &[nix::libc::EEXIST]).map_err(|e| sys(&op, e))
     }
 
@@ -312,23 +344,33 @@ impl Links for Rtnl {
         r.dev = None; // the interface may already be gone; destination and metric identify it
         let mut msg = self.route_message(ns, &r).await.map_err(|e| sys(&op, e))?;
         // In the host only the lab's own route may go; in a lab namespace any route there is.
-        msg.header.protocol = if *ns == NsRef::Host { RouteProtocol::Other(NETLAB_PROTO) } else { RouteProtocol::Unspec };
+        msg.header.protocol =
+            if *ns == NsRef::Host { RouteProtocol::Other(NETLAB_PROTO) } else { RouteProtocol::Unspec };
         msg.header.scope = RouteScope::NoWhere;
         let res = self.request(ns, RouteNetlinkMessage::DelRoute(msg), NLM_F_ACK).await.map(drop);
         ok_if(res, &[nix::libc::ESRCH, nix::libc::ENOENT, nix::libc::ENODEV]).map_err(|e| sys(&op, e))
     }
 
-    async fn set_shape(&self, ns: &NsRef, name: &str, shape: &crate::model::shape::Shape) -> Result<(), SysError> {
+    async fn set_shape(
+        &self,
+        ns: &NsRef,
+        name: &str,
+        shape: &crate::model::shape::Shape,
+    ) -> Result<(), SysError> {
         let op = format!("shaping {} ({shape})", at(ns, name));
         let idx = self.index(ns, name).await.map_err(|e| sys(&op, e))?;
         let msg = super::tc::replace_message(idx, shape);
-        self.request(ns, RouteNetlinkMessage::NewQueueDiscipline(msg), NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE)
-            .await
-            .map(drop)
-            .map_err(|e| match e.raw_os_error() {
-                Some(nix::libc::ENOENT) => sys(&op, io::Error::other(super::tc::missing(shape.kind()))),
-                _ => sys(&op, e),
-            })
+        self.request(
+            ns,
+            RouteNetlinkMessage::NewQueueDiscipline(msg),
+            NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE,
+        )
+        .await
+        .map(drop)
+        .map_err(|e| match e.raw_os_error() {
+            Some(nix::libc::ENOENT) => sys(&op, io::Error::other(super::tc::missing(shape.kind()))),
+            _ => sys(&op, e),
+        })
     }
 
     async fn del_shape(&self, ns: &NsRef, name: &str) -> Result<(), SysError> {
@@ -337,7 +379,10 @@ impl Links for Rtnl {
             Err(e) if errno(&e) == nix::libc::ENODEV => return Ok(()),
             r => r.map_err(|e| sys(&op, e))?,
         };
-        let r = self.request(ns, RouteNetlinkMessage::DelQueueDiscipline(super::tc::delete_message(idx)), NLM_F_ACK).await.map(drop);
+        let r = self
+            .request(ns, RouteNetlinkMessage::DelQueueDiscipline(super::tc::delete_message(idx)), NLM_F_ACK)
+            .await
+            .map(drop);
         ok_if(r, &[nix::libc::ENOENT, nix::libc::EINVAL]).map_err(|e| sys(&op, e))
     }
 

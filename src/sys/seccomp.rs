@@ -27,7 +27,9 @@ pub fn compile(s: &Seccomp) -> io::Result<Option<BpfProgram>> {
     let body = match default {
         DefaultAction::Allow => stage(deny, eperm, SeccompAction::Allow, arch)?,
         DefaultAction::Errno => stage(allow, SeccompAction::Allow, eperm, arch)?,
-        DefaultAction::Kill if deny.is_empty() => stage(allow, SeccompAction::Allow, SeccompAction::KillProcess, arch)?,
+        DefaultAction::Kill if deny.is_empty() => {
+            stage(allow, SeccompAction::Allow, SeccompAction::KillProcess, arch)?
+        }
         DefaultAction::Kill => chain(
             stage(deny, eperm, SeccompAction::Allow, arch)?,
             stage(allow, SeccompAction::Allow, SeccompAction::KillProcess, arch)?,
@@ -82,7 +84,8 @@ fn stage(
     });
     let mut map = seccompiler::compile_from_json(json.to_string().as_bytes(), arch)
         .map_err(|e| invalid(format!("compiling the seccomp filter: {e}")))?;
-    map.remove("netlab").ok_or_else(|| invalid("compiling the seccomp filter: seccompiler returned no program".into()))
+    map.remove("netlab")
+        .ok_or_else(|| invalid("compiling the seccomp filter: seccompiler returned no program".into()))
 }
 
 const RET_K: u16 = (libc::BPF_RET | libc::BPF_K) as u16;
@@ -99,7 +102,12 @@ fn chain(mut first: BpfProgram, then: BpfProgram) -> io::Result<BpfProgram> {
             return Err(invalid("chaining seccomp filters: seccompiler returned a computed action".into()));
         }
         if ins.code == RET_K && ins.k == libc::SECCOMP_RET_ALLOW {
-            *ins = sock_filter { code: (libc::BPF_JMP | libc::BPF_JA) as u16, jt: 0, jf: 0, k: (end - i - 1) as u32 };
+            *ins = sock_filter {
+                code: (libc::BPF_JMP | libc::BPF_JA) as u16,
+                jt: 0,
+                jf: 0,
+                k: (end - i - 1) as u32,
+            };
         }
     }
     first.extend(then);
@@ -204,7 +212,8 @@ mod tests {
 
     #[test]
     fn errno_default_allows_only_the_allow_list() {
-        let prog = compile(&filter(DefaultAction::Errno, &["read", "write", "exit_group"], &[])).unwrap().unwrap();
+        let prog =
+            compile(&filter(DefaultAction::Errno, &["read", "write", "exit_group"], &[])).unwrap().unwrap();
         let a = audit_arch();
         assert_eq!(run(&prog, nr("read"), a), ALLOW);
         assert_eq!(run(&prog, nr("exit_group"), a), ALLOW);
@@ -214,7 +223,9 @@ mod tests {
 
     #[test]
     fn kill_default_with_both_lists_has_three_outcomes() {
-        let prog = compile(&filter(DefaultAction::Kill, &["read", "write"], &["unshare", "mount"])).unwrap().unwrap();
+        let prog = compile(&filter(DefaultAction::Kill, &["read", "write"], &["unshare", "mount"]))
+            .unwrap()
+            .unwrap();
         let a = audit_arch();
         assert_eq!(run(&prog, nr("read"), a), ALLOW);
         assert_eq!(run(&prog, nr("write"), a), ALLOW);
@@ -248,7 +259,10 @@ mod tests {
     fn compile_rejects_bad_lists_with_the_model_sentence() {
         let err = compile(&filter(DefaultAction::Allow, &[], &["frobnicate"])).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
-        assert_eq!(err.to_string(), "unknown syscall \"frobnicate\"; write a Linux syscall name such as \"unshare\"");
+        assert_eq!(
+            err.to_string(),
+            "unknown syscall \"frobnicate\"; write a Linux syscall name such as \"unshare\""
+        );
     }
 
     /// Runs `cmd` with `prog` (compiled beforehand, in the parent) applied in the child.

@@ -24,7 +24,8 @@ pub fn netlab_exe() -> std::path::PathBuf {
     if me.as_ref().and_then(|p| p.file_name()).is_some_and(|n| n.to_string_lossy().starts_with("netlab")) {
         return "/proc/self/exe".into();
     }
-    let on_path = std::env::var_os("PATH").and_then(|paths| std::env::split_paths(&paths).map(|d| d.join("netlab")).find(|p| p.is_file()));
+    let on_path = std::env::var_os("PATH")
+        .and_then(|paths| std::env::split_paths(&paths).map(|d| d.join("netlab")).find(|p| p.is_file()));
     on_path.unwrap_or_else(|| "/proc/self/exe".into())
 }
 
@@ -43,7 +44,10 @@ pub fn start_holder(spec: &HolderSpec, spec_path: &Path) -> io::Result<u32> {
     if !out.status.success() {
         return Err(io::Error::other(stderr.trim().trim_start_matches("netlab-init: ").to_string()));
     }
-    String::from_utf8_lossy(&out.stdout).trim().parse().map_err(|_| io::Error::other(format!("node holder gave no pid: {stderr}")))
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .map_err(|_| io::Error::other(format!("node holder gave no pid: {stderr}")))
 }
 
 /// Reads a workload's status file.
@@ -57,7 +61,8 @@ pub fn start_workload(spec: &WorkloadSpec, spec_path: &Path) -> io::Result<u32> 
     write_spec(spec_path, spec)?;
     let _ = std::fs::remove_file(&spec.status);
     let log = std::fs::OpenOptions::new().create(true).append(true).open(&spec.log)?;
-    let mut child = init_command("run", spec_path).stdin(Stdio::null()).stdout(Stdio::null()).stderr(log).spawn()?;
+    let mut child =
+        init_command("run", spec_path).stdin(Stdio::null()).stdout(Stdio::null()).stderr(log).spawn()?;
     let pid = child.id();
     let deadline = Instant::now() + Duration::from_secs(3);
     while Instant::now() < deadline {
@@ -68,7 +73,9 @@ pub fn start_workload(spec: &WorkloadSpec, spec_path: &Path) -> io::Result<u32> 
                     // Nothing of a workload that cannot start may stay behind.
                     let _ = child.kill();
                     let _ = child.wait();
-                    return Err(io::Error::other(st.last_exit.unwrap_or_else(|| "the workload could not start".into())));
+                    return Err(io::Error::other(
+                        st.last_exit.unwrap_or_else(|| "the workload could not start".into()),
+                    ));
                 }
                 _ => break,
             }
@@ -90,10 +97,13 @@ pub fn start_workload(spec: &WorkloadSpec, spec_path: &Path) -> io::Result<u32> 
 /// netlab stop a stranger, or another lab's helper, that got the same pid.
 pub fn alive(pid: u32, lab_dir: &Path) -> bool {
     let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else { return false };
-    let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.rsplit(')').next().is_some_and(|r| r.trim_start().starts_with('Z')));
+    let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|s| s.rsplit(')').next().is_some_and(|r| r.trim_start().starts_with('Z')));
     let marker = format!("{}/", lab_dir.display());
     let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
-    !zombie && args.iter().any(|a| *a == b"__netlab-init") && args.iter().any(|a| a.starts_with(marker.as_bytes()))
+    !zombie
+        && args.iter().any(|a| *a == b"__netlab-init")
+        && args.iter().any(|a| a.starts_with(marker.as_bytes()))
 }
 
 /// Stops one of netlab's processes: SIGTERM, then SIGKILL after `grace`. Gone counts as done.

@@ -70,7 +70,14 @@ pub fn netem_options(shape: &Shape) -> Vec<u8> {
     let ticks = |d: std::time::Duration| ((d.as_nanos() >> PSCHED_SHIFT).min(u32::MAX as u128)) as u32;
     let loss = shape.loss.map(|p| ((p / 100.0) * u32::MAX as f64).round() as u32).unwrap_or(0);
     let mut qopt = Vec::new();
-    for v in [shape.delay.map(ticks).unwrap_or(0), shape.limit.unwrap_or(DEFAULT_LIMIT), loss, 0, 0, shape.jitter.map(ticks).unwrap_or(0)] {
+    for v in [
+        shape.delay.map(ticks).unwrap_or(0),
+        shape.limit.unwrap_or(DEFAULT_LIMIT),
+        loss,
+        0,
+        0,
+        shape.jitter.map(ticks).unwrap_or(0),
+    ] {
         qopt.extend_from_slice(&v.to_ne_bytes());
     }
     if let Some(d) = shape.delay {
@@ -93,9 +100,24 @@ pub fn netem_options(shape: &Shape) -> Vec<u8> {
 
 /// `tc qdisc replace dev IFINDEX root handle 4e4c: KIND ...`
 pub fn replace_message(ifindex: u32, shape: &Shape) -> TcMessage {
-    let header = TcHeader { index: ifindex as i32, handle: TcHandle { major: HANDLE_MAJOR, minor: 0 }, parent: TcHandle::ROOT, ..Default::default() };
-    let options = if shape.needs_netem() { netem_options(shape) } else { tbf_options(shape.rate.unwrap_or(0), shape.limit) };
-    TcMessage::from_parts(header, vec![TcAttribute::Kind(shape.kind().to_string()), TcAttribute::Other(DefaultNla::new(TCA_OPTIONS, options))])
+    let header = TcHeader {
+        index: ifindex as i32,
+        handle: TcHandle { major: HANDLE_MAJOR, minor: 0 },
+        parent: TcHandle::ROOT,
+        ..Default::default()
+    };
+    let options = if shape.needs_netem() {
+        netem_options(shape)
+    } else {
+        tbf_options(shape.rate.unwrap_or(0), shape.limit)
+    };
+    TcMessage::from_parts(
+        header,
+        vec![
+            TcAttribute::Kind(shape.kind().to_string()),
+            TcAttribute::Other(DefaultNla::new(TCA_OPTIONS, options)),
+        ],
+    )
 }
 
 /// `tc qdisc del dev IFINDEX root`
@@ -107,18 +129,26 @@ pub fn delete_message(ifindex: u32) -> TcMessage {
 /// What a missing qdisc means for the user.
 pub fn missing(kind: &str) -> String {
     let what = if kind == "netem" { "delay, jitter and loss" } else { "rate" };
-    format!("this kernel has no sch_{kind}: load the module (modprobe sch_{kind}) or drop {what} from the file")
+    format!(
+        "this kernel has no sch_{kind}: load the module (modprobe sch_{kind}) or drop {what} from the file"
+    )
 }
 
 /// Whether this kernel can make a `kind` qdisc, tried once on the loopback of a throwaway
 /// namespace (the host's interfaces are never touched).
 pub fn probe(kind: &str) -> io::Result<bool> {
-    let shape = if kind == "netem" { Shape { delay: Some(std::time::Duration::from_millis(1)), ..Default::default() } } else { Shape { rate: Some(1_000_000), ..Default::default() } };
+    let shape = if kind == "netem" {
+        Shape { delay: Some(std::time::Duration::from_millis(1)), ..Default::default() }
+    } else {
+        Shape { rate: Some(1_000_000), ..Default::default() }
+    };
     super::netns::in_scratch_netns(move || {
         let req = RouteNetlinkMessage::NewQueueDiscipline(replace_message(1, &shape));
         match super::dump::ask_here(req, NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE) {
             Ok(_) => Ok(true),
-            Err(e) if matches!(e.raw_os_error(), Some(nix::libc::ENOENT) | Some(nix::libc::EOPNOTSUPP)) => Ok(false),
+            Err(e) if matches!(e.raw_os_error(), Some(nix::libc::ENOENT) | Some(nix::libc::EOPNOTSUPP)) => {
+                Ok(false)
+            }
             Err(e) => Err(e),
         }
     })
@@ -148,7 +178,13 @@ mod tests {
 
     #[test]
     fn netem_carries_delay_jitter_loss_and_rate() {
-        let s = Shape { delay: Some(Duration::from_millis(20)), jitter: Some(Duration::from_millis(5)), loss: Some(1.0), rate: Some(8_000_000), limit: Some(500) };
+        let s = Shape {
+            delay: Some(Duration::from_millis(20)),
+            jitter: Some(Duration::from_millis(5)),
+            loss: Some(1.0),
+            rate: Some(8_000_000),
+            limit: Some(500),
+        };
         let o = netem_options(&s);
         assert_eq!(u32_at(&o, 0), 20_000_000 >> 6, "latency in scheduler ticks");
         assert_eq!(u32_at(&o, 4), 500);

@@ -36,7 +36,6 @@ endpoints = ["gw:uplink", "wan:eth0"]
 addresses = ["203.0.113.1/24", "203.0.113.10/24"]
 "#;
 
-
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_netlab")
 }
@@ -224,12 +223,16 @@ impl TestLab {
             None => sh("ip -o link show"),
         };
         let links = String::from_utf8_lossy(&links.stdout);
-        assert!(!links.contains(&format!("netlab:{}:", self.name)), "marked interfaces left behind:\n{links}");
+        assert!(
+            !links.contains(&format!("netlab:{}:", self.name)),
+            "marked interfaces left behind:\n{links}"
+        );
     }
 
     /// Removes everything, also after a failure; safe to call twice.
     pub fn cleanup(&self) {
-        let _ = self.command(&["down", "--lab", &self.name]).stdout(Stdio::null()).stderr(Stdio::null()).status();
+        let _ =
+            self.command(&["down", "--lab", &self.name]).stdout(Stdio::null()).stderr(Stdio::null()).status();
         for ns in self.extra_netns.iter().chain(self.sandbox.iter()) {
             let _ = sh(&format!("ip netns del {ns} 2>/dev/null"));
         }

@@ -25,12 +25,7 @@ pub(super) struct LimitFile {
 }
 
 fn file(controller: &'static str, file: &'static str, value: String, set: bool) -> LimitFile {
-    LimitFile {
-        controller,
-        file,
-        value,
-        set,
-    }
+    LimitFile { controller, file, value, set }
 }
 
 /// Quota in µs per `CPU_PERIOD_US` for `cores`, raised to the kernel's minimum.
@@ -41,28 +36,11 @@ pub(super) fn cpu_quota_us(cores: f64) -> u64 {
 /// cgroup v2: `memory.max`, `cpu.max`, `pids.max`. Unset limits are written as `max`, so a
 /// limit removed from the lab file is lifted on the next `up`.
 pub(super) fn v2_limit_files(limits: &Limits) -> Vec<LimitFile> {
-    let quota = limits
-        .cpu
-        .map_or("max".to_string(), |c| cpu_quota_us(c).to_string());
+    let quota = limits.cpu.map_or("max".to_string(), |c| cpu_quota_us(c).to_string());
     vec![
-        file(
-            "memory",
-            "memory.max",
-            or_max(limits.memory),
-            limits.memory.is_some(),
-        ),
-        file(
-            "cpu",
-            "cpu.max",
-            format!("{quota} {CPU_PERIOD_US}"),
-            limits.cpu.is_some(),
-        ),
-        file(
-            "pids",
-            "pids.max",
-            or_max(limits.pids),
-            limits.pids.is_some(),
-        ),
+        file("memory", "memory.max", or_max(limits.memory), limits.memory.is_some()),
+        file("cpu", "cpu.max", format!("{quota} {CPU_PERIOD_US}"), limits.cpu.is_some()),
+        file("pids", "pids.max", or_max(limits.pids), limits.pids.is_some()),
     ]
 }
 
@@ -71,30 +49,13 @@ pub(super) fn v2_limit_files(limits: &Limits) -> Vec<LimitFile> {
 /// "no limit" as -1 for memory and CPU, `max` for pids.
 pub(super) fn v1_limit_files(limits: &Limits) -> Vec<LimitFile> {
     let memory = limits.memory.map_or("-1".to_string(), |m| m.to_string());
-    let quota = limits
-        .cpu
-        .map_or("-1".to_string(), |c| cpu_quota_us(c).to_string());
+    let quota = limits.cpu.map_or("-1".to_string(), |c| cpu_quota_us(c).to_string());
     let cpu_set = limits.cpu.is_some();
     vec![
-        file(
-            "memory",
-            "memory.limit_in_bytes",
-            memory,
-            limits.memory.is_some(),
-        ),
-        file(
-            "cpu",
-            "cpu.cfs_period_us",
-            CPU_PERIOD_US.to_string(),
-            cpu_set,
-        ),
+        file("memory", "memory.limit_in_bytes", memory, limits.memory.is_some()),
+        file("cpu", "cpu.cfs_period_us", CPU_PERIOD_US.to_string(), cpu_set),
         file("cpu", "cpu.cfs_quota_us", quota, cpu_set),
-        file(
-            "pids",
-            "pids.max",
-            or_max(limits.pids),
-            limits.pids.is_some(),
-        ),
+        file("pids", "pids.max", or_max(limits.pids), limits.pids.is_some()),
     ]
 }
 
@@ -105,9 +66,7 @@ fn or_max(v: Option<u64>) -> String {
 /// Controller names from `cgroup.controllers` or `cgroup.subtree_control`. Tolerates the
 /// `+name` spelling that is written into the latter.
 pub(super) fn parse_controllers(text: &str) -> Vec<&str> {
-    text.split_whitespace()
-        .map(|c| c.trim_start_matches('+'))
-        .collect()
+    text.split_whitespace().map(|c| c.trim_start_matches('+')).collect()
 }
 
 /// The pids in a `cgroup.procs` file. 0 stands for a process outside our pid namespace: it
@@ -144,17 +103,10 @@ mod tests {
     #[test]
     fn v2_limit_files_spell_max_for_unset() {
         let values = |l: &Limits| -> Vec<(&str, String)> {
-            v2_limit_files(l)
-                .into_iter()
-                .map(|f| (f.file, f.value))
-                .collect()
+            v2_limit_files(l).into_iter().map(|f| (f.file, f.value)).collect()
         };
         assert_eq!(
-            values(&Limits {
-                memory: Some(256 << 20),
-                cpu: Some(0.5),
-                pids: Some(64)
-            }),
+            values(&Limits { memory: Some(256 << 20), cpu: Some(0.5), pids: Some(64) }),
             [
                 ("memory.max", "268435456".to_string()),
                 ("cpu.max", "50000 100000".to_string()),
@@ -175,17 +127,10 @@ mod tests {
     #[test]
     fn v1_limit_files_period_before_quota_and_minus_one_for_unset() {
         let values = |l: &Limits| -> Vec<(&str, &str, String)> {
-            v1_limit_files(l)
-                .into_iter()
-                .map(|f| (f.controller, f.file, f.value))
-                .collect()
+            v1_limit_files(l).into_iter().map(|f| (f.controller, f.file, f.value)).collect()
         };
         assert_eq!(
-            values(&Limits {
-                memory: Some(64 << 20),
-                cpu: Some(1.5),
-                pids: Some(16)
-            }),
+            values(&Limits { memory: Some(64 << 20), cpu: Some(1.5), pids: Some(16) }),
             [
                 ("memory", "memory.limit_in_bytes", "67108864".to_string()),
                 ("cpu", "cpu.cfs_period_us", "100000".to_string()),

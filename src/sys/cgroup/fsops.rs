@@ -36,10 +36,7 @@ pub(super) fn procs_under(dir: &Path, out: &mut Vec<u32>) -> io::Result<()> {
     let procs = dir.join("cgroup.procs");
     if let Some(text) = read_opt(&procs)? {
         let pids = parse_procs(&text).map_err(|e| {
-            io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("reading {}: {e}", procs.display()),
-            )
+            io::Error::new(io::ErrorKind::InvalidData, format!("reading {}: {e}", procs.display()))
         })?;
         out.extend(pids);
     }
@@ -60,10 +57,7 @@ pub(super) fn rmdir_tree(dir: &Path) -> io::Result<()> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
         Err(e) if e.raw_os_error() == Some(nix::libc::EBUSY) => Err(ctx(
             e,
-            format!(
-                "removing cgroup {} (processes are still in it: kill them first)",
-                dir.display()
-            ),
+            format!("removing cgroup {} (processes are still in it: kill them first)", dir.display()),
         )),
         Err(e) => Err(ctx(e, format!("removing cgroup {}", dir.display()))),
     }

@@ -35,24 +35,11 @@ impl Sandbox {
             eprintln!("skipping {name}: needs root to create cgroups");
             return None;
         }
-        let serial = SERIAL
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let serial = SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let cg = layout.unwrap_or_else(|| detect().expect("detecting the cgroup layout"));
-        let made_parents = cg
-            .group_dirs("netlab")
-            .unwrap()
-            .into_iter()
-            .filter(|d| !d.exists())
-            .collect();
+        let made_parents = cg.group_dirs("netlab").unwrap().into_iter().filter(|d| !d.exists()).collect();
         let lab = format!("netlab/ttest-{}-{name}", std::process::id());
-        Some(Sandbox {
-            cg,
-            lab,
-            made_parents,
-            children: Vec::new(),
-            _serial: serial,
-        })
+        Some(Sandbox { cg, lab, made_parents, children: Vec::new(), _serial: serial })
     }
 
     fn group(&self, node: &str) -> String {
@@ -101,40 +88,21 @@ impl Drop for Sandbox {
 /// too.
 fn limit_values(cg: &Layout, rel: &str) -> [String; 3] {
     let read = |p: PathBuf| {
-        fs::read_to_string(&p)
-            .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-            .trim()
-            .to_string()
+        fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())).trim().to_string()
     };
     match cg {
         Layout::V1 { root } => {
             let memory = read(root.join("memory").join(rel).join("memory.limit_in_bytes"));
             // v1 reports "no limit" as the largest page-aligned value.
-            let memory = if memory.parse::<u64>().unwrap() >= 1 << 62 {
-                "max".to_string()
-            } else {
-                memory
-            };
+            let memory = if memory.parse::<u64>().unwrap() >= 1 << 62 { "max".to_string() } else { memory };
             let quota = read(root.join("cpu").join(rel).join("cpu.cfs_quota_us"));
-            let quota = if quota == "-1" {
-                "max".to_string()
-            } else {
-                quota
-            };
+            let quota = if quota == "-1" { "max".to_string() } else { quota };
             let period = read(root.join("cpu").join(rel).join("cpu.cfs_period_us"));
-            [
-                memory,
-                format!("{quota} {period}"),
-                read(root.join("pids").join(rel).join("pids.max")),
-            ]
+            [memory, format!("{quota} {period}"), read(root.join("pids").join(rel).join("pids.max"))]
         }
         Layout::V2 { root } => {
             let dir = root.join(rel);
-            [
-                read(dir.join("memory.max")),
-                read(dir.join("cpu.max")),
-                read(dir.join("pids.max")),
-            ]
+            [read(dir.join("memory.max")), read(dir.join("cpu.max")), read(dir.join("pids.max"))]
         }
     }
 }
@@ -155,9 +123,7 @@ fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
 fn alive(pid: u32) -> bool {
     match fs::read_to_string(format!("/proc/{pid}/stat")) {
         // The state follows the parenthesised command name.
-        Ok(stat) => stat
-            .rsplit_once(") ")
-            .is_some_and(|(_, rest)| !rest.starts_with(['Z', 'X'])),
+        Ok(stat) => stat.rsplit_once(") ").is_some_and(|(_, rest)| !rest.starts_with(['Z', 'X'])),
         Err(_) => false,
     }
 }
@@ -168,30 +134,17 @@ fn kernel_limits_join_kill_remove() {
         return;
     };
     let n1 = sb.group("n1");
-    let limits = Limits {
-        memory: Some(64 << 20),
-        cpu: Some(0.5),
-        pids: Some(16),
-    };
+    let limits = Limits { memory: Some(64 << 20), cpu: Some(0.5), pids: Some(16) };
     sb.cg.create(&n1, &limits).unwrap();
-    assert_eq!(
-        limit_values(&sb.cg, &n1),
-        ["67108864", "50000 100000", "16"]
-    );
+    assert_eq!(limit_values(&sb.cg, &n1), ["67108864", "50000 100000", "16"]);
 
     // Created again without limits: all lifted. And back.
     sb.cg.create(&n1, &Limits::default()).unwrap();
     assert_eq!(limit_values(&sb.cg, &n1), ["max", "max 100000", "max"]);
     sb.cg.create(&n1, &limits).unwrap();
-    assert_eq!(
-        limit_values(&sb.cg, &n1),
-        ["67108864", "50000 100000", "16"]
-    );
+    assert_eq!(limit_values(&sb.cg, &n1), ["67108864", "50000 100000", "16"]);
 
-    let sleep = Command::new("sleep")
-        .arg("30")
-        .spawn()
-        .expect("spawning sleep");
+    let sleep = Command::new("sleep").arg("30").spawn().expect("spawning sleep");
     let sleep_pid = sleep.id();
     sb.children.push(sleep);
     sb.cg.join(&n1, sleep_pid).unwrap();
@@ -202,41 +155,21 @@ fn kernel_limits_join_kill_remove() {
     let web = sb.group("n2/web");
     sb.cg.create(&web, &Limits::default()).unwrap();
     let sh_pid = sb.spawn_joined(&web, "sleep 30 & sleep 30 & wait");
-    assert!(
-        wait_until(Duration::from_secs(2), || sb.cg.procs(&web).unwrap().len()
-            == 3),
-        "sh did not fork"
-    );
+    assert!(wait_until(Duration::from_secs(2), || sb.cg.procs(&web).unwrap().len() == 3), "sh did not fork");
     let all = sb.cg.procs(&sb.lab).unwrap();
     assert_eq!(all.len(), 4, "{all:?}");
     assert!(all.contains(&sleep_pid) && all.contains(&sh_pid), "{all:?}");
-    let grandchildren: Vec<u32> = all
-        .iter()
-        .copied()
-        .filter(|&p| p != sleep_pid && p != sh_pid)
-        .collect();
+    let grandchildren: Vec<u32> = all.iter().copied().filter(|&p| p != sleep_pid && p != sh_pid).collect();
 
     let started = Instant::now();
     sb.cg.kill_all(&sb.lab).unwrap();
-    assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "kill_all took {:?}",
-        started.elapsed()
-    );
+    assert!(started.elapsed() < Duration::from_secs(2), "kill_all took {:?}", started.elapsed());
     assert_eq!(sb.cg.procs(&sb.lab).unwrap(), Vec::<u32>::new());
     for child in &mut sb.children {
-        assert_eq!(
-            child.wait().unwrap().signal(),
-            Some(9),
-            "pid {}",
-            child.id()
-        );
+        assert_eq!(child.wait().unwrap().signal(), Some(9), "pid {}", child.id());
     }
     for pid in grandchildren {
-        assert!(
-            wait_until(Duration::from_secs(2), || !alive(pid)),
-            "grandchild {pid} survived"
-        );
+        assert!(wait_until(Duration::from_secs(2), || !alive(pid)), "grandchild {pid} survived");
     }
 
     let usage = sb.cg.usage(&n1).unwrap();
@@ -257,15 +190,7 @@ fn kernel_pids_limit_holds() {
         return;
     };
     let n1 = sb.group("n1");
-    sb.cg
-        .create(
-            &n1,
-            &Limits {
-                pids: Some(5),
-                ..Limits::default()
-            },
-        )
-        .unwrap();
+    sb.cg.create(&n1, &Limits { pids: Some(5), ..Limits::default() }).unwrap();
     // No `wait` at the end: the shell must exit by itself, whatever fork does.
     let script = "n=0; for i in 1 2 3 4 5 6 7 8 9 10; do \
                   sleep 30 </dev/null >/dev/null 2>&1 & n=$((n+1)); echo started $n; done; echo finished";
@@ -281,11 +206,7 @@ fn kernel_pids_limit_holds() {
     sb.children.push(sh);
     assert!(exited, "the shell did not exit within 10 s");
     let started = out.lines().filter(|l| l.starts_with("started")).count();
-    eprintln!(
-        "pids=5: {started} of 10 sleeps started, {} failed; shell said: {}",
-        10 - started,
-        err.trim()
-    );
+    eprintln!("pids=5: {started} of 10 sleeps started, {} failed; shell said: {}", 10 - started, err.trim());
 
     // The shell itself is one of the five.
     assert_eq!(started, 4, "stdout: {out}\nstderr: {err}");
@@ -300,10 +221,7 @@ fn kernel_v2_mechanics_on_the_unified_tree() {
     // groups, cgroup.procs and cgroup.kill there are real, so the v2 paths get exercised.
     let unified = Path::new("/sys/fs/cgroup/unified");
     let Ok(cg @ Layout::V2 { .. }) = detect_at(unified) else {
-        eprintln!(
-            "skipping: no cgroup2 at {} (pure v1 or pure v2 machine)",
-            unified.display()
-        );
+        eprintln!("skipping: no cgroup2 at {} (pure v1 or pure v2 machine)", unified.display());
         return;
     };
     let Some(mut sb) = Sandbox::with_layout("v2", Some(cg)) else {
@@ -313,27 +231,13 @@ fn kernel_v2_mechanics_on_the_unified_tree() {
     sb.cg.create(&web, &Limits::default()).unwrap();
     let offered = fs::read_to_string(unified.join("cgroup.controllers")).unwrap();
     if !offered.split_whitespace().any(|c| c == "memory") {
-        let err = sb
-            .cg
-            .create(
-                &web,
-                &Limits {
-                    memory: Some(64 << 20),
-                    ..Limits::default()
-                },
-            )
-            .unwrap_err();
+        let err = sb.cg.create(&web, &Limits { memory: Some(64 << 20), ..Limits::default() }).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::Unsupported, "{err}");
     }
 
     let sh_pid = sb.spawn_joined(&web, "sleep 30 & sleep 30 & wait");
     assert!(
-        wait_until(Duration::from_secs(2), || sb
-            .cg
-            .procs(&sb.lab)
-            .unwrap()
-            .len()
-            == 3),
+        wait_until(Duration::from_secs(2), || sb.cg.procs(&sb.lab).unwrap().len() == 3),
         "sh did not fork"
     );
     let all = sb.cg.procs(&sb.lab).unwrap();
@@ -341,17 +245,10 @@ fn kernel_v2_mechanics_on_the_unified_tree() {
 
     let started = Instant::now();
     sb.cg.kill_all(&sb.lab).unwrap();
-    assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "kill_all took {:?}",
-        started.elapsed()
-    );
+    assert!(started.elapsed() < Duration::from_secs(2), "kill_all took {:?}", started.elapsed());
     assert_eq!(sb.cg.procs(&sb.lab).unwrap(), Vec::<u32>::new());
     for pid in all {
-        assert!(
-            wait_until(Duration::from_secs(2), || !alive(pid)),
-            "pid {pid} survived"
-        );
+        assert!(wait_until(Duration::from_secs(2), || !alive(pid)), "pid {pid} survived");
     }
 
     sb.cg.remove(&sb.lab).unwrap();

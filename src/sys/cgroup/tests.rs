@@ -14,8 +14,7 @@ impl TempDir {
     fn new(name: &str) -> TempDir {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let dir =
-            std::env::temp_dir().join(format!("netlab-cgtest-{}-{n}-{name}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("netlab-cgtest-{}-{n}-{name}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
         TempDir(dir)
@@ -33,9 +32,7 @@ fn fake_v2(name: &str, controllers: &str) -> (TempDir, Layout) {
     let tmp = TempDir::new(name);
     fs::write(tmp.0.join("cgroup.controllers"), controllers).unwrap();
     fs::write(tmp.0.join("cgroup.subtree_control"), "").unwrap();
-    let layout = Layout::V2 {
-        root: tmp.0.clone(),
-    };
+    let layout = Layout::V2 { root: tmp.0.clone() };
     (tmp, layout)
 }
 
@@ -44,11 +41,7 @@ fn read(path: impl AsRef<Path>) -> String {
     fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-const LIMITS: Limits = Limits {
-    memory: Some(256 << 20),
-    cpu: Some(0.5),
-    pids: Some(64),
-};
+const LIMITS: Limits = Limits { memory: Some(256 << 20), cpu: Some(0.5), pids: Some(64) };
 
 #[test]
 fn v2_create_enables_controllers_on_every_ancestor() {
@@ -56,18 +49,10 @@ fn v2_create_enables_controllers_on_every_ancestor() {
     cg.create("netlab/lab/node", &LIMITS).unwrap();
     let root = &tmp.0;
     for dir in [root.clone(), root.join("netlab"), root.join("netlab/lab")] {
-        assert_eq!(
-            read(dir.join("cgroup.subtree_control")),
-            "+memory +cpu +pids",
-            "{}",
-            dir.display()
-        );
+        assert_eq!(read(dir.join("cgroup.subtree_control")), "+memory +cpu +pids", "{}", dir.display());
     }
     let node = root.join("netlab/lab/node");
-    assert!(
-        !node.join("cgroup.subtree_control").exists(),
-        "the leaf keeps its controllers"
-    );
+    assert!(!node.join("cgroup.subtree_control").exists(), "the leaf keeps its controllers");
     assert_eq!(read(node.join("memory.max")), "268435456");
     assert_eq!(read(node.join("cpu.max")), "50000 100000");
     assert_eq!(read(node.join("pids.max")), "64");
@@ -77,22 +62,12 @@ fn v2_create_enables_controllers_on_every_ancestor() {
 fn v2_create_again_lifts_removed_limits_and_is_idempotent() {
     let (tmp, cg) = fake_v2("v2again", "cpu memory pids");
     cg.create("netlab/lab/node", &LIMITS).unwrap();
-    cg.create(
-        "netlab/lab/node",
-        &Limits {
-            cpu: Some(2.0),
-            ..Limits::default()
-        },
-    )
-    .unwrap();
+    cg.create("netlab/lab/node", &Limits { cpu: Some(2.0), ..Limits::default() }).unwrap();
     let node = tmp.0.join("netlab/lab/node");
     assert_eq!(read(node.join("memory.max")), "max");
     assert_eq!(read(node.join("cpu.max")), "200000 100000");
     assert_eq!(read(node.join("pids.max")), "max");
-    assert_eq!(
-        read(tmp.0.join("netlab/cgroup.subtree_control")),
-        "+memory +cpu +pids"
-    );
+    assert_eq!(read(tmp.0.join("netlab/cgroup.subtree_control")), "+memory +cpu +pids");
 }
 
 #[test]
@@ -100,45 +75,25 @@ fn v2_create_leaves_an_enabled_root_alone() {
     let (tmp, cg) = fake_v2("v2rootok", "cpu io memory pids");
     fs::write(tmp.0.join("cgroup.subtree_control"), "cpu io memory pids\n").unwrap();
     cg.create("netlab/lab/node", &LIMITS).unwrap();
-    assert_eq!(
-        read(tmp.0.join("cgroup.subtree_control")),
-        "cpu io memory pids\n"
-    );
+    assert_eq!(read(tmp.0.join("cgroup.subtree_control")), "cpu io memory pids\n");
 }
 
 #[test]
 fn v2_create_uses_the_controllers_offered() {
     let (tmp, cg) = fake_v2("v2subset", "cpu io memory");
-    cg.create(
-        "netlab/lab/node",
-        &Limits {
-            pids: None,
-            ..LIMITS
-        },
-    )
-    .unwrap();
-    assert_eq!(
-        read(tmp.0.join("netlab/lab/cgroup.subtree_control")),
-        "+memory +cpu"
-    );
+    cg.create("netlab/lab/node", &Limits { pids: None, ..LIMITS }).unwrap();
+    assert_eq!(read(tmp.0.join("netlab/lab/cgroup.subtree_control")), "+memory +cpu");
     assert!(!tmp.0.join("netlab/lab/node/pids.max").exists());
 
     let err = cg.create("netlab/lab/node", &LIMITS).unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::Unsupported);
-    assert!(
-        err.to_string().contains("pids controller is not available"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("pids controller is not available"), "{err}");
 }
 
 #[test]
 fn v2_create_without_root_controllers_says_so() {
     let tmp = TempDir::new("v2noroot");
-    let err = Layout::V2 {
-        root: tmp.0.clone(),
-    }
-    .create("netlab/x", &LIMITS)
-    .unwrap_err();
+    let err = Layout::V2 { root: tmp.0.clone() }.create("netlab/x", &LIMITS).unwrap_err();
     assert!(err.to_string().contains("not a cgroup v2 root"), "{err}");
 }
 
@@ -165,8 +120,7 @@ fn join_writes_the_pid_to_cgroup_procs() {
 #[test]
 fn procs_reads_the_whole_subtree_sorted() {
     let (tmp, cg) = fake_v2("procs", "cpu memory pids");
-    cg.create("netlab/lab/node/web", &Limits::default())
-        .unwrap();
+    cg.create("netlab/lab/node/web", &Limits::default()).unwrap();
     fs::write(tmp.0.join("netlab/lab/cgroup.procs"), "").unwrap();
     fs::write(tmp.0.join("netlab/lab/node/cgroup.procs"), "12\n7\n").unwrap();
     fs::write(tmp.0.join("netlab/lab/node/web/cgroup.procs"), "7\n99\n").unwrap();
@@ -182,20 +136,9 @@ fn usage_reads_v2_counters() {
     let node = tmp.0.join("netlab/lab/node");
     fs::write(node.join("memory.current"), "1234\n").unwrap();
     fs::write(node.join("pids.current"), "3\n").unwrap();
-    fs::write(
-        node.join("memory.events"),
-        "low 0\nhigh 0\nmax 2\noom 1\noom_kill 1\n",
-    )
-    .unwrap();
+    fs::write(node.join("memory.events"), "low 0\nhigh 0\nmax 2\noom 1\noom_kill 1\n").unwrap();
     let usage = cg.usage("netlab/lab/node").unwrap();
-    assert_eq!(
-        usage,
-        Usage {
-            memory_bytes: Some(1234),
-            pids: Some(3),
-            oom_kills: Some(1)
-        }
-    );
+    assert_eq!(usage, Usage { memory_bytes: Some(1234), pids: Some(3), oom_kills: Some(1) });
 
     fs::remove_file(node.join("memory.events")).unwrap();
     assert_eq!(cg.usage("netlab/lab/node").unwrap().oom_kills, None);
@@ -215,11 +158,7 @@ fn kill_all_of_an_empty_or_missing_group_returns_at_once() {
 fn kill_all_refuses_when_we_are_inside() {
     let (tmp, cg) = fake_v2("killself", "cpu memory pids");
     cg.create("netlab/lab/node", &Limits::default()).unwrap();
-    fs::write(
-        tmp.0.join("netlab/lab/node/cgroup.procs"),
-        format!("{}\n", std::process::id()),
-    )
-    .unwrap();
+    fs::write(tmp.0.join("netlab/lab/node/cgroup.procs"), format!("{}\n", std::process::id())).unwrap();
     let err = cg.kill_all("netlab/lab").unwrap_err();
     assert!(err.to_string().contains("netlab itself"), "{err}");
 }
@@ -232,17 +171,13 @@ fn remove_goes_depth_first_and_ignores_what_is_gone() {
     for dir in ["netlab/lab/a/web", "netlab/lab/a/db", "netlab/lab/b"] {
         fs::create_dir_all(tmp.0.join(dir)).unwrap();
     }
-    let cg = Layout::V2 {
-        root: tmp.0.clone(),
-    };
+    let cg = Layout::V2 { root: tmp.0.clone() };
     cg.remove("netlab/lab").unwrap();
     assert!(!tmp.0.join("netlab/lab").exists());
     assert!(tmp.0.join("netlab").exists(), "only the named group goes");
     cg.remove("netlab/lab").unwrap();
 
-    let v1 = Layout::V1 {
-        root: tmp.0.clone(),
-    };
+    let v1 = Layout::V1 { root: tmp.0.clone() };
     for h in ["memory", "cpu", "pids"] {
         fs::create_dir_all(tmp.0.join(h).join("netlab/lab/n1")).unwrap();
     }
@@ -257,32 +192,15 @@ fn remove_names_the_group_it_could_not_remove() {
     let tmp = TempDir::new("removefail");
     fs::create_dir_all(tmp.0.join("netlab/lab")).unwrap();
     fs::write(tmp.0.join("netlab/lab/stray"), "").unwrap();
-    let err = Layout::V2 {
-        root: tmp.0.clone(),
-    }
-    .remove("netlab/lab")
-    .unwrap_err();
-    assert!(
-        err.to_string().contains("removing cgroup") && err.to_string().contains("netlab/lab"),
-        "{err}"
-    );
+    let err = Layout::V2 { root: tmp.0.clone() }.remove("netlab/lab").unwrap_err();
+    assert!(err.to_string().contains("removing cgroup") && err.to_string().contains("netlab/lab"), "{err}");
 }
 
 #[test]
 fn v1_create_writes_each_hierarchy() {
     let tmp = TempDir::new("v1create");
-    let cg = Layout::V1 {
-        root: tmp.0.clone(),
-    };
-    cg.create(
-        "netlab/lab/n1",
-        &Limits {
-            memory: Some(64 << 20),
-            cpu: Some(0.5),
-            pids: Some(16),
-        },
-    )
-    .unwrap();
+    let cg = Layout::V1 { root: tmp.0.clone() };
+    cg.create("netlab/lab/n1", &Limits { memory: Some(64 << 20), cpu: Some(0.5), pids: Some(16) }).unwrap();
     let file = |h: &str, f: &str| read(tmp.0.join(h).join("netlab/lab/n1").join(f));
     assert_eq!(file("memory", "memory.limit_in_bytes"), "67108864");
     assert_eq!(file("cpu", "cpu.cfs_period_us"), "100000");
@@ -296,17 +214,9 @@ fn v1_create_writes_each_hierarchy() {
 
     fs::write(tmp.0.join("pids/netlab/lab/n1/cgroup.procs"), "5\n").unwrap();
     fs::write(tmp.0.join("memory/netlab/lab/n1/cgroup.procs"), "5\n6\n").unwrap();
-    assert_eq!(
-        cg.procs("netlab/lab").unwrap(),
-        [5, 6],
-        "union over hierarchies"
-    );
+    assert_eq!(cg.procs("netlab/lab").unwrap(), [5, 6], "union over hierarchies");
 
-    fs::write(
-        tmp.0.join("memory/netlab/lab/n1/memory.usage_in_bytes"),
-        "8192\n",
-    )
-    .unwrap();
+    fs::write(tmp.0.join("memory/netlab/lab/n1/memory.usage_in_bytes"), "8192\n").unwrap();
     fs::write(
         tmp.0.join("memory/netlab/lab/n1/memory.oom_control"),
         "oom_kill_disable 0\nunder_oom 0\noom_kill 4\n",
@@ -314,14 +224,7 @@ fn v1_create_writes_each_hierarchy() {
     .unwrap();
     fs::write(tmp.0.join("pids/netlab/lab/n1/pids.current"), "2\n").unwrap();
     let usage = cg.usage("netlab/lab/n1").unwrap();
-    assert_eq!(
-        usage,
-        Usage {
-            memory_bytes: Some(8192),
-            pids: Some(2),
-            oom_kills: Some(4)
-        }
-    );
+    assert_eq!(usage, Usage { memory_bytes: Some(8192), pids: Some(2), oom_kills: Some(4) });
 }
 
 #[test]
@@ -345,18 +248,8 @@ fn detect_on_this_machine() {
     eprintln!("cgroup layout here: {layout:?}");
     // Hybrid (v1 controllers next to a cgroup2 at unified/) must count as v1.
     if Path::new("/sys/fs/cgroup/memory/memory.limit_in_bytes").exists() {
-        assert_eq!(
-            layout.unwrap(),
-            Layout::V1 {
-                root: CGROUP_ROOT.into()
-            }
-        );
+        assert_eq!(layout.unwrap(), Layout::V1 { root: CGROUP_ROOT.into() });
     } else if Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
-        assert_eq!(
-            layout.unwrap(),
-            Layout::V2 {
-                root: CGROUP_ROOT.into()
-            }
-        );
+        assert_eq!(layout.unwrap(), Layout::V2 { root: CGROUP_ROOT.into() });
     }
 }

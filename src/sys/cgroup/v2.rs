@@ -16,18 +16,11 @@ pub(super) fn create(root: &Path, rel: &Path, limits: &Limits) -> io::Result<()>
     let text = read_opt(&root_controllers)?.ok_or_else(|| {
         io::Error::new(
             io::ErrorKind::NotFound,
-            format!(
-                "{} is missing: {} is not a cgroup v2 root",
-                root_controllers.display(),
-                root.display()
-            ),
+            format!("{} is missing: {} is not a cgroup v2 root", root_controllers.display(), root.display()),
         )
     })?;
     let offered = parse_controllers(&text);
-    let mut available: Vec<&str> = files::CONTROLLERS
-        .into_iter()
-        .filter(|c| offered.contains(c))
-        .collect();
+    let mut available: Vec<&str> = files::CONTROLLERS.into_iter().filter(|c| offered.contains(c)).collect();
     let mut dir = root.to_path_buf();
     for part in rel.components() {
         enable_controllers(&dir, &available)?;
@@ -66,11 +59,7 @@ fn enable_controllers(dir: &Path, wanted: &[&str]) -> io::Result<()> {
     let path = dir.join("cgroup.subtree_control");
     let text = read_opt(&path)?.unwrap_or_default();
     let on = parse_controllers(&text);
-    let missing: Vec<String> = wanted
-        .iter()
-        .filter(|c| !on.contains(c))
-        .map(|c| format!("+{c}"))
-        .collect();
+    let missing: Vec<String> = wanted.iter().filter(|c| !on.contains(c)).map(|c| format!("+{c}")).collect();
     if missing.is_empty() {
         return Ok(());
     }
@@ -80,10 +69,7 @@ fn enable_controllers(dir: &Path, wanted: &[&str]) -> io::Result<()> {
             // cannot hand controllers to children.
             ctx(
                 e,
-                format!(
-                    "{} has processes of its own, so its children cannot get controllers",
-                    dir.display()
-                ),
+                format!("{} has processes of its own, so its children cannot get controllers", dir.display()),
             )
         } else {
             e

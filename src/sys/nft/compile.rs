@@ -40,13 +40,26 @@ pub enum Verdict {
 pub enum Expr {
     Meta(MetaKey),
     Payload(Field),
-    Bitwise { mask: Vec<u8>, xor: Vec<u8> },
-    Cmp { eq: bool, data: Vec<u8> },
+    Bitwise {
+        mask: Vec<u8>,
+        xor: Vec<u8>,
+    },
+    Cmp {
+        eq: bool,
+        data: Vec<u8>,
+    },
     CtState,
     /// Data into register 1 (address) or 2 (port).
-    Immediate { reg: u8, data: Vec<u8> },
+    Immediate {
+        reg: u8,
+        data: Vec<u8>,
+    },
     Masquerade,
-    Nat { snat: bool, v6: bool, port: bool },
+    Nat {
+        snat: bool,
+        v6: bool,
+        port: bool,
+    },
     Counter,
     Verdict(Verdict),
 }
@@ -187,10 +200,19 @@ pub fn compile(fw: &Firewall) -> Vec<CompiledRule> {
     let mut nat: Vec<CompiledRule> = fw
         .nat
         .iter()
-        .map(|n| CompiledRule { chain: if matches!(n, Nat::Dnat { .. }) { "prerouting" } else { "postrouting" }, comment: n.to_string(), exprs: nat_rule(n) })
+        .map(|n| CompiledRule {
+            chain: if matches!(n, Nat::Dnat { .. }) { "prerouting" } else { "postrouting" },
+            comment: n.to_string(),
+            exprs: nat_rule(n),
+        })
         .collect();
     nat.sort_by_key(|r| r.chain != "prerouting");
-    let filter = |chain: &'static str, rules: &[Rule]| rules.iter().map(move |r| CompiledRule { chain, comment: r.to_string(), exprs: filter_rule(r) }).collect::<Vec<_>>();
+    let filter = |chain: &'static str, rules: &[Rule]| {
+        rules
+            .iter()
+            .map(move |r| CompiledRule { chain, comment: r.to_string(), exprs: filter_rule(r) })
+            .collect::<Vec<_>>()
+    };
     nat.into_iter().chain(filter("forward", &fw.forward)).chain(filter("input", &fw.input)).collect()
 }
 
@@ -210,7 +232,12 @@ pub fn render(rules: &[CompiledRule]) -> String {
                 Expr::CtState => "ct state".into(),
                 Expr::Immediate { reg, data } => format!("imm r{reg}={}", hex(data)),
                 Expr::Masquerade => "masq".into(),
-                Expr::Nat { snat, v6, port } => format!("{}{}{}", if *snat { "snat" } else { "dnat" }, if *v6 { "6" } else { "4" }, if *port { "+port" } else { "" }),
+                Expr::Nat { snat, v6, port } => format!(
+                    "{}{}{}",
+                    if *snat { "snat" } else { "dnat" },
+                    if *v6 { "6" } else { "4" },
+                    if *port { "+port" } else { "" }
+                ),
                 Expr::Counter => "counter".into(),
                 Expr::Verdict(v) => format!("{v:?}").to_lowercase(),
             })

@@ -8,7 +8,10 @@ mod read;
 use crate::backend::FirewallKind;
 use crate::model::firewall::{Action, Firewall};
 use compile::{CompiledRule, Expr, Field, MetaKey, Verdict};
-use nftnl::expr::{Bitwise, Cmp, CmpOp, Conntrack, Counter, Immediate, Masquerade, Meta, Nat, NatType, Payload, Register, RejectionType, IcmpCode};
+use nftnl::expr::{
+    Bitwise, Cmp, CmpOp, Conntrack, Counter, IcmpCode, Immediate, Masquerade, Meta, Nat, NatType, Payload,
+    Register, RejectionType,
+};
 use nftnl::{Batch, Chain, ChainType, Hook, MsgType, Policy, ProtoFamily, Rule, Table};
 use std::ffi::CString;
 use std::io;
@@ -38,7 +41,10 @@ fn add_expr(rule: &mut Rule, e: &Expr) {
             MetaKey::OifName => Meta::OifName,
         }),
         Expr::Payload(f) => {
-            use nftnl::expr::{Ipv4HeaderField as V4, Ipv6HeaderField as V6, NetworkHeaderField as N, TcpHeaderField, TransportHeaderField as T, UdpHeaderField};
+            use nftnl::expr::{
+                Ipv4HeaderField as V4, Ipv6HeaderField as V6, NetworkHeaderField as N, TcpHeaderField,
+                TransportHeaderField as T, UdpHeaderField,
+            };
             rule.add_expr(&match f {
                 Field::Ip4Saddr => Payload::Network(N::Ipv4(V4::Saddr)),
                 Field::Ip4Daddr => Payload::Network(N::Ipv4(V4::Daddr)),
@@ -49,13 +55,18 @@ fn add_expr(rule: &mut Rule, e: &Expr) {
             })
         }
         Expr::Bitwise { mask, xor } => rule.add_expr(&Bitwise::new(mask.as_slice(), xor.as_slice())),
-        Expr::Cmp { eq, data } => rule.add_expr(&Cmp::new(if *eq { CmpOp::Eq } else { CmpOp::Neq }, data.as_slice())),
+        Expr::Cmp { eq, data } => {
+            rule.add_expr(&Cmp::new(if *eq { CmpOp::Eq } else { CmpOp::Neq }, data.as_slice()))
+        }
         Expr::CtState => rule.add_expr(&Conntrack::State),
         // Immediate copies its value by size: hand it fixed-size arrays.
         Expr::Immediate { reg: r, data } => match data.len() {
-            2 => rule.add_expr(&Immediate::new(<[u8; 2]>::try_from(data.as_slice()).expect("2 bytes"), reg(*r))),
-            4 => rule.add_expr(&Immediate::new(<[u8; 4]>::try_from(data.as_slice()).expect("4 bytes"), reg(*r))),
-            _ => rule.add_expr(&Immediate::new(<[u8; 16]>::try_from(data.as_slice()).expect("16 bytes"), reg(*r))),
+            2 => rule
+                .add_expr(&Immediate::new(<[u8; 2]>::try_from(data.as_slice()).expect("2 bytes"), reg(*r))),
+            4 => rule
+                .add_expr(&Immediate::new(<[u8; 4]>::try_from(data.as_slice()).expect("4 bytes"), reg(*r))),
+            _ => rule
+                .add_expr(&Immediate::new(<[u8; 16]>::try_from(data.as_slice()).expect("16 bytes"), reg(*r))),
         },
         Expr::Masquerade => rule.add_expr(&Masquerade),
         Expr::Nat { snat, v6, port } => rule.add_expr(&Nat {
@@ -85,7 +96,8 @@ fn send(batch: Batch) -> io::Result<()> {
     while !expected.is_empty() {
         for message in socket.recv(&mut buffer[..])? {
             let message = message?;
-            let seq = expected.next().ok_or_else(|| io::Error::other("unexpected nftables acknowledgment"))?;
+            let seq =
+                expected.next().ok_or_else(|| io::Error::other("unexpected nftables acknowledgment"))?;
             mnl::cb_run(message, seq, portid)?;
         }
     }
@@ -140,32 +152,55 @@ pub fn delete_table(name: &str) -> io::Result<()> {
 pub fn explain(e: &io::Error) -> String {
     match e.raw_os_error() {
         Some(nix::libc::EPROTONOSUPPORT) | Some(nix::libc::EAFNOSUPPORT) => {
-            format!("{e}: this kernel has no nf_tables (load the nf_tables module, or use --firewall iptables)")
+            format!(
+                "{e}: this kernel has no nf_tables (load the nf_tables module, or use --firewall iptables)"
+            )
         }
-        Some(nix::libc::ENOENT) => format!("{e}: a needed nftables module is missing (nft_nat, nft_masq, nft_reject or nft_ct?)"),
+        Some(nix::libc::ENOENT) => {
+            format!("{e}: a needed nftables module is missing (nft_nat, nft_masq, nft_reject or nft_ct?)")
+        }
         _ => e.to_string(),
     }
 }
 
 impl crate::backend::Firewall for super::rtnl::Rtnl {
-    async fn load_table(&self, ns: &crate::model::NsRef, table: &str, rules: &Firewall) -> Result<(), crate::error::SysError> {
+    async fn load_table(
+        &self,
+        ns: &crate::model::NsRef,
+        table: &str,
+        rules: &Firewall,
+    ) -> Result<(), crate::error::SysError> {
         let (t, r, lab, kind) = (table.to_string(), rules.clone(), self.lab.clone(), self.firewall);
         super::netns::run(super::netns::place(ns), move || match kind {
             FirewallKind::Nft => load_table(&t, &r),
             FirewallKind::Iptables => super::iptables::load_here(&lab, &r),
         })
-            .await
-            .map_err(|e| crate::error::SysError::new(format!("loading nftables table {table} in {ns}"), io::Error::other(explain(&e))))
+        .await
+        .map_err(|e| {
+            crate::error::SysError::new(
+                format!("loading nftables table {table} in {ns}"),
+                io::Error::other(explain(&e)),
+            )
+        })
     }
 
-    async fn delete_table(&self, ns: &crate::model::NsRef, table: &str) -> Result<(), crate::error::SysError> {
+    async fn delete_table(
+        &self,
+        ns: &crate::model::NsRef,
+        table: &str,
+    ) -> Result<(), crate::error::SysError> {
         let (t, lab, kind) = (table.to_string(), self.lab.clone(), self.firewall);
         super::netns::run(super::netns::place(ns), move || match kind {
             FirewallKind::Nft => delete_table(&t),
             FirewallKind::Iptables => super::iptables::delete_here(&lab),
         })
-            .await
-            .map_err(|e| crate::error::SysError::new(format!("deleting nftables table {table} in {ns}"), io::Error::other(explain(&e))))
+        .await
+        .map_err(|e| {
+            crate::error::SysError::new(
+                format!("deleting nftables table {table} in {ns}"),
+                io::Error::other(explain(&e)),
+            )
+        })
     }
 }
 

@@ -142,8 +142,12 @@ pub fn read_table(name: &str) -> io::Result<Option<Vec<String>>> {
         }
         let cname = get(&chain, NFTA_CHAIN_NAME).map(cstr).unwrap_or_default();
         if cname == "forward" || cname == "input" {
-            let policy = get(&chain, NFTA_CHAIN_POLICY).map(|v| u32::from_be_bytes(v.try_into().unwrap_or([0, 0, 0, 1])));
-            lines.push((cname.clone(), format!("chain {cname} policy {}", if policy == Some(0) { "drop" } else { "accept" })));
+            let policy = get(&chain, NFTA_CHAIN_POLICY)
+                .map(|v| u32::from_be_bytes(v.try_into().unwrap_or([0, 0, 0, 1])));
+            lines.push((
+                cname.clone(),
+                format!("chain {cname} policy {}", if policy == Some(0) { "drop" } else { "accept" }),
+            ));
         }
     }
     lines.sort();
@@ -153,7 +157,9 @@ pub fn read_table(name: &str) -> io::Result<Option<Vec<String>>> {
             continue;
         }
         let chain = get(&rule, NFTA_RULE_CHAIN).map(cstr).unwrap_or_default();
-        let text = get(&rule, NFTA_RULE_USERDATA).and_then(comment).unwrap_or_else(|| "(a rule not made by netlab)".into());
+        let text = get(&rule, NFTA_RULE_USERDATA)
+            .and_then(comment)
+            .unwrap_or_else(|| "(a rule not made by netlab)".into());
         let order = CHAINS.iter().position(|c| *c == chain).unwrap_or(CHAINS.len());
         rules.push((order, format!("{chain}: {text}")));
     }
