@@ -1,11 +1,12 @@
 //! The operations behind the commands, on a loaded lab: plan, up, status.
 
 use crate::apply::apply;
-use crate::backend::FirewallKind;
 use crate::error::{Error, Result};
+use crate::model::firewall::FirewallKind;
 use crate::model::{self, NsRef};
-use crate::plan::{self, NetState, Op, Plan};
+use crate::plan::{self, Op, Plan};
 use crate::spec;
+use crate::state::NetState;
 use crate::state::{Observed, Record};
 use crate::sys::nft;
 use crate::sys::observe::observe;
@@ -35,13 +36,6 @@ pub struct Planned {
     pub seen: Observed,
     pub kind: FirewallKind,
     pub notice: Option<String>,
-}
-
-fn kind_name(k: FirewallKind) -> &'static str {
-    match k {
-        FirewallKind::Nft => "nftables",
-        FirewallKind::Iptables => "iptables",
-    }
 }
 
 impl Lab {
@@ -87,7 +81,7 @@ impl Lab {
     }
 
     pub fn desired(&self) -> NetState {
-        plan::desired(&self.model)
+        plan::desired::network(&self.model)
     }
 
     /// How this lab's firewall is loaded: as asked, as the lab already is, or nftables where
@@ -102,8 +96,8 @@ impl Lab {
             (Some(a), Some(c)) if a != c => Err(Error::Usage(format!(
                 "lab {} is up with its firewall in {}; run `netlab down` before switching to {}",
                 self.name(),
-                kind_name(c),
-                kind_name(a)
+                c.label(),
+                a.label()
             ))),
             (Some(a), _) => Ok((a, None)),
             (None, Some(c)) => Ok((c, None)),
@@ -205,7 +199,7 @@ impl Lab {
     /// The process backend, knowing each node's namespace and the fingerprints to store.
     fn spawner(&self) -> Procs {
         let mut fingerprints = BTreeMap::new();
-        for (node, p) in plan::procs::desired(&self.model) {
+        for (node, p) in plan::desired::processes(&self.model) {
             let mut put = |what: &str, fp: &Option<String>| {
                 if let Some(fp) = fp {
                     fingerprints.insert((node.clone(), what.to_string()), fp.clone());

@@ -9,7 +9,7 @@ use crate::state::Record;
 use crate::sys::dump;
 use crate::sys::observe::{owner, snapshot, Owner};
 use crate::sys::rtnl::{Rtnl, NETLAB_PROTO};
-use crate::sys::{netns, nft, procs};
+use crate::sys::{netns, procs};
 use futures::stream::{self, StreamExt};
 use netlink_packet_route::route::RouteProtocol;
 use std::collections::BTreeSet;
@@ -92,7 +92,7 @@ pub async fn down(lab: &str) -> Result<DownReport> {
         &NsRef::Host,
         |r, _| r.header.protocol == RouteProtocol::Other(NETLAB_PROTO),
         Vec::new(),
-        Some((kind, lab.to_string(), nft::table_name(lab, &NsRef::Host))),
+        Some((kind, lab.to_string(), names::table_name(lab, &NsRef::Host))),
         false,
     )
     .await?;
@@ -125,7 +125,7 @@ pub async fn down(lab: &str) -> Result<DownReport> {
     }
     if host.state.nft.is_some() {
         report.found_anything = true;
-        if let Err(e) = rtnl.delete_table(&NsRef::Host, &nft::table_name(lab, &NsRef::Host)).await {
+        if let Err(e) = rtnl.delete_table(&NsRef::Host, &names::table_name(lab, &NsRef::Host)).await {
             errors.push(e);
         }
     }
@@ -138,7 +138,7 @@ pub async fn down(lab: &str) -> Result<DownReport> {
                 .unwrap_or(false);
         if found {
             report.found_anything = true;
-            let ipt = Rtnl::new(lab).with_firewall(crate::backend::FirewallKind::Iptables);
+            let ipt = Rtnl::new(lab).with_firewall(crate::model::firewall::FirewallKind::Iptables);
             if let Err(e) = ipt.delete_table(&NsRef::Host, "").await {
                 errors.push(e);
             }

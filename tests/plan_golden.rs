@@ -3,7 +3,8 @@
 //! tests describe a current state by editing the desired one and check the diff.
 
 use netlab::model::NsRef;
-use netlab::plan::{diff, NetState, Plan};
+use netlab::plan::{diff, Plan};
+use netlab::state::NetState;
 use netlab::state::{Observed, Record};
 use netlab::Lab;
 use std::path::{Path, PathBuf};
@@ -95,7 +96,7 @@ fn changed_and_extra_routes() {
     let a = seen.ns.get_mut(&ns("rt-a")).unwrap();
     let key = ("0.0.0.0/0".parse().unwrap(), 0);
     a.routes.get_mut(&key).unwrap().via = Some("10.1.0.9".parse().unwrap());
-    let extra = netlab::plan::RouteState {
+    let extra = netlab::state::RouteState {
         dst: "10.77.0.0/16".parse().unwrap(),
         via: Some("10.1.0.1".parse().unwrap()),
         dev: Some("eth0".into()),

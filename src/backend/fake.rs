@@ -4,7 +4,7 @@ use super::{Firewall, Links, Netns, Spawner};
 use crate::error::SysError;
 use crate::model::firewall::Firewall as Rules;
 use crate::model::NsRef;
-use crate::plan::RouteState;
+use crate::state::RouteState;
 use ipnetwork::IpNetwork;
 use std::sync::Mutex;
 

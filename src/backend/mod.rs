@@ -6,7 +6,7 @@ pub mod fake;
 use crate::error::SysError;
 use crate::model::firewall::Firewall as Rules;
 use crate::model::NsRef;
-use crate::plan::RouteState;
+use crate::state::RouteState;
 use ipnetwork::IpNetwork;
 
 /// Named network namespaces under /run/netns (`ip netns`).
@@ -57,19 +57,6 @@ pub trait Firewall {
     async fn load_table(&self, ns: &NsRef, table: &str, rules: &Rules) -> Result<(), SysError>;
     /// Deletes the table; missing counts as done.
     async fn delete_table(&self, ns: &NsRef, table: &str) -> Result<(), SysError>;
-}
-
-/// Which kernel interface carries a lab's firewall.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, clap::ValueEnum,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum FirewallKind {
-    /// nftables, through libnftnl: one table per namespace.
-    #[default]
-    Nft,
-    /// iptables-restore, in chains of the lab's own: where nf_tables is not available.
-    Iptables,
 }
 
 /// The processes of nodes: cgroups, namespace holders, `exec` commands, workloads.

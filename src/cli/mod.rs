@@ -10,8 +10,8 @@ mod status;
 mod test;
 mod up;
 
-use crate::backend::FirewallKind;
 use crate::error::Result;
+use crate::model::firewall::FirewallKind;
 use crate::Lab;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -30,13 +30,13 @@ pub enum Command {
         file: PathBuf,
         /// Load NAT and firewall rules with nftables (default where the kernel has it) or iptables.
         #[arg(long, value_enum)]
-        firewall: Option<FirewallKind>,
+        firewall: Option<FirewallArg>,
     },
     /// Print what `up` would do. Exit 0 when nothing would change, 2 when something would, 1 on error.
     Plan {
         file: PathBuf,
         #[arg(long, value_enum)]
-        firewall: Option<FirewallKind>,
+        firewall: Option<FirewallArg>,
     },
     /// Remove everything the lab owns, and nothing else.
     Down {
@@ -107,6 +107,24 @@ pub enum Command {
     },
 }
 
+/// `--firewall`: how NAT and firewall rules are loaded.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum FirewallArg {
+    /// nftables, one table per namespace (the default where the kernel has it).
+    Nft,
+    /// iptables-restore, in chains of the lab's own.
+    Iptables,
+}
+
+impl From<FirewallArg> for FirewallKind {
+    fn from(a: FirewallArg) -> FirewallKind {
+        match a {
+            FirewallArg::Nft => FirewallKind::Nft,
+            FirewallArg::Iptables => FirewallKind::Iptables,
+        }
+    }
+}
+
 /// Runs a command and returns the process exit code.
 pub fn run(cli: Cli) -> Result<i32> {
     match cli.command {
@@ -132,8 +150,8 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Logs { target, lab, follow } => logs::run(&target, lab.as_deref(), follow),
         other => runtime()?.block_on(async move {
             match other {
-                Command::Up { file, firewall } => up::up(&file, firewall).await,
-                Command::Plan { file, firewall } => up::plan(&file, firewall).await,
+                Command::Up { file, firewall } => up::up(&file, firewall.map(Into::into)).await,
+                Command::Plan { file, firewall } => up::plan(&file, firewall.map(Into::into)).await,
                 Command::Down { file, lab } => down::run(file.as_deref(), lab.as_deref()).await,
                 Command::Status { lab, json } => status::run(lab.as_deref(), json).await,
                 Command::Test { file, junit, down } => test::run(&file, junit.as_deref(), down).await,

@@ -2,7 +2,8 @@
 
 use crate::error::{Error, Result};
 use crate::model::NsRef;
-use crate::plan::{self, NetState, Op};
+use crate::plan::{self, Op};
+use crate::state::{NetState, NsState};
 use crate::state::{Observed, Record};
 use crate::sys::observe::observe;
 use crate::sys::procs::{self, Files, WorkloadStatus};
@@ -26,7 +27,7 @@ struct NodeStatus<'a> {
     name: &'a str,
     netns: Option<&'a str>,
     present: bool,
-    state: Option<&'a plan::NsState>,
+    state: Option<&'a NsState>,
     /// The holder of the node's namespaces, when it has one running.
     holder: Option<u32>,
     workloads: Vec<WorkloadStatus>,

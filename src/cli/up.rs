@@ -1,7 +1,7 @@
 //! `netlab up` and `netlab plan`.
 
-use crate::backend::FirewallKind;
 use crate::error::Result;
+use crate::model::firewall::FirewallKind;
 use crate::Lab;
 use std::path::Path;
 

@@ -462,3 +462,26 @@ mod tests {
         assert!(Firewall::default().is_empty());
     }
 }
+
+/// Which kernel interface carries a lab's firewall.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum FirewallKind {
+    /// nftables, through libnftnl: one table per namespace.
+    #[default]
+    Nft,
+    /// iptables-restore, in chains of the lab's own: where nf_tables is not available.
+    Iptables,
+}
+
+impl FirewallKind {
+    /// The name users know it by.
+    pub fn label(self) -> &'static str {
+        match self {
+            FirewallKind::Nft => "nftables",
+            FirewallKind::Iptables => "iptables",
+        }
+    }
+}

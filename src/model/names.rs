@@ -91,6 +91,15 @@ pub fn lab_of_mark(alias: &str) -> Option<&str> {
     alias.strip_prefix("netlab:")?.split(':').next()
 }
 
+/// The lab's table in a namespace: `netlab` in its own namespaces, `netlab-LAB` in the
+/// host's, which other labs and tools share.
+pub fn table_name(lab: &str, ns: &super::NsRef) -> String {
+    match ns {
+        super::NsRef::Host => format!("netlab-{lab}"),
+        super::NsRef::Named(_) => "netlab".to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

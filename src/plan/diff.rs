@@ -1,8 +1,8 @@
 //! diff(desired, observed) → Plan. Pure: the same inputs always give the same plan.
 
 use super::op::{Op, Plan};
-use super::shape::{IfKind, IfState, NetState, NsState};
 use crate::model::{names, Lab, NsRef};
+use crate::state::{IfKind, IfState, NetState, NsState};
 use crate::state::{Observed, Record};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -128,7 +128,7 @@ pub fn diff(lab: &Lab, want: &NetState, seen: &Observed) -> Plan {
         .filter(|n| matches!(&n.ns, NsRef::Named(name) if ops.iter().any(|o| matches!(o, Op::AddNetns { ns } if ns == name))))
         .map(|n| n.name.clone())
         .collect();
-    super::procs::diff(lab, &super::procs::desired(lab), &seen.procs, &fresh_nodes, &mut ops);
+    super::procs::diff(lab, &super::desired::processes(lab), &seen.procs, &fresh_nodes, &mut ops);
     Plan::new(ops)
 }
 
@@ -200,7 +200,7 @@ fn table_ops(lab: &Lab, ns: &NsRef, w: &NsState, s: &NsState, ops: &mut Vec<Op>)
     if w.nft == s.nft {
         return;
     }
-    let table = table_name(&lab.name, ns);
+    let table = names::table_name(&lab.name, ns);
     match &w.nft {
         Some(_) => {
             let node = lab.nodes.values().find(|n| &n.ns == ns).expect("a desired table belongs to a node");
@@ -212,14 +212,5 @@ fn table_ops(lab: &Lab, ns: &NsRef, w: &NsState, s: &NsState, ops: &mut Vec<Op>)
             });
         }
         None => ops.push(Op::DelTable { ns: ns.clone(), table }),
-    }
-}
-
-/// The lab's table in a namespace: `netlab` in its own namespaces, `netlab-LAB` in the
-/// host's, which other labs and tools share.
-pub fn table_name(lab: &str, ns: &NsRef) -> String {
-    match ns {
-        NsRef::Host => format!("netlab-{lab}"),
-        NsRef::Named(_) => "netlab".to_string(),
     }
 }

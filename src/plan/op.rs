@@ -1,11 +1,11 @@
 //! Operations of a plan, their order, and how `netlab plan` prints them.
 
-use super::shape::RouteState;
 use crate::model::firewall::Firewall;
 use crate::model::limits::Limits;
 use crate::model::shape::Shape;
 use crate::model::workload::{Isolation, Workload};
 use crate::model::NsRef;
+use crate::state::RouteState;
 use ipnetwork::IpNetwork;
 use serde::Serialize;
 use std::fmt;

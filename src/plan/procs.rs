@@ -3,54 +3,9 @@
 //! fingerprints mean there is nothing to do, so a re-`up` leaves running workloads alone.
 
 use super::op::Op;
-use crate::model::workload::Processes;
-use crate::model::{Lab, NodeKind, NsRef};
-use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
-
-/// Fingerprints of what runs for one node.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct NodeProcs {
-    pub holder: Option<String>,
-    pub limits: Option<String>,
-    pub exec: Option<String>,
-    pub workloads: BTreeMap<String, String>,
-}
-
-/// By node name.
-pub type ProcsState = BTreeMap<String, NodeProcs>;
-
-fn json<T: Serialize>(v: &T) -> String {
-    serde_json::to_string(v).expect("fingerprints serialize")
-}
-
-/// The fingerprint of everything a node's processes run inside of: its namespace, its
-/// isolation. When it changes, every process of the node starts over.
-fn base(ns: &NsRef, p: &Processes) -> String {
-    json(&(ns, &p.isolation))
-}
-
-/// What should run for every node of the lab.
-pub fn desired(lab: &Lab) -> ProcsState {
-    let mut out = ProcsState::new();
-    for node in lab.nodes.values().filter(|n| n.kind != NodeKind::Switch) {
-        let p = &node.processes;
-        if p.is_empty() {
-            continue;
-        }
-        let base = base(&node.ns, p);
-        out.insert(
-            node.name.clone(),
-            NodeProcs {
-                holder: p.isolation.needs_holder().then(|| base.clone()),
-                limits: (!p.limits.is_empty()).then(|| json(&p.limits)),
-                exec: (!p.exec.is_empty()).then(|| json(&(&base, &p.exec, &p.seccomp))),
-                workloads: p.run.iter().map(|w| (w.name.clone(), json(&(&base, w)))).collect(),
-            },
-        );
-    }
-    out
-}
+use crate::model::Lab;
+use crate::state::{NodeProcs, ProcsState};
+use std::collections::BTreeSet;
 
 /// The ops that make `seen` run what `want` says. `fresh`: nodes whose network namespace is
 /// being made anew, whose old processes hold the old one and must go.

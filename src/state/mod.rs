@@ -1,8 +1,12 @@
 //! What the machine holds for a lab: the kernel's view (observed) and netlab's index of what
-//! it made (the record under /run/netlab/LAB).
+//! it made (the record under /run/netlab/LAB). Plain data: nothing here reads the kernel.
 
+pub mod ns;
 pub mod observed;
+pub mod procs;
 pub mod record;
 
+pub use ns::{default_metric, IfKind, IfState, NetState, NsState, RouteState, VETH_DEFAULT_MTU};
 pub use observed::Observed;
+pub use procs::{NodeProcs, ProcsState};
 pub use record::Record;

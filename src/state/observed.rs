@@ -1,8 +1,8 @@
 //! The kernel's current state for one lab, as `sys::observe` reads it.
 
+use super::ns::NsState;
 use super::record::Record;
 use crate::model::NsRef;
-use crate::plan::NsState;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -17,5 +17,5 @@ pub struct Observed {
     pub foreign: Vec<String>,
     pub record: Option<Record>,
     /// What runs for the lab's nodes.
-    pub procs: crate::plan::procs::ProcsState,
+    pub procs: super::procs::ProcsState,
 }

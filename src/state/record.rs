@@ -3,7 +3,7 @@
 
 use crate::error::Error;
 use crate::model::{Lab, NsRef};
-use crate::plan::RouteState;
+use crate::state::RouteState;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -42,7 +42,7 @@ pub struct Record {
     pub netns_ids: BTreeMap<String, (u64, u64)>,
     /// How the lab's firewall rules were loaded.
     #[serde(default)]
-    pub firewall: crate::backend::FirewallKind,
+    pub firewall: crate::model::firewall::FirewallKind,
     /// The impairments set on each interface, by `iface_key`.
     #[serde(default)]
     pub shapes: BTreeMap<String, crate::model::shape::Shape>,

@@ -3,11 +3,11 @@
 
 use super::rtnl::NETLAB_PROTO;
 use super::{dump, netns, nft, sysctl, tc};
-use crate::backend::FirewallKind;
 use crate::error::{Error, SysError};
+use crate::model::firewall::FirewallKind;
 use crate::model::shape::Shape;
 use crate::model::{names, NsRef};
-use crate::plan::{IfKind, IfState, NetState, NsState, RouteState};
+use crate::state::{IfKind, IfState, NetState, NsState, RouteState};
 use crate::state::{Observed, Record};
 use futures::stream::{self, StreamExt};
 use ipnetwork::IpNetwork;
@@ -279,7 +279,7 @@ pub async fn observe(
         .map(|name| {
             let ns = NsRef::Named(name.clone());
             let keys = sysctl_keys(&ns);
-            let table = may_have_table(&ns).then(|| (kind, lab.to_string(), nft::table_name(lab, &ns)));
+            let table = may_have_table(&ns).then(|| (kind, lab.to_string(), names::table_name(lab, &ns)));
             async move {
                 let snap = snapshot(
                     &ns,
@@ -335,7 +335,7 @@ pub async fn observe(
         &NsRef::Host,
         route_is_ours,
         sysctl_keys(&NsRef::Host),
-        Some((kind, lab.to_string(), nft::table_name(lab, &NsRef::Host))),
+        Some((kind, lab.to_string(), names::table_name(lab, &NsRef::Host))),
         may_have_shapes(&NsRef::Host),
     )
     .await?;
@@ -360,7 +360,7 @@ pub async fn observe(
 
 /// The parameters of the lab's qdiscs, which the kernel shows only in its own encoding: as
 /// the record says they were set. An unrecorded one stays `Shape::default()`, so it is reset.
-fn recall_shapes(state: &mut crate::plan::NsState, ns: &NsRef, record: Option<&Record>) {
+fn recall_shapes(state: &mut crate::state::NsState, ns: &NsRef, record: Option<&Record>) {
     for (name, iface) in state.ifaces.iter_mut() {
         if iface.shape.is_some() {
             if let Some(s) = record.and_then(|r| r.shapes.get(&Record::iface_key(ns, name))) {

@@ -310,8 +310,8 @@ impl Files {
 
 /// What runs now for the lab's nodes, by fingerprint. A workload counts as present while its
 /// supervisor runs, or when it ended as its restart policy allows (it ran as defined).
-pub fn observe(files: &Files) -> crate::plan::procs::ProcsState {
-    let mut out = crate::plan::procs::ProcsState::new();
+pub fn observe(files: &Files) -> crate::state::ProcsState {
+    let mut out = crate::state::ProcsState::new();
     for node in files.nodes() {
         let e = out.entry(node.clone()).or_default();
         e.holder = files.holder(&node).and_then(|_| files.read(&files.node(&node, "fp")));
@@ -329,7 +329,7 @@ pub fn observe(files: &Files) -> crate::plan::procs::ProcsState {
             }
         }
     }
-    out.retain(|_, p| *p != crate::plan::procs::NodeProcs::default());
+    out.retain(|_, p| *p != crate::state::NodeProcs::default());
     out
 }
 

@@ -5,7 +5,7 @@ use super::{netns, sysctl};
 use crate::backend::{Links, Netns};
 use crate::error::SysError;
 use crate::model::{names, NsRef};
-use crate::plan::RouteState;
+use crate::state::RouteState;
 use futures::StreamExt;
 use ipnetwork::IpNetwork;
 use netlink_packet_core::{
@@ -36,7 +36,7 @@ type Cell = Arc<OnceCell<Handle>>;
 /// The real backend: rtnetlink sockets by namespace.
 pub struct Rtnl {
     pub(crate) lab: String,
-    pub(crate) firewall: crate::backend::FirewallKind,
+    pub(crate) firewall: crate::model::firewall::FirewallKind,
     rt: tokio::runtime::Handle,
     conns: Mutex<HashMap<NsRef, Cell>>,
 }
@@ -61,7 +61,7 @@ impl Rtnl {
     }
 
     /// The same backend, with the lab's firewall going through `kind`.
-    pub fn with_firewall(mut self, kind: crate::backend::FirewallKind) -> Rtnl {
+    pub fn with_firewall(mut self, kind: crate::model::firewall::FirewallKind) -> Rtnl {
         self.firewall = kind;
         self
     }

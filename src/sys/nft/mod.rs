@@ -5,7 +5,7 @@
 pub mod compile;
 mod read;
 
-use crate::backend::FirewallKind;
+use crate::model::firewall::FirewallKind;
 use crate::model::firewall::{Action, Firewall};
 use compile::{CompiledRule, Expr, Field, MetaKey, Verdict};
 use nftnl::expr::{
@@ -16,7 +16,6 @@ use nftnl::{Batch, Chain, ChainType, Hook, MsgType, Policy, ProtoFamily, Rule, T
 use std::ffi::CString;
 use std::io;
 
-pub use crate::plan::diff::table_name;
 pub use read::read_table;
 
 /// (name, type, hook, priority) of each chain, in table order; nft's dstnat/srcnat/filter.

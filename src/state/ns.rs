@@ -1,8 +1,9 @@
-//! One shape for both sides of the diff: what a namespace holds (interfaces, addresses,
-//! routes, sysctls). `desired` derives it from the lab; `sys::observe` reads it from the kernel.
+//! What a namespace holds (interfaces, addresses, routes, sysctls, the lab's table), one type
+//! for both sides of the diff: `plan::desired` derives it from the lab, the observer reads it
+//! from the kernel.
 
 use crate::model::shape::Shape;
-use crate::model::{names, Lab, NodeKind, NsRef, BRIDGE_NAME};
+use crate::model::NsRef;
 use ipnetwork::IpNetwork;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -80,56 +81,4 @@ pub fn default_metric(dst: &IpNetwork) -> u32 {
     } else {
         1024
     }
-}
-
-/// What the lab's namespaces must hold.
-pub fn desired(lab: &Lab) -> NetState {
-    let mut state: NetState = BTreeMap::new();
-    for node in lab.nodes.values() {
-        let ns = state.entry(node.ns.clone()).or_default();
-        ns.sysctls.extend(node.sysctls.clone());
-        if !node.firewall.is_empty() {
-            ns.nft = Some(node.firewall.listing());
-        }
-        for r in &node.routes {
-            let metric = r.metric.unwrap_or_else(|| default_metric(&r.dst));
-            ns.routes
-                .insert((r.dst, metric), RouteState { dst: r.dst, via: r.via, dev: r.dev.clone(), metric });
-        }
-        if node.kind == NodeKind::Switch {
-            ns.ifaces.insert(
-                BRIDGE_NAME.to_string(),
-                IfState {
-                    kind: IfKind::Bridge,
-                    alias: Some(names::bridge_mark(&lab.name)),
-                    mtu: None,
-                    master: None,
-                    addrs: BTreeSet::new(),
-                    up: true,
-                    shape: None,
-                },
-            );
-        }
-    }
-    for link in &lab.links {
-        let mark = names::link_mark(&lab.name, &link.id());
-        for (me, shape) in [(&link.a, link.shape_a), (&link.b, link.shape_b)] {
-            let node = &lab.nodes[&me.node];
-            let master = (node.kind == NodeKind::Switch).then(|| BRIDGE_NAME.to_string());
-            state.get_mut(&node.ns).expect("every node has a namespace").ifaces.insert(
-                me.iface.clone(),
-                IfState {
-                    kind: IfKind::Veth,
-                    alias: Some(mark.clone()),
-                    // A link without mtu gets the veth default, so dropping mtu from the file resets it.
-                    mtu: Some(link.mtu.unwrap_or(VETH_DEFAULT_MTU)),
-                    master,
-                    addrs: me.addrs.iter().copied().collect(),
-                    up: true,
-                    shape: (!shape.is_empty()).then_some(shape),
-                },
-            );
-        }
-    }
-    state
 }

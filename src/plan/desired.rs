@@ -1,0 +1,94 @@
+//! What the lab asks for, in the shapes the observer reads: the network state of every
+//! namespace, and the fingerprints of what runs for every node.
+
+use crate::model::workload::Processes;
+use crate::model::{names, Lab, NodeKind, NsRef, BRIDGE_NAME};
+use crate::state::{
+    default_metric, IfKind, IfState, NetState, NodeProcs, ProcsState, RouteState, VETH_DEFAULT_MTU,
+};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What the lab's namespaces must hold.
+pub fn network(lab: &Lab) -> NetState {
+    let mut state: NetState = BTreeMap::new();
+    for node in lab.nodes.values() {
+        let ns = state.entry(node.ns.clone()).or_default();
+        ns.sysctls.extend(node.sysctls.clone());
+        if !node.firewall.is_empty() {
+            ns.nft = Some(node.firewall.listing());
+        }
+        for r in &node.routes {
+            let metric = r.metric.unwrap_or_else(|| default_metric(&r.dst));
+            ns.routes
+                .insert((r.dst, metric), RouteState { dst: r.dst, via: r.via, dev: r.dev.clone(), metric });
+        }
+        if node.kind == NodeKind::Switch {
+            ns.ifaces.insert(
+                BRIDGE_NAME.to_string(),
+                IfState {
+                    kind: IfKind::Bridge,
+                    alias: Some(names::bridge_mark(&lab.name)),
+                    mtu: None,
+                    master: None,
+                    addrs: BTreeSet::new(),
+                    up: true,
+                    shape: None,
+                },
+            );
+        }
+    }
+    for link in &lab.links {
+        let mark = names::link_mark(&lab.name, &link.id());
+        for (me, shape) in [(&link.a, link.shape_a), (&link.b, link.shape_b)] {
+            let node = &lab.nodes[&me.node];
+            let master = (node.kind == NodeKind::Switch).then(|| BRIDGE_NAME.to_string());
+            state.get_mut(&node.ns).expect("every node has a namespace").ifaces.insert(
+                me.iface.clone(),
+                IfState {
+                    kind: IfKind::Veth,
+                    alias: Some(mark.clone()),
+                    // A link without mtu gets the veth default, so dropping mtu from the file resets it.
+                    mtu: Some(link.mtu.unwrap_or(VETH_DEFAULT_MTU)),
+                    master,
+                    addrs: me.addrs.iter().copied().collect(),
+                    up: true,
+                    shape: (!shape.is_empty()).then_some(shape),
+                },
+            );
+        }
+    }
+    state
+}
+
+fn json<T: Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("fingerprints serialize")
+}
+
+/// The fingerprint of everything a node's processes run inside of: its namespace, its
+/// isolation. When it changes, every process of the node starts over.
+fn base(ns: &NsRef, p: &Processes) -> String {
+    json(&(ns, &p.isolation))
+}
+
+/// What should run for every node of the lab.
+pub fn processes(lab: &Lab) -> ProcsState {
+    let mut out = ProcsState::new();
+    for node in lab.nodes.values().filter(|n| n.kind != NodeKind::Switch) {
+        let p = &node.processes;
+        if p.is_empty() {
+            continue;
+        }
+        let base = base(&node.ns, p);
+        out.insert(
+            node.name.clone(),
+            NodeProcs {
+                holder: p.isolation.needs_holder().then(|| base.clone()),
+                limits: (!p.limits.is_empty()).then(|| json(&p.limits)),
+                exec: (!p.exec.is_empty()).then(|| json(&(&base, &p.exec, &p.seccomp))),
+                workloads: p.run.iter().map(|w| (w.name.clone(), json(&(&base, w)))).collect(),
+            },
+        );
+    }
+    out
+}
