@@ -45,8 +45,21 @@ pub enum Error {
     Foreign(String),
     #[error("{0}")]
     NotFound(String),
+    /// The command line asks for something that does not make sense.
     #[error("{0}")]
     Usage(String),
+    /// A name matches more than one lab or node: the user must say which.
+    #[error("{0}")]
+    Ambiguous(String),
+    /// What is asked for contradicts the lab as it is up (switching its firewall backend).
+    #[error("{0}")]
+    Conflict(String),
+    /// The kernel lacks something the file needs (a qdisc module); nothing was changed.
+    #[error("{0}")]
+    Missing(String),
+    /// A file netlab writes for the user (a JUnit report) could not be written.
+    #[error("writing {path}: {source}")]
+    Write { path: String, source: std::io::Error },
     /// Teardown continued past failures; these objects could not be removed.
     #[error("could not remove everything:\n{}", .0.iter().map(|e| format!("  - {e}")).collect::<Vec<_>>().join("\n"))]
     Teardown(Vec<SysError>),

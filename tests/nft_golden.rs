@@ -16,7 +16,7 @@ fn compiled_rules_match_the_golden_files() {
         }
         let lab = Lab::load(&path).expect("golden topology is valid");
         let mut got = String::new();
-        for node in lab.model.nodes.values().filter(|n| !n.firewall.is_empty()) {
+        for node in lab.nodes.values().filter(|n| !n.firewall.is_empty()) {
             got.push_str(&format!("# node {}\n", node.name));
             for line in node.firewall.listing() {
                 got.push_str(&format!("{line}\n"));

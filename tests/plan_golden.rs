@@ -47,7 +47,7 @@ fn golden_plans_from_an_empty_machine() {
         }
         let name = path.file_stem().unwrap().to_string_lossy().to_string();
         let lab = load(&name);
-        let got = render(&diff(&lab.model, &lab.desired(), &empty()));
+        let got = render(&diff(&lab, &netlab::plan::desired::network(&lab), &empty()));
         let golden = dir().join(format!("{name}.plan"));
         if std::env::var_os("NETLAB_BLESS").is_some() {
             std::fs::write(&golden, &got).unwrap();
@@ -64,8 +64,8 @@ fn golden_plans_from_an_empty_machine() {
 fn converged_machine_plans_nothing() {
     for name in ["lan", "routed", "host"] {
         let lab = load(name);
-        let want = lab.desired();
-        let plan = diff(&lab.model, &want, &converged(&want));
+        let want = netlab::plan::desired::network(&lab);
+        let plan = diff(&lab, &want, &converged(&want));
         assert!(plan.is_empty(), "{name}: expected no changes, got:\n{plan}");
     }
 }
@@ -77,13 +77,13 @@ fn ns(n: &str) -> NsRef {
 #[test]
 fn address_added_by_hand_is_removed_and_deleted_one_restored() {
     let lab = load("routed");
-    let want = lab.desired();
+    let want = netlab::plan::desired::network(&lab);
     let mut seen = converged(&want);
     let eth0 = seen.ns.get_mut(&ns("rt-a")).unwrap().ifaces.get_mut("eth0").unwrap();
     eth0.addrs.insert("10.1.0.77/24".parse().unwrap());
     eth0.addrs.remove(&"10.1.0.2/24".parse().unwrap());
     assert_eq!(
-        render(&diff(&lab.model, &want, &seen)),
+        render(&diff(&lab, &want, &seen)),
         "- addr rt-a:eth0 10.1.0.77/24\n+ addr rt-a:eth0 10.1.0.2/24\n"
     );
 }
@@ -91,7 +91,7 @@ fn address_added_by_hand_is_removed_and_deleted_one_restored() {
 #[test]
 fn changed_and_extra_routes() {
     let lab = load("routed");
-    let want = lab.desired();
+    let want = netlab::plan::desired::network(&lab);
     let mut seen = converged(&want);
     let a = seen.ns.get_mut(&ns("rt-a")).unwrap();
     let key = ("0.0.0.0/0".parse().unwrap(), 0);
@@ -104,7 +104,7 @@ fn changed_and_extra_routes() {
     };
     a.routes.insert((extra.dst, 0), extra);
     assert_eq!(
-        render(&diff(&lab.model, &want, &seen)),
+        render(&diff(&lab, &want, &seen)),
         "- route rt-a: 10.77.0.0/16 via 10.1.0.1 dev eth0 metric 0\n- route rt-a: default via 10.1.0.9 metric 0\n+ route rt-a: default via 10.1.0.1 metric 0\n"
     );
 }
@@ -112,16 +112,16 @@ fn changed_and_extra_routes() {
 #[test]
 fn sysctl_changed_by_hand_is_set_back() {
     let lab = load("routed");
-    let want = lab.desired();
+    let want = netlab::plan::desired::network(&lab);
     let mut seen = converged(&want);
     seen.ns.get_mut(&ns("rt-r1")).unwrap().sysctls.insert("net.ipv4.ip_forward".into(), "0".into());
-    assert_eq!(render(&diff(&lab.model, &want, &seen)), "~ sysctl rt-r1: net.ipv4.ip_forward = 1 (was 0)\n");
+    assert_eq!(render(&diff(&lab, &want, &seen)), "~ sysctl rt-r1: net.ipv4.ip_forward = 1 (was 0)\n");
 }
 
 #[test]
 fn sysctl_dropped_from_the_file_is_restored_from_the_record() {
     let lab = load("routed");
-    let want = lab.desired();
+    let want = netlab::plan::desired::network(&lab);
     let mut seen = converged(&want);
     seen.ns.get_mut(&ns("rt-a")).unwrap().sysctls.insert("net.ipv4.conf.all.forwarding".into(), "1".into());
     let mut rec = Record::default();
@@ -131,7 +131,7 @@ fn sysctl_dropped_from_the_file_is_restored_from_the_record() {
         .insert("net.ipv4.conf.all.forwarding".into(), "0".into());
     seen.record = Some(rec);
     assert_eq!(
-        render(&diff(&lab.model, &want, &seen)),
+        render(&diff(&lab, &want, &seen)),
         "~ sysctl rt-a: net.ipv4.conf.all.forwarding = 0 (was 1)\n"
     );
 }
@@ -139,13 +139,13 @@ fn sysctl_dropped_from_the_file_is_restored_from_the_record() {
 #[test]
 fn missing_namespace_is_rebuilt_with_its_links_but_nothing_else() {
     let lab = load("routed");
-    let want = lab.desired();
+    let want = netlab::plan::desired::network(&lab);
     let mut seen = converged(&want);
     // Deleting b's namespace also deletes its veth, so r1's end of that link is gone too.
     seen.ns.remove(&ns("rt-b"));
     seen.ns.get_mut(&ns("rt-r1")).unwrap().ifaces.remove("rb");
     seen.ns.get_mut(&ns("rt-r1")).unwrap().routes.clear();
-    let got = render(&diff(&lab.model, &want, &seen));
+    let got = render(&diff(&lab, &want, &seen));
     assert!(got.starts_with("+ netns rt-b\n+ veth rt-r1:rb <-> rt-b:eth0 mtu 1500\n"), "got:\n{got}");
     assert!(
         got.contains("+ addr rt-b:eth0 10.2.0.2/24\n") && got.contains("+ addr rt-r1:rb 10.2.0.1/24\n"),
@@ -159,10 +159,10 @@ fn missing_namespace_is_rebuilt_with_its_links_but_nothing_else() {
 #[test]
 fn link_with_a_foreign_alias_is_recreated_and_its_routes_restored() {
     let lab = load("routed");
-    let want = lab.desired();
+    let want = netlab::plan::desired::network(&lab);
     let mut seen = converged(&want);
     seen.ns.get_mut(&ns("rt-a")).unwrap().ifaces.get_mut("eth0").unwrap().alias = Some("someone else".into());
-    let got = render(&diff(&lab.model, &want, &seen));
+    let got = render(&diff(&lab, &want, &seen));
     assert!(
         got.starts_with("- link rt-a:eth0\n- link rt-r1:ra\n+ veth rt-a:eth0 <-> rt-r1:ra mtu 9000\n"),
         "got:\n{got}"
@@ -173,42 +173,42 @@ fn link_with_a_foreign_alias_is_recreated_and_its_routes_restored() {
 #[test]
 fn mtu_change_is_applied_in_place() {
     let lab = load("routed");
-    let want = lab.desired();
+    let want = netlab::plan::desired::network(&lab);
     let mut seen = converged(&want);
     seen.ns.get_mut(&ns("rt-a")).unwrap().ifaces.get_mut("eth0").unwrap().mtu = Some(1500);
-    assert_eq!(render(&diff(&lab.model, &want, &seen)), "~ mtu rt-a:eth0 9000\n");
+    assert_eq!(render(&diff(&lab, &want, &seen)), "~ mtu rt-a:eth0 9000\n");
 }
 
 #[test]
 fn namespace_no_longer_in_the_file_is_deleted_alone() {
     let lab = load("routed");
-    let want = lab.desired();
+    let want = netlab::plan::desired::network(&lab);
     let mut seen = converged(&want);
     seen.ns.insert(ns("rt-old"), Default::default());
-    assert_eq!(render(&diff(&lab.model, &want, &seen)), "- netns rt-old\n");
+    assert_eq!(render(&diff(&lab, &want, &seen)), "- netns rt-old\n");
 }
 
 #[test]
 fn broken_namespace_file_from_a_crash_is_replaced() {
     let lab = load("lan");
-    let want = lab.desired();
+    let want = netlab::plan::desired::network(&lab);
     let mut seen = converged(&want);
     seen.ns.remove(&ns("lan-h1"));
     seen.ns.get_mut(&ns("lan-sw")).unwrap().ifaces.remove("h1-eth0");
     seen.broken.insert("lan-h1".into());
-    let got = render(&diff(&lab.model, &want, &seen));
+    let got = render(&diff(&lab, &want, &seen));
     assert!(got.starts_with("- netns lan-h1\n+ netns lan-h1\n"), "got:\n{got}");
 }
 
 #[test]
 fn host_objects_without_the_host_node_are_removed() {
     let with_host = load("host");
-    let want = with_host.desired();
+    let want = netlab::plan::desired::network(&with_host);
     let seen = converged(&want);
     // The same lab after the host node (and its link) left the file.
     let text = "name = \"hst\"\nprefix = \"\"\n[nodes.ns1]\n";
     let lab = Lab::parse(Path::new("hst.toml"), text).unwrap();
-    let got = render(&diff(&lab.model, &lab.desired(), &seen));
+    let got = render(&diff(&lab, &netlab::plan::desired::network(&lab), &seen));
     assert!(got.contains("- link host:v-eth\n"), "got:\n{got}");
     assert!(got.contains("- route host: 10.99.0.0/16 via 10.200.1.2 metric 0\n"), "got:\n{got}");
     assert!(got.contains("- route ns1: default via 10.200.1.1 metric 0\n"), "got:\n{got}");

@@ -1,12 +1,16 @@
-//! The narrow interfaces the applier drives. `sys::` implements them on the kernel,
-//! `fake::` records calls for tests that run without root.
+//! The narrow interfaces the engine drives. `sys::` implements them on the kernel,
+//! `fake::` on an in-memory machine, so `up`, `down` and `status` are tested without root.
+//!
+//! Each trait is one subsystem. [`System`] bundles them for one machine: the engine is
+//! generic over it and never names `sys::`.
 
 pub mod fake;
 
-use crate::error::SysError;
-use crate::model::firewall::Firewall as Rules;
-use crate::model::NsRef;
-use crate::state::RouteState;
+use crate::error::{Error, SysError};
+use crate::model::firewall::{Firewall as Rules, FirewallKind};
+use crate::model::{self, NsRef};
+use crate::state::workload::{ExecInfo, WorkloadStatus};
+use crate::state::{NetState, Observed, ProcsState, Record, RouteState, TeardownView};
 use ipnetwork::IpNetwork;
 
 /// Named network namespaces under /run/netns (`ip netns`).
@@ -55,8 +59,8 @@ pub trait Links {
 pub trait Firewall {
     /// Replaces the table with `rules`, atomically.
     async fn load_table(&self, ns: &NsRef, table: &str, rules: &Rules) -> Result<(), SysError>;
-    /// Deletes the table; missing counts as done.
-    async fn delete_table(&self, ns: &NsRef, table: &str) -> Result<(), SysError>;
+    /// Deletes the table (or, for iptables, the lab's chains); missing counts as done.
+    async fn delete_table(&self, ns: &NsRef, table: &str, kind: FirewallKind) -> Result<(), SysError>;
 }
 
 /// The processes of nodes: cgroups, namespace holders, `exec` commands, workloads.
@@ -76,4 +80,77 @@ pub trait Spawner {
         workload: &crate::model::workload::Workload,
     ) -> Result<(), SysError>;
     async fn stop_workload(&self, node: &str, name: &str) -> Result<(), SysError>;
+    /// Stops every process of the lab, its cgroups included. `recorded`: whether the lab's
+    /// record exists (without it, stray processes are looked for more widely).
+    async fn stop_all(&self, recorded: bool) -> Result<(), SysError>;
+}
+
+/// Reads the machine: the lab's share of the kernel, and what runs for it.
+#[allow(async_fn_in_trait)]
+pub trait Observer {
+    /// The lab's namespaces and its marked objects in the host: `want` names what it needs,
+    /// `record` what it made. Refuses where mount propagation would hide new namespaces.
+    async fn observe(
+        &self,
+        lab: &str,
+        want: &NetState,
+        record: Option<Record>,
+        kind: FirewallKind,
+    ) -> Result<Observed, Error>;
+    /// What `down` needs, for lab `lab` with its record (if any).
+    async fn observe_teardown(&self, lab: &str, record: Option<&Record>) -> Result<TeardownView, Error>;
+    /// The fingerprints of what runs for each node, as its processes recorded them.
+    fn fingerprints(&self, lab: &str) -> ProcsState;
+    /// The pid of the process holding a node's namespaces, if it is alive.
+    fn holder(&self, lab: &str, node: &str) -> Option<u32>;
+    /// The state of each workload of a node.
+    fn workload_status(&self, lab: &str, node: &str) -> Vec<WorkloadStatus>;
+}
+
+/// The state records under /run/netlab: the index of what each lab made.
+pub trait Store {
+    /// The type that holds the lab's lock until it is dropped.
+    type Lock;
+    /// Holds the lab for one `up` or `down` at a time.
+    fn lock(&self, lab: &str) -> Result<Self::Lock, Error>;
+    fn load(&self, lab: &str) -> Result<Option<Record>, Error>;
+    /// Notes the mount identity of each recorded namespace, then writes the record atomically.
+    fn save(&self, record: &mut Record) -> Result<(), Error>;
+    /// Removes the lab's record and its files; missing counts as done.
+    fn remove(&self, lab: &str) -> Result<(), Error>;
+    /// Every lab with a record, sorted by name.
+    fn all(&self) -> Result<Vec<Record>, Error>;
+    /// What `netlab exec` needs to enter a node with processes of its own.
+    fn set_exec_info(&self, lab: &str, node: &str, info: Option<&ExecInfo>) -> Result<(), Error>;
+}
+
+/// What only this kernel knows: found by trying, before anything changes.
+#[allow(async_fn_in_trait)]
+pub trait Probes {
+    /// Whether nf_tables is there.
+    fn nft_available(&self) -> bool;
+    /// Whether the kernel has the qdisc `kind` (`tbf`, `netem`).
+    async fn has_qdisc(&self, kind: &str) -> Result<bool, SysError>;
+    /// Runs one check's probe from inside namespace `ns`; why it failed, if it did.
+    async fn probe(
+        &self,
+        ns: &NsRef,
+        probe: &model::Probe,
+        timeout: std::time::Duration,
+    ) -> Result<(), String>;
+}
+
+/// One machine: everything the engine needs, behind the traits above.
+pub trait System: Observer + Store + Probes {
+    /// A command that runs in namespace `ns` (`ip netns exec`).
+    fn command_in(&self, ns: &NsRef, program: &str) -> std::io::Result<std::process::Command>;
+    /// Changes namespaces, links and rules for one lab.
+    type Net: Netns + Links + Firewall;
+    /// Starts and stops one lab's processes.
+    type Procs: Spawner;
+    /// The network backend for lab `lab`, loading its rules through `kind`.
+    fn net(&self, lab: &str, kind: FirewallKind) -> Self::Net;
+    /// The process backend for lab `name`; `model`, where the file is known, tells each
+    /// node's namespace and the fingerprints to store (`down` needs neither).
+    fn procs(&self, name: &str, model: Option<&model::Lab>) -> Self::Procs;
 }

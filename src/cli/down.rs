@@ -1,14 +1,15 @@
 //! `netlab down FILE` / `netlab down --lab NAME`.
 
+use crate::engine::down::down;
 use crate::error::{Error, Result};
 use crate::model::names::lab_name_problem;
-use crate::teardown::down;
+use crate::sys::Real;
 use crate::Lab;
 use std::path::Path;
 
 pub async fn run(file: Option<&Path>, lab: Option<&str>) -> Result<i32> {
     let name = match (file, lab) {
-        (Some(f), None) => Lab::load(f)?.name().to_string(),
+        (Some(f), None) => Lab::load(f)?.name,
         (None, Some(l)) => {
             if let Some(p) = lab_name_problem(l) {
                 return Err(Error::Usage(p));
@@ -17,7 +18,7 @@ pub async fn run(file: Option<&Path>, lab: Option<&str>) -> Result<i32> {
         }
         _ => return Err(Error::Usage("give either a topology file or --lab NAME".into())),
     };
-    let report = down(&name).await?;
+    let report = down(&Real::new(), &name).await?;
     for s in &report.skipped {
         eprintln!("netlab: left alone: {s}");
     }

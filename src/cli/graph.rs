@@ -28,7 +28,7 @@ impl From<GraphFormat> for Format {
 
 pub fn run(file: &Path, format: GraphFormat, out: Option<&Path>) -> Result<i32> {
     let lab = Lab::load(file)?;
-    let text = graph::render(&lab.model, format.into());
+    let text = graph::render(&lab, format.into());
     match out {
         Some(path) => {
             std::fs::write(path, text).map_err(|e| SysError::new(format!("writing {}", path.display()), e))?

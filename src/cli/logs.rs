@@ -1,9 +1,10 @@
 //! `netlab logs [--lab NAME] NODE[/WORKLOAD] [-f]`: a workload's output, as its supervisor
 //! wrote it (stdout and stderr together, bounded: the older part rotates to `.log.1`).
 
-use super::exec::locate;
+use crate::engine::exec::locate;
 use crate::error::{Error, Result};
 use crate::sys::procs::Files;
+use crate::sys::Real;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -13,7 +14,7 @@ pub fn run(target: &str, lab: Option<&str>, follow: bool) -> Result<i32> {
         Some((n, w)) => (n, Some(w)),
         None => (target, None),
     };
-    let (lab, _) = locate(node, lab)?;
+    let (lab, _) = locate(&Real::new(), node, lab)?;
     let files = Files { lab: lab.clone() };
     let names: Vec<String> =
         files.workloads().into_iter().filter(|(n, _)| n == node).map(|(_, w)| w).collect();

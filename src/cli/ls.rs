@@ -1,10 +1,11 @@
 //! `netlab ls`: the labs with a record on this machine.
 
+use crate::backend::Store;
 use crate::error::Result;
-use crate::state::Record;
+use crate::sys::Real;
 
 pub fn run() -> Result<i32> {
-    let labs = Record::all()?;
+    let labs = Real::new().all()?;
     if labs.is_empty() {
         println!("no labs are up");
         return Ok(0);

@@ -4,6 +4,7 @@ mod completions;
 mod down;
 mod exec;
 mod graph;
+mod junit;
 mod logs;
 mod ls;
 mod status;
@@ -132,7 +133,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Exec { node, lab, cmd } => exec::run(&node, lab.as_deref(), &cmd),
         Command::Validate { file } => {
             let lab = Lab::load(&file)?;
-            let m = &lab.model;
+            let m = &lab;
             println!(
                 "{}: ok (lab {}: {} nodes, {} links, {} checks)",
                 file.display(),
@@ -148,7 +149,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Completions { shell } => completions::completions(shell),
         Command::Man { output } => completions::man(output.as_deref()),
         Command::Logs { target, lab, follow } => logs::run(&target, lab.as_deref(), follow),
-        other => runtime()?.block_on(async move {
+        other => crate::sys::runtime::runtime()?.block_on(async move {
             match other {
                 Command::Up { file, firewall } => up::up(&file, firewall.map(Into::into)).await,
                 Command::Plan { file, firewall } => up::plan(&file, firewall.map(Into::into)).await,
@@ -163,22 +164,5 @@ pub fn run(cli: Cli) -> Result<i32> {
                 }
             }
         }),
-    }
-}
-
-fn runtime() -> Result<tokio::runtime::Runtime> {
-    raise_fd_limit();
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| crate::error::Error::Usage(format!("starting the runtime: {e}")))
-}
-
-/// A socket per namespace: large labs need more descriptors than the usual soft limit.
-fn raise_fd_limit() {
-    use nix::sys::resource::{getrlimit, setrlimit, Resource};
-    if let Ok((_, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
-        let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
     }
 }

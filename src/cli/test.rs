@@ -1,21 +1,22 @@
 //! `netlab test TOPO.toml [--junit FILE] [--down]`: bring the lab up if needed, run its
 //! checks, print a table, write a JUnit report, exit 1 when a check did not go as expected.
 
-use crate::checks::{run_checks, CheckResult};
+use crate::engine::test::{run_checks, CheckResult};
+use crate::engine::{down::down, up::up};
 use crate::error::{Error, Result};
-use crate::teardown::down;
+use crate::sys::Real;
 use crate::Lab;
 use std::path::Path;
 
 pub async fn run(file: &Path, junit: Option<&Path>, tear_down: bool) -> Result<i32> {
     let lab = Lab::load(file)?;
-    if lab.model.checks.is_empty() {
+    if lab.checks.is_empty() {
         return Err(Error::Usage(format!("{} has no [[check]]s to run", file.display())));
     }
     let outcome = up_and_check(&lab, junit).await;
     if tear_down {
         // Also when the checks failed: CI must not leave the lab behind.
-        let d = down(lab.name()).await;
+        let d = down(&Real::new(), &lab.name).await;
         if let (Ok(_), Err(e)) = (&outcome, d) {
             return Err(e);
         }
@@ -24,18 +25,17 @@ pub async fn run(file: &Path, junit: Option<&Path>, tear_down: bool) -> Result<i
 }
 
 async fn up_and_check(lab: &Lab, junit: Option<&Path>) -> Result<i32> {
-    let report = lab.reconcile(None).await?;
+    let sys = Real::new();
+    let report = up(&sys, lab, None, &|_| {}, &|| {}).await?;
     if !report.plan.is_empty() {
-        eprintln!("netlab: lab {}: {} changes applied", lab.name(), report.plan.ops.len());
+        eprintln!("netlab: lab {}: {} changes applied", lab.name, report.plan.ops.len());
     }
-    let model = lab.model.clone();
-    let results = tokio::task::spawn_blocking(move || run_checks(&model))
-        .await
-        .map_err(|e| Error::Usage(format!("running the checks: {e}")))?;
+    let results = run_checks(&sys, lab).await;
     print_table(&results);
     if let Some(path) = junit {
-        let xml = crate::junit::report(lab.name(), &results, &timestamp());
-        std::fs::write(path, xml).map_err(|e| Error::Usage(format!("writing {}: {e}", path.display())))?;
+        let xml = super::junit::report(&lab.name, &results, &timestamp());
+        std::fs::write(path, xml)
+            .map_err(|e| Error::Write { path: path.display().to_string(), source: e })?;
     }
     Ok(if results.iter().all(CheckResult::passed) { 0 } else { 1 })
 }

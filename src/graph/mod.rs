@@ -122,7 +122,7 @@ mod tests {
 
     fn load(rel: &str) -> Lab {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
-        crate::Lab::load(&path).expect("example topology loads").model
+        crate::Lab::load(&path).expect("example topology loads")
     }
 
     const TINY: &str = r#"
@@ -139,7 +139,7 @@ addresses = ["10.0.0.1/24", ""]
 "#;
 
     fn tiny() -> Lab {
-        crate::Lab::parse(Path::new("tiny.toml"), TINY).expect("tiny topology is valid").model
+        crate::Lab::parse(Path::new("tiny.toml"), TINY).expect("tiny topology is valid")
     }
 
     /// Every node name, interface and address of lan.toml, as each format must show them.

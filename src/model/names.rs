@@ -100,6 +100,16 @@ pub fn table_name(lab: &str, ns: &super::NsRef) -> String {
     }
 }
 
+/// Cgroup paths of a lab, relative to each hierarchy's root.
+pub fn lab_cgroup(lab: &str) -> String {
+    format!("netlab/{lab}")
+}
+
+/// The cgroup of a node's processes: its limits hold for all of them.
+pub fn node_cgroup(lab: &str, node: &str) -> String {
+    format!("netlab/{lab}/{node}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

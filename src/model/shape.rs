@@ -194,6 +194,14 @@ pub fn resolve(src: &Source, l: &RawLink) -> R<(Shape, Shape)> {
     Ok((dir(&l.a_to_b)?, dir(&l.b_to_a)?))
 }
 
+/// What to tell the user when the kernel lacks the qdisc `kind` that an impairment needs.
+pub fn missing(kind: &str) -> String {
+    let what = if kind == "netem" { "delay, jitter and loss" } else { "rate" };
+    format!(
+        "this kernel has no sch_{kind}: load the module (modprobe sch_{kind}) or drop {what} from the file"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,7 @@
 //! diff(desired, observed) → Plan. Pure: the same inputs always give the same plan.
 
 use super::op::{Op, Plan};
+use crate::model::firewall::FirewallKind;
 use crate::model::{names, Lab, NsRef};
 use crate::state::{IfKind, IfState, NetState, NsState};
 use crate::state::{Observed, Record};
@@ -85,7 +86,7 @@ pub fn diff(lab: &Lab, want: &NetState, seen: &Observed) -> Plan {
             iface_ops(ns, name, wi, si, fresh.contains(&key), master_lost, &mut ops);
         }
         sysctl_ops(ns, w, seen, present(ns), &mut ops);
-        table_ops(lab, ns, w, s, &mut ops);
+        table_ops(lab, seen.firewall, ns, w, s, &mut ops);
         let routes_seen: BTreeMap<_, _> = s
             .routes
             .iter()
@@ -119,7 +120,7 @@ pub fn diff(lab: &Lab, want: &NetState, seen: &Observed) -> Plan {
         }
         sysctl_ops(&NsRef::Host, &empty, seen, true, &mut ops);
         if let Some(s) = seen.ns.get(&NsRef::Host) {
-            table_ops(lab, &NsRef::Host, &empty, s, &mut ops);
+            table_ops(lab, seen.firewall, &NsRef::Host, &empty, s, &mut ops);
         }
     }
     let fresh_nodes: BTreeSet<String> = lab
@@ -196,7 +197,7 @@ fn sysctl_ops(ns: &NsRef, w: &NsState, seen: &Observed, exists: bool, ops: &mut 
 
 /// The lab's nftables table: loaded whole when its listing differs, deleted when the file no
 /// longer asks for one.
-fn table_ops(lab: &Lab, ns: &NsRef, w: &NsState, s: &NsState, ops: &mut Vec<Op>) {
+fn table_ops(lab: &Lab, kind: FirewallKind, ns: &NsRef, w: &NsState, s: &NsState, ops: &mut Vec<Op>) {
     if w.nft == s.nft {
         return;
     }
@@ -211,6 +212,6 @@ fn table_ops(lab: &Lab, ns: &NsRef, w: &NsState, s: &NsState, ops: &mut Vec<Op>)
                 was: s.nft.clone(),
             });
         }
-        None => ops.push(Op::DelTable { ns: ns.clone(), table }),
+        None => ops.push(Op::DelTable { ns: ns.clone(), table, kind }),
     }
 }

@@ -1,6 +1,6 @@
 //! Operations of a plan, their order, and how `netlab plan` prints them.
 
-use crate::model::firewall::Firewall;
+use crate::model::firewall::{Firewall, FirewallKind};
 use crate::model::limits::Limits;
 use crate::model::shape::Shape;
 use crate::model::workload::{Isolation, Workload};
@@ -19,8 +19,10 @@ pub enum Op {
     StopWorkload { node: String, name: String },
     /// Stops a node's namespace holder (and with it every process of its pid namespace).
     StopHolder { node: String },
-    /// `nft delete table inet NAME`
-    DelTable { ns: NsRef, table: String },
+    /// Stops every process of the lab and removes its cgroups (`down`).
+    StopProcesses { recorded: bool },
+    /// `nft delete table inet NAME` (or, loaded by iptables, the lab's chains)
+    DelTable { ns: NsRef, table: String, kind: FirewallKind },
     /// `ip route del`
     DelRoute { ns: NsRef, route: RouteState },
     /// `ip addr del`
@@ -68,7 +70,7 @@ impl Op {
     /// The step of `up` this op belongs to; ops of one step are independent of each other.
     pub fn phase(&self) -> u8 {
         match self {
-            Op::StopWorkload { .. } => 0,
+            Op::StopWorkload { .. } | Op::StopProcesses { .. } => 0,
             Op::StopHolder { .. } => 1,
             Op::DelTable { .. } | Op::DelRoute { .. } => 2,
             Op::DelAddr { .. } | Op::DelShape { .. } => 3,
@@ -177,7 +179,11 @@ impl fmt::Display for Op {
                 None => write!(f, "~ sysctl {}: {key} = {value}", ns_label(ns)),
             },
             Op::AddRoute { ns, route } => write!(f, "+ route {}: {route}", ns_label(ns)),
-            Op::DelTable { ns, table } => write!(f, "- nft {}", At(ns, table)),
+            Op::DelTable { ns, table, kind: FirewallKind::Nft } => write!(f, "- nft {}", At(ns, table)),
+            Op::DelTable { ns, table, kind: FirewallKind::Iptables } => {
+                write!(f, "- iptables {}", At(ns, table))
+            }
+            Op::StopProcesses { .. } => write!(f, "- processes of the lab"),
             Op::StopWorkload { node, name } => write!(f, "- workload {node}/{name}"),
             Op::StopHolder { node } => write!(f, "- namespaces of node {node}"),
             Op::SetLimits { node, limits } => write!(f, "~ limits {node}: {}", limits_text(limits)),

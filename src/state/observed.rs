@@ -2,6 +2,8 @@
 
 use super::ns::NsState;
 use super::record::Record;
+use crate::error::SysError;
+use crate::model::firewall::FirewallKind;
 use crate::model::NsRef;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -18,4 +20,25 @@ pub struct Observed {
     pub record: Option<Record>,
     /// What runs for the lab's nodes.
     pub procs: super::procs::ProcsState,
+    /// How the lab's rules were read, and so how they are to be changed.
+    pub firewall: FirewallKind,
+}
+
+/// What `down` must know of the kernel before it plans: which candidate namespaces are the
+/// lab's, and what of the lab's is in the host namespace.
+#[derive(Debug, Default)]
+pub struct TeardownView {
+    /// Namespaces that are the lab's (by mark, mount identity, or a bare file the record names).
+    pub ours: Vec<String>,
+    /// Recorded namespaces that now belong to someone else, each with why.
+    pub skipped: Vec<String>,
+    /// The host namespace: routes with netlab's protocol, every interface, the lab's table.
+    pub host: NsState,
+    /// The current value of every host sysctl the record would restore.
+    pub host_sysctls: BTreeMap<String, String>,
+    /// Whether the lab's iptables chains are in the host namespace (looked for only without
+    /// a record; with one, `host.nft` is read the way the record says).
+    pub iptables_chains: bool,
+    /// Namespaces that could not be judged.
+    pub errors: Vec<SysError>,
 }

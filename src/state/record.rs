@@ -1,12 +1,12 @@
 //! The state record, /run/netlab/LAB/state.json: the index of what a lab made, so that
 //! `down --lab` works without the file and after a crash. The kernel stays the truth.
+//! Plain data: `sys::store` reads and writes it.
 
-use crate::error::Error;
 use crate::model::{Lab, NsRef};
 use crate::state::RouteState;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Where records live; tests point it elsewhere with NETLAB_RUN_DIR.
 pub fn run_dir() -> PathBuf {
@@ -62,10 +62,6 @@ impl Record {
         format!("{}:{iface}", Record::ns_key(ns))
     }
 
-    pub fn path(lab: &str) -> PathBuf {
-        run_dir().join(lab).join("state.json")
-    }
-
     /// A fresh record for a lab, keeping what an older record knew of (namespaces,
     /// sysctl originals) so an interrupted run can still be cleaned up.
     pub fn for_lab(lab: &Lab, old: Option<&Record>) -> Record {
@@ -88,103 +84,5 @@ impl Record {
             .collect();
         r.namespaces.extend(lab.namespaces().map(str::to_string));
         r
-    }
-
-    /// Holds the lab for one `up` or `down` at a time (released when dropped).
-    pub fn lock(lab: &str) -> Result<LabLock, Error> {
-        let dir = run_dir().join(lab);
-        let err = |m: String| Error::Record { path: dir.display().to_string(), message: m };
-        std::fs::create_dir_all(&dir).map_err(|e| err(e.to_string()))?;
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(dir.join("lock"))
-            .map_err(|e| err(e.to_string()))?;
-        let flock = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
-            .map_err(|(_, e)| err(format!("locking: {e}")))?;
-        Ok(LabLock { _flock: flock, dir })
-    }
-
-    /// Notes the identity of every recorded namespace that is mounted now.
-    pub fn remember_ids(&mut self) {
-        self.netns_ids = self
-            .namespaces
-            .iter()
-            .filter_map(|n| Some((n.clone(), crate::sys::netns::identity(n)?)))
-            .collect();
-    }
-
-    /// Whether the namespace under `name` is the very one the lab mounted.
-    pub fn made(&self, name: &str) -> bool {
-        self.netns_ids.get(name).is_some_and(|id| crate::sys::netns::identity(name) == Some(*id))
-    }
-
-    pub fn load(lab: &str) -> Result<Option<Record>, Error> {
-        Self::load_from(&Self::path(lab))
-    }
-
-    fn load_from(path: &Path) -> Result<Option<Record>, Error> {
-        match std::fs::read(path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| Error::Record {
-                path: path.display().to_string(),
-                message: format!("unreadable ({e}); remove it by hand if the lab is gone"),
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(Error::Record { path: path.display().to_string(), message: e.to_string() }),
-        }
-    }
-
-    /// Writes the record atomically (temp file + rename), so a crash never leaves half a record.
-    pub fn save(&self) -> Result<(), Error> {
-        let path = Self::path(&self.lab);
-        let err =
-            |e: std::io::Error| Error::Record { path: path.display().to_string(), message: e.to_string() };
-        let dir = path.parent().expect("record path has a parent");
-        std::fs::create_dir_all(dir).map_err(err)?;
-        let tmp = dir.join("state.json.tmp");
-        let json = serde_json::to_vec_pretty(self).expect("record serializes");
-        std::fs::write(&tmp, json).map_err(err)?;
-        std::fs::rename(&tmp, &path).map_err(err)
-    }
-
-    /// Removes the lab's record directory; missing counts as done.
-    pub fn remove(lab: &str) -> Result<(), Error> {
-        let dir = run_dir().join(lab);
-        match std::fs::remove_dir_all(&dir) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(Error::Record { path: dir.display().to_string(), message: e.to_string() }),
-        }
-    }
-
-    /// Every lab with a record on this machine, sorted by name.
-    pub fn all() -> Result<Vec<Record>, Error> {
-        let mut out = Vec::new();
-        let Ok(entries) = std::fs::read_dir(run_dir()) else { return Ok(out) };
-        for e in entries.flatten() {
-            if let Some(r) = Self::load_from(&e.path().join("state.json"))? {
-                out.push(r);
-            }
-        }
-        out.sort_by(|a, b| a.lab.cmp(&b.lab));
-        Ok(out)
-    }
-}
-
-/// An exclusive hold on a lab. When nothing but the lock file is left in the lab's directory
-/// (an `up` refused before it made anything), the directory goes with the lock.
-pub struct LabLock {
-    _flock: nix::fcntl::Flock<std::fs::File>,
-    dir: PathBuf,
-}
-
-impl Drop for LabLock {
-    fn drop(&mut self) {
-        let only_lock =
-            std::fs::read_dir(&self.dir).is_ok_and(|d| d.flatten().all(|e| e.file_name() == "lock"));
-        if only_lock {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
     }
 }

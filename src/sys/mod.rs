@@ -11,6 +11,11 @@ pub mod nft;
 pub mod observe;
 pub mod probe;
 pub mod procs;
+pub mod runtime;
+pub mod store;
+pub mod system;
+
+pub use system::Real;
 pub mod rtnl;
 pub mod seccomp;
 pub mod spawn;

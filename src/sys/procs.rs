@@ -93,6 +93,13 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> io::Result<T> + Send + 
 }
 
 impl Spawner for Procs {
+    async fn stop_all(&self, recorded: bool) -> Result<(), SysError> {
+        let lab = self.files.lab.clone();
+        blocking(move || teardown(&lab, recorded))
+            .await
+            .map_err(sys(format!("stopping the processes of lab {}", self.files.lab)))
+    }
+
     async fn set_limits(&self, node: &str, limits: &Limits) -> Result<(), SysError> {
         let (rel, l) = (node_cgroup(&self.files.lab, node), *limits);
         let fp = self.fingerprint(node, "limits");

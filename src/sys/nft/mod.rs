@@ -187,8 +187,9 @@ impl crate::backend::Firewall for super::rtnl::Rtnl {
         &self,
         ns: &crate::model::NsRef,
         table: &str,
+        kind: FirewallKind,
     ) -> Result<(), crate::error::SysError> {
-        let (t, lab, kind) = (table.to_string(), self.lab.clone(), self.firewall);
+        let (t, lab) = (table.to_string(), self.lab.clone());
         super::netns::run(super::netns::place(ns), move || match kind {
             FirewallKind::Nft => delete_table(&t),
             FirewallKind::Iptables => super::iptables::delete_here(&lab),

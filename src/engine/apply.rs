@@ -1,5 +1,6 @@
 //! Walks a plan step by step. Ops of one step run concurrently (they touch independent
-//! objects); the first step with a failure stops the walk and its errors are returned.
+//! objects). `up` stops after the first step with a failure; `down` goes on past failures,
+//! so that one stuck object does not keep the rest of the lab alive.
 
 use crate::backend::{Firewall, Links, Netns, Spawner};
 use crate::error::SysError;
@@ -13,48 +14,71 @@ const IN_FLIGHT: usize = 64;
 /// A sysctl set by `up`: (namespace, key, the value it had before).
 pub type SysctlPrev = (NsRef, String, String);
 
-/// What applying changed that the state record must remember.
+/// What to do after a step in which an op failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnError {
+    /// Stop: later steps depend on earlier ones (`up`).
+    Stop,
+    /// Go on with every later step (`down`: teardown is best effort and complete).
+    Continue,
+}
+
+/// What applying did.
 #[derive(Debug, Default)]
 pub struct Applied {
     /// Sysctls set, with the value each had before: (namespace, key, previous).
     pub sysctl_prev: Vec<SysctlPrev>,
+    /// The ops that failed, with why; empty on success.
+    pub failed: Vec<(Op, SysError)>,
 }
 
-/// Applies `plan` in order; stops after the first step in which anything failed, and
-/// returns what was done together with the failures (empty on success).
-/// `net` changes namespaces, links and rules; `procs` starts and stops node processes.
-/// `done` is called once per finished op (for a progress bar).
+impl Applied {
+    pub fn ok(&self) -> bool {
+        self.failed.is_empty()
+    }
+
+    /// The failures alone, in a stable order.
+    pub fn errors(self) -> Vec<SysError> {
+        self.failed.into_iter().map(|(_, e)| e).collect()
+    }
+}
+
+/// Applies `plan` in order. `net` changes namespaces, links and rules; `procs` starts and
+/// stops node processes. `done` is called once per finished op (for a progress bar).
 pub async fn apply<B: Netns + Links + Firewall, P: Spawner>(
-    backend: &B,
+    net: &B,
     procs: &P,
     plan: &Plan,
+    on_error: OnError,
     done: &(dyn Fn() + Sync),
-) -> (Applied, Vec<SysError>) {
+) -> Applied {
     let mut applied = Applied::default();
     for step in plan.phases() {
-        let results: Vec<Result<Option<SysctlPrev>, SysError>> = stream::iter(step)
+        let results: Vec<(&Op, Result<Option<SysctlPrev>, SysError>)> = stream::iter(step)
             .map(|op| async move {
-                let r = run(backend, procs, op).await;
+                let r = run(net, procs, op).await;
                 done();
-                r
+                (op, r)
             })
             .buffer_unordered(IN_FLIGHT)
             .collect()
             .await;
-        let mut errors = Vec::new();
-        for r in results {
+        let mut failed = Vec::new();
+        for (op, r) in results {
             match r {
                 Ok(Some(prev)) => applied.sysctl_prev.push(prev),
                 Ok(None) => {}
-                Err(e) => errors.push(e),
+                Err(e) => failed.push((op.clone(), e)),
             }
         }
-        if !errors.is_empty() {
-            errors.sort_by(|a, b| a.op.cmp(&b.op));
-            return (applied, errors);
+        failed.sort_by(|a, b| a.1.op.cmp(&b.1.op));
+        let stop = !failed.is_empty() && on_error == OnError::Stop;
+        applied.failed.extend(failed);
+        if stop {
+            break;
         }
     }
-    (applied, Vec::new())
+    applied
 }
 
 async fn run<B: Netns + Links + Firewall, P: Spawner>(
@@ -87,7 +111,8 @@ async fn run<B: Netns + Links + Firewall, P: Spawner>(
             return Ok(Some((ns.clone(), key.clone(), prev)));
         }
         Op::AddRoute { ns, route } => b.add_route(ns, route).await,
-        Op::DelTable { ns, table } => b.delete_table(ns, table).await,
+        Op::DelTable { ns, table, kind } => b.delete_table(ns, table, *kind).await,
+        Op::StopProcesses { recorded } => p.stop_all(*recorded).await,
         Op::LoadTable { ns, table, rules, .. } => b.load_table(ns, table, rules).await,
     }
     .map(|()| None)
@@ -120,8 +145,8 @@ mod tests {
     #[test]
     fn applies_in_dependency_order() {
         let fake = Fake::default();
-        let (applied, errors) = block_on(apply(&fake, &fake, &plan(), &|| {}));
-        assert!(errors.is_empty());
+        let applied = block_on(apply(&fake, &fake, &plan(), OnError::Stop, &|| {}));
+        assert!(applied.ok());
         let calls = fake.calls();
         let pos = |s: &str| {
             calls.iter().position(|c| c.starts_with(s)).unwrap_or_else(|| panic!("no call {s} in {calls:?}"))
@@ -139,8 +164,8 @@ mod tests {
 
     #[test]
     fn stops_after_the_failing_step() {
-        let fake = Fake { fail_on: Some("add_veth".into()), ..Default::default() };
-        let (_, errors) = block_on(apply(&fake, &fake, &plan(), &|| {}));
+        let fake = Fake::failing_on("add_veth");
+        let errors = block_on(apply(&fake, &fake, &plan(), OnError::Stop, &|| {})).errors();
         assert_eq!(errors.len(), 1);
         assert!(errors[0].to_string().contains("add_veth t-h1:eth0 t-h2:eth0"), "{}", errors[0]);
         let calls = fake.calls();

@@ -1,7 +1,7 @@
 //! JUnit XML for `netlab test --junit`: one testsuite per lab, one testcase per check, a
 //! failure element with the reason for each check that did not go as expected.
 
-use crate::checks::CheckResult;
+use crate::engine::test::CheckResult;
 use std::fmt::Write;
 
 fn esc(s: &str) -> String {

@@ -1,0 +1,51 @@
+//! `netlab down`: removes everything a lab owns, found by its record and its marks, and
+//! nothing else. Best effort and complete: it goes on past failures and reports them.
+
+use super::apply::{apply, OnError};
+use crate::backend::System;
+use crate::error::{Error, Result};
+use crate::plan::{teardown, Op};
+
+/// What `down` removed.
+#[derive(Debug, Default)]
+pub struct DownReport {
+    pub namespaces: Vec<String>,
+    pub host_links: Vec<String>,
+    /// Recorded namespaces that now belong to someone else and were left alone.
+    pub skipped: Vec<String>,
+    pub found_anything: bool,
+}
+
+/// Tears lab `lab` down.
+pub async fn down<S: System>(sys: &S, lab: &str) -> Result<DownReport> {
+    let lock = sys.lock(lab)?;
+    let record = sys.load(lab)?;
+    let view = sys.observe_teardown(lab, record.as_ref()).await?;
+    let others = sys.all().unwrap_or_default();
+    let plan = teardown::teardown(lab, record.as_ref(), &view, &others);
+    let kind = record.as_ref().map(|r| r.firewall).unwrap_or_default();
+    let applied = apply(&sys.net(lab, kind), &sys.procs(lab, None), &plan, OnError::Continue, &|| {}).await;
+
+    let mut report = DownReport {
+        skipped: view.skipped,
+        found_anything: teardown::found_anything(record.as_ref(), &plan),
+        ..Default::default()
+    };
+    let failed = |op: &Op| applied.failed.iter().any(|(f, _)| f == op);
+    for op in plan.ops.iter().filter(|op| !failed(op)) {
+        match op {
+            Op::DelNetns { ns } => report.namespaces.push(ns.clone()),
+            Op::DelLink { iface, .. } => report.host_links.push(iface.clone()),
+            _ => {}
+        }
+    }
+    report.namespaces.sort();
+    let mut errors = view.errors;
+    errors.extend(applied.errors());
+    if !errors.is_empty() {
+        return Err(Error::Teardown(errors));
+    }
+    sys.remove(lab)?;
+    drop(lock);
+    Ok(report)
+}

@@ -1,0 +1,64 @@
+//! Loading a topology into the validated [`Lab`]: from a file, from text, or with a name of
+//! its own for tests that run side by side.
+
+use crate::error::{Error, Result, SpecError};
+use crate::model::{self, Lab};
+use crate::spec;
+use std::path::Path;
+
+impl Lab {
+    /// Reads and validates a topology file (`netlab validate`). Touches nothing.
+    pub fn load(path: &Path) -> Result<Lab> {
+        let (src, raw) = spec::load_file(path)?;
+        Ok(model::resolve(&src, raw)?)
+    }
+
+    /// Validates topology text as if it were the file `path`.
+    pub fn parse(path: &Path, text: &str) -> Result<Lab> {
+        let (src, raw) = spec::parse_str(path, text.to_string())?;
+        Ok(model::resolve(&src, raw)?)
+    }
+
+    /// Like `parse`, with the lab's name and prefix replaced by `name`.
+    fn parse_renamed(path: &Path, text: &str, name: &str) -> Result<Lab> {
+        let (src, mut raw) = spec::parse_str(path, text.to_string())?;
+        let span = raw.name.as_ref().map(|n| n.span()).unwrap_or(0..0);
+        raw.name = Some(serde_spanned::Spanned::new(span.clone(), name.to_string()));
+        raw.prefix = Some(serde_spanned::Spanned::new(span, name.to_string()));
+        Ok(model::resolve(&src, raw)?)
+    }
+
+    /// Reads a topology file for a test: the lab gets a name and prefix of its own
+    /// (`nl` + 10 hex digits), so labs of parallel tests never collide.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Lab> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::Spec(SpecError::Read { file: path.display().to_string(), source: e }))?;
+        Lab::parse_renamed(path, &text, &unique_name())
+    }
+
+    /// The lab's name (`name` in the file, or the file's stem).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Reads topology text for a test, with a name and prefix of its own (see `from_file`).
+    #[allow(clippy::should_implement_trait)]
+    pub fn from_str(text: &str) -> Result<Lab> {
+        Lab::parse_renamed(Path::new("topology.toml"), text, &unique_name())
+    }
+}
+
+/// A lab name no other test of this machine uses now: the process id, a counter and the
+/// clock, folded into 10 hex digits.
+fn unique_name() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() as u64)
+        .unwrap_or(0);
+    let mixed = (std::process::id() as u64) << 20 ^ n << 8 ^ nanos >> 12;
+    format!("nl{:010x}", mixed & 0xff_ffff_ffff)
+}

@@ -1,0 +1,15 @@
+//! The operations behind the commands and the library: each is generic over one
+//! [`System`](crate::backend::System), so the real machine and the in-memory fake run the same
+//! code. Nothing here names `sys::`.
+
+pub mod apply;
+pub mod down;
+pub mod exec;
+pub mod load;
+pub mod running;
+pub mod status;
+pub mod test;
+pub mod up;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,226 @@
+//! The real machine behind the engine's traits: rtnetlink, nftables, cgroups and processes,
+//! the records under /run/netlab, and the probes.
+
+use super::procs::{self, Files, Procs};
+use super::{dump, observe, rtnl::Rtnl};
+use super::{netns, nft, store};
+use crate::backend::{Observer, Probes, Store, System};
+use crate::error::{Error, Result, SysError};
+use crate::model::firewall::FirewallKind;
+use crate::model::{self, names, NsRef, Probe};
+use crate::state::workload::{ExecInfo, WorkloadStatus};
+use crate::state::{NetState, Observed, ProcsState, Record, TeardownView};
+use futures::stream::{self, StreamExt};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// This machine. Network backends must be made inside the tokio runtime.
+#[derive(Debug, Default)]
+pub struct Real;
+
+impl Real {
+    pub fn new() -> Real {
+        Real
+    }
+}
+
+/// Whether namespace `name` is the lab's: its `lo` carries the lab's mark (netlab marks a
+/// namespace before it mounts it under its name), or it is a bare file the record names (an
+/// `up` interrupted between creating the file and mounting the namespace on it).
+async fn is_ours(lab: &str, record: Option<&Record>, name: &str) -> Result<bool, SysError> {
+    if !netns::exists(name) {
+        return Ok(false);
+    }
+    let in_record = record.is_some_and(|r| r.namespaces.contains(name));
+    if !netns::is_mounted(name) {
+        return Ok(in_record);
+    }
+    // The very mount netlab made (unique mount ids are never reused): no need to look inside.
+    if record.is_some_and(|r| store::made(r, name)) {
+        return Ok(true);
+    }
+    match netns::run(netns::Place::Named(name.to_string()), dump::lo_alias_here).await {
+        Ok(alias) => Ok(observe::owner(lab, alias.as_deref()) == observe::Owner::Ours),
+        // Unreadable and not named by the record (another tool is making or removing it as
+        // we look): nothing proves it is ours, so it is left alone.
+        Err(_) if !in_record => Ok(false),
+        Err(e) => Err(SysError::new(format!("reading netns {name}"), e)),
+    }
+}
+
+impl Observer for Real {
+    async fn observe(
+        &self,
+        lab: &str,
+        want: &NetState,
+        record: Option<Record>,
+        kind: FirewallKind,
+    ) -> Result<Observed> {
+        let mut seen = observe::observe(lab, want, record, kind).await?;
+        seen.firewall = kind;
+        Ok(seen)
+    }
+
+    async fn observe_teardown(&self, lab: &str, record: Option<&Record>) -> Result<TeardownView> {
+        netns::check_mount_propagation()?;
+        let mut view = TeardownView::default();
+        // Without a record, the marks alone tell which namespaces are ours.
+        let candidates: Vec<String> = match record {
+            Some(r) => r.namespaces.iter().cloned().collect(),
+            None => netns::list(),
+        };
+        let verdicts: Vec<(String, Result<bool, SysError>)> = stream::iter(candidates)
+            .map(|name| async move {
+                let v = is_ours(lab, record, &name).await;
+                (name, v)
+            })
+            .buffer_unordered(32)
+            .collect()
+            .await;
+        for (name, verdict) in verdicts {
+            let recorded = record.is_some_and(|r| r.namespaces.contains(&name));
+            match verdict {
+                Ok(true) => view.ours.push(name),
+                Ok(false) if recorded && netns::exists(&name) => {
+                    view.skipped.push(format!("{name} (not this lab's)"))
+                }
+                Ok(false) => {}
+                Err(e) => view.errors.push(e),
+            }
+        }
+        view.ours.sort();
+        let kind = record.map(|r| r.firewall).unwrap_or_default();
+        let table = Some((kind, lab.to_string(), names::table_name(lab, &NsRef::Host)));
+        let ours = |r: &netlink_packet_route::route::RouteMessage, _: &_| {
+            r.header.protocol == netlink_packet_route::route::RouteProtocol::Other(super::rtnl::NETLAB_PROTO)
+        };
+        view.host = observe::snapshot(&NsRef::Host, ours, Vec::new(), table, false).await?.state;
+        if let Some(origs) = record.and_then(|r| r.sysctl_orig.get(&Record::ns_key(&NsRef::Host))) {
+            view.host_sysctls = origs
+                .keys()
+                .filter_map(|k| Some((k.clone(), super::sysctl::read(k).ok()?)))
+                .collect::<BTreeMap<_, _>>();
+        }
+        if record.is_none() {
+            // Without the record, the lab's iptables chains may be there too: they go by name.
+            let l = lab.to_string();
+            view.iptables_chains =
+                tokio::task::spawn_blocking(move || super::iptables::read_here(&l).ok().flatten().is_some())
+                    .await
+                    .unwrap_or(false);
+        }
+        Ok(view)
+    }
+
+    fn fingerprints(&self, lab: &str) -> ProcsState {
+        procs::observe(&Files { lab: lab.to_string() })
+    }
+
+    fn holder(&self, lab: &str, node: &str) -> Option<u32> {
+        Files { lab: lab.to_string() }.holder(node)
+    }
+
+    fn workload_status(&self, lab: &str, node: &str) -> Vec<WorkloadStatus> {
+        procs::workload_status(&Files { lab: lab.to_string() }, node)
+    }
+}
+
+impl Store for Real {
+    type Lock = store::LabLock;
+
+    fn lock(&self, lab: &str) -> Result<store::LabLock> {
+        store::lock(lab)
+    }
+    fn load(&self, lab: &str) -> Result<Option<Record>> {
+        store::load(lab)
+    }
+    fn save(&self, record: &mut Record) -> Result<()> {
+        store::save(record)
+    }
+    fn remove(&self, lab: &str) -> Result<()> {
+        store::remove(lab)
+    }
+    fn all(&self) -> Result<Vec<Record>> {
+        store::all()
+    }
+    fn set_exec_info(&self, lab: &str, node: &str, info: Option<&ExecInfo>) -> Result<()> {
+        let files = Files { lab: lab.to_string() };
+        files
+            .set_exec_info(node, info)
+            .map_err(|e| Error::Record { path: files.dir().display().to_string(), message: e.to_string() })
+    }
+}
+
+impl Probes for Real {
+    fn nft_available(&self) -> bool {
+        nft::available()
+    }
+
+    async fn has_qdisc(&self, kind: &str) -> Result<bool, SysError> {
+        let k = kind.to_string();
+        tokio::task::spawn_blocking(move || super::tc::probe(&k))
+            .await
+            .map_err(|e| SysError::new(format!("probing sch_{kind}"), std::io::Error::other(e)))?
+            .map_err(|e| SysError::new(format!("probing sch_{kind}"), e))
+    }
+
+    async fn probe(&self, ns: &NsRef, probe: &Probe, timeout: Duration) -> Result<(), String> {
+        let name = match ns {
+            NsRef::Named(n) => Some(n.clone()),
+            NsRef::Host => None,
+        };
+        let p = probe.clone();
+        // Probes block for up to their timeout: each gets a thread of its own in the namespace.
+        let thread = netns::spawn_in(name, move || Ok(super::probe::run(&p, timeout)));
+        match tokio::task::spawn_blocking(move || thread.join()).await {
+            Ok(Ok(Ok(r))) => r,
+            Ok(Ok(Err(e))) => Err(format!("entering {ns}: {e}")),
+            Ok(Err(_)) | Err(_) => Err("the probe panicked".to_string()),
+        }
+    }
+}
+
+impl System for Real {
+    type Net = Rtnl;
+    type Procs = Procs;
+
+    fn command_in(&self, ns: &NsRef, program: &str) -> std::io::Result<std::process::Command> {
+        match ns {
+            NsRef::Named(n) => netns::command_in(n, program),
+            NsRef::Host => Ok(std::process::Command::new(program)),
+        }
+    }
+
+    fn net(&self, lab: &str, kind: FirewallKind) -> Rtnl {
+        Rtnl::new(lab).with_firewall(kind)
+    }
+
+    fn procs(&self, name: &str, model: Option<&model::Lab>) -> Procs {
+        let mut fingerprints = BTreeMap::new();
+        let mut netns = BTreeMap::new();
+        if let Some(lab) = model {
+            for (node, p) in crate::plan::desired::processes(lab) {
+                let mut put = |what: &str, fp: &Option<String>| {
+                    if let Some(fp) = fp {
+                        fingerprints.insert((node.clone(), what.to_string()), fp.clone());
+                    }
+                };
+                put("holder", &p.holder);
+                put("limits", &p.limits);
+                put("exec", &p.exec);
+                for (name, fp) in &p.workloads {
+                    fingerprints.insert((node.clone(), format!("workload:{name}")), fp.clone());
+                }
+            }
+            netns = lab
+                .nodes
+                .values()
+                .map(|n| {
+                    let ns = if let NsRef::Named(s) = &n.ns { Some(s.clone()) } else { None };
+                    (n.name.clone(), ns)
+                })
+                .collect();
+        }
+        Procs { files: Files { lab: name.to_string() }, netns, fingerprints }
+    }
+}
