@@ -3,11 +3,10 @@
 
 use netlab::sys::nft::compile::{compile, render};
 use netlab::Lab;
-use std::path::Path;
 
 #[test]
 fn compiled_rules_match_the_golden_files() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/nft_golden");
+    let dir = crate::data("nft_golden");
     let mut checked = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();

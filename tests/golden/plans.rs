@@ -10,7 +10,7 @@ use netlab::Lab;
 use std::path::{Path, PathBuf};
 
 fn dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/plan_golden")
+    crate::data("plan_golden")
 }
 
 fn load(name: &str) -> Lab {

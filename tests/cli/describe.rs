@@ -1,28 +1,7 @@
 //! The commands that describe things and touch no kernel state: `graph`, `completions` and
 //! `man`, run as the built binary. No root needed.
 
-use std::process::{Command, Output};
-
-fn netlab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_netlab"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("running netlab")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn show(o: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        stdout(o),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use crate::{netlab, show, stdout};
 
 #[test]
 fn bash_completions_name_the_command_and_its_subcommands() {

@@ -1,19 +1,15 @@
 //! Link impairments, as root: a `rate` is a tbf qdisc that iperf3 measures, changes are made
 //! in place, and impairments this kernel cannot make stop `up` before it touches anything.
-//! Alone in its test binary, so that no other test competes for the CPU while iperf3 runs.
+//! The rate test's lab holds the turn alone (`TestLab::alone`), so that no other test
+//! competes for the CPU while iperf3 runs.
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 fn iperf_mbits(lab: &TestLab) -> f64 {
     let server = lab.ns("b");
-    let mut srv = std::process::Command::new("ip")
-        .args(["netns", "exec", &server, "iperf3", "-s", "-1", "-B", "10.66.0.2"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("iperf3 server");
+    let mut iperf3 = std::process::Command::new("ip");
+    iperf3.args(["netns", "exec", &server, "iperf3", "-s", "-1", "-B", "10.66.0.2"]);
+    let srv = Server::spawn(iperf3);
     // Wait (at most 3 s) until the server listens, then measure once.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
     while !sh_ok(&format!("ip netns exec {server} ss -Hltn")).contains("10.66.0.2:5201") {
@@ -21,8 +17,7 @@ fn iperf_mbits(lab: &TestLab) -> f64 {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     let r = lab.exec("a", &["iperf3", "-c", "10.66.0.2", "-t", "3", "-J"]);
-    let _ = srv.kill();
-    let _ = srv.wait();
+    drop(srv);
     let v: serde_json::Value =
         serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("iperf3 -J output: {e}\n{r:?}"));
     v["end"]["sum_received"]["bits_per_second"].as_f64().unwrap_or_else(|| panic!("no received rate: {r:?}"))
@@ -34,7 +29,7 @@ fn rate_is_shaped_changed_in_place_and_removed() {
     if !root_or_skip("shaping") {
         return;
     }
-    let lab = TestLab::new("shape");
+    let lab = TestLab::alone("shape");
     let body = |extra: &str| {
         format!("[nodes.a]\n[nodes.b]\n[[links]]\nendpoints = [\"a:eth0\", \"b:eth0\"]\naddresses = [\"10.66.0.1/24\", \"10.66.0.2/24\"]\n{extra}\n")
     };

@@ -1,9 +1,7 @@
 //! The library API, as a Rust project's own tests would use it: labs with names of their
 //! own, up in parallel threads, torn down by their guards, also by a panicking test.
 
-mod support;
-
-use support::root_or_skip;
+use crate::support::{root_or_skip, Turn};
 
 fn topology(subnet: u8) -> String {
     format!(
@@ -38,6 +36,7 @@ fn parallel_labs_up_check_and_tear_themselves_down() {
     if !root_or_skip("library") {
         return;
     }
+    let _turn = Turn::shared();
     let threads: Vec<_> = (0..4u8)
         .map(|i| {
             std::thread::spawn(move || {
@@ -74,6 +73,7 @@ fn a_panicking_test_still_tears_its_lab_down() {
     if !root_or_skip("library-panic") {
         return;
     }
+    let _turn = Turn::shared();
     let lab = netlab::Lab::from_str(&topology(9)).expect("valid topology");
     let name = lab.name().to_string();
     let result = std::panic::catch_unwind(move || {

@@ -1,24 +1,8 @@
 //! Command-line tests that need no root and touch no kernel state: `validate`, `--help`,
 //! argument errors, and `exec` looking for a node in no lab.
 
+use crate::{command, netlab, show, text};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn netlab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_netlab"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("running netlab")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn show(o: &Output) -> String {
-    format!("status {:?}\nstdout:\n{}\nstderr:\n{}", o.status.code(), text(&o.stdout), text(&o.stderr))
-}
 
 /// Keys of the contract this version does not implement yet: files using them are skipped.
 const LATER_KEYS: &[&str] = &["rate", "delay", "jitter", "loss"];
@@ -109,7 +93,7 @@ fn exec_of_an_unknown_node_says_no_lab_has_it() {
     // to be up on this machine.
     let run = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-exec-run-{}", std::process::id()));
     std::fs::create_dir_all(&run).expect("creating a runtime dir");
-    let o = Command::new(env!("CARGO_BIN_EXE_netlab"))
+    let o = command()
         .args(["exec", "nosuchnode", "--", "true"])
         .env("NETLAB_RUN_DIR", &run)
         .output()

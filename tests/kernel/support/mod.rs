@@ -1,46 +1,27 @@
 //! Kernel test support: a lab with names of its own (unique per test and process) that
-//! tears itself down on drop, also when the test panics, and checks nothing is left.
+//! tears itself down on drop, also when the test panics, and checks nothing is left; the
+//! topologies several tests share; servers that are killed on drop.
 
-#![allow(dead_code)]
+mod server;
+mod topo;
+
+pub use server::*;
+pub use topo::*;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Condvar, Mutex, PoisonError};
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
-/// The nat-sim scenario (`topologies/nat-sim.toml`) without its workload and checks: gw routes
-/// ns1 to wan through masquerade; its forward policy keeps wan out of the private side.
-pub const NAT_SIM: &str = r#"
-[nodes.gw]
-forward = true
-nat = [{ masquerade = { from = "10.200.1.0/24", out = "uplink" } }]
-firewall.forward_policy = "drop"
-firewall.forward = [
-  { in = "v-eth", out = "uplink", action = "accept" },
-  { in = "uplink", out = "v-eth", state = ["established", "related"], action = "accept" },
-]
-
-[nodes.ns1]
-routes = [{ to = "default", via = "10.200.1.1" }]
-
-[nodes.wan]
-routes = [{ to = "10.200.1.0/24", via = "203.0.113.1" }]
-
-[[links]]
-endpoints = ["gw:v-eth", "ns1:v-ethc"]
-addresses = ["10.200.1.1/24", "10.200.1.2/24"]
-
-[[links]]
-endpoints = ["gw:uplink", "wan:eth0"]
-addresses = ["203.0.113.1/24", "203.0.113.10/24"]
-"#;
-
-pub fn bin() -> &'static str {
+fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_netlab")
 }
 
-/// Whether kernel tests can run. CI is root; elsewhere they are skipped with a notice.
+/// Whether kernel tests can run: every kernel test starts with it. CI is root and must run
+/// them all, so with `CI` set a missing root fails the test; elsewhere it is skipped with a
+/// notice.
 pub fn root_or_skip(test: &str) -> bool {
     if nix::unistd::geteuid().is_root() {
         return true;
@@ -59,6 +40,58 @@ pub fn sh_ok(cmd: &str) -> String {
     let out = sh(cmd);
     assert!(out.status.success(), "`{cmd}` failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Who may run labs now. Every lab holds a shared turn; a test that measures (iperf3 against
+/// a rate) holds the turn alone, so that no other test competes for the CPU while it measures.
+/// A shared turn is granted whenever no one holds it alone (a test may hold two), so a
+/// measuring test waits until the labs already up are gone.
+pub enum Turn {
+    Shared,
+    Alone,
+}
+
+/// (labs holding a shared turn, whether one holds it alone)
+static TURNS: Mutex<(u32, bool)> = Mutex::new((0, false));
+static TURN_CHANGED: Condvar = Condvar::new();
+
+impl Turn {
+    pub fn shared() -> Turn {
+        let mut t = TURNS.lock().unwrap_or_else(PoisonError::into_inner);
+        while t.1 {
+            t = TURN_CHANGED.wait(t).unwrap_or_else(PoisonError::into_inner);
+        }
+        t.0 += 1;
+        Turn::Shared
+    }
+
+    fn alone() -> Turn {
+        let mut t = TURNS.lock().unwrap_or_else(PoisonError::into_inner);
+        while t.1 || t.0 > 0 {
+            t = TURN_CHANGED.wait(t).unwrap_or_else(PoisonError::into_inner);
+        }
+        t.1 = true;
+        Turn::Alone
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        let mut t = TURNS.lock().unwrap_or_else(PoisonError::into_inner);
+        match self {
+            Turn::Shared => t.0 -= 1,
+            Turn::Alone => t.1 = false,
+        }
+        TURN_CHANGED.notify_all();
+    }
+}
+
+/// A file of a cgroup (`rel` like `netlab/LAB/NODE`): in the pids controller's hierarchy on
+/// v1, in the unified one on v2; empty when neither has it.
+pub fn cgroup_file(rel: &str, file: &str) -> String {
+    let v1 = Path::new("/sys/fs/cgroup/pids").join(rel).join(file);
+    let v2 = Path::new("/sys/fs/cgroup").join(rel).join(file);
+    std::fs::read_to_string(v1).or_else(|_| std::fs::read_to_string(v2)).unwrap_or_default()
 }
 
 pub struct Run {
@@ -91,11 +124,23 @@ pub struct TestLab {
     pub sandbox: Option<String>,
     /// Extra namespaces the test made by hand (decoys, foreigners), removed on drop.
     pub extra_netns: Vec<String>,
+    /// Released after the teardown (fields drop after `Drop::drop`).
+    _turn: Turn,
 }
 
 impl TestLab {
     /// `tag`: up to 5 characters naming the test.
     pub fn new(tag: &str) -> TestLab {
+        TestLab::with_turn(tag, Turn::shared())
+    }
+
+    /// A lab for a test that measures: it waits until no other lab is up, and none comes up
+    /// until it is gone.
+    pub fn alone(tag: &str) -> TestLab {
+        TestLab::with_turn(tag, Turn::alone())
+    }
+
+    fn with_turn(tag: &str, turn: Turn) -> TestLab {
         assert!(tag.len() <= 5);
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let id = (std::process::id() * 7 + n * 131) % 0xfff;
@@ -103,7 +148,7 @@ impl TestLab {
         let dir = std::env::temp_dir().join(format!("netlab-test-{name}"));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join(format!("{name}.toml"));
-        let lab = TestLab { name, dir, file, sandbox: None, extra_netns: Vec::new() };
+        let lab = TestLab { name, dir, file, sandbox: None, extra_netns: Vec::new(), _turn: turn };
         lab.cleanup(); // a previous crashed run with the same id
         lab
     }

@@ -3,11 +3,9 @@
 //! restart policies. Root only; each test has a lab of its own, torn down even when it fails,
 //! and every wait is bounded.
 
-mod support;
-
+use crate::support::*;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use support::*;
 
 /// The longest any poll loop waits.
 const WAIT: Duration = Duration::from_secs(10);
@@ -98,10 +96,7 @@ fn lab_cgroups(lab: &str) -> Vec<PathBuf> {
 /// Pids listed in a cgroup's `cgroup.procs` (v1: the pids controller's hierarchy; v2: the
 /// unified one).
 fn cgroup_procs(rel: &str) -> Vec<u32> {
-    let v1 = Path::new("/sys/fs/cgroup/pids").join(rel).join("cgroup.procs");
-    let v2 = Path::new("/sys/fs/cgroup").join(rel).join("cgroup.procs");
-    let text = std::fs::read_to_string(&v1).or_else(|_| std::fs::read_to_string(&v2)).unwrap_or_default();
-    text.lines().filter_map(|l| l.trim().parse().ok()).collect()
+    cgroup_file(rel, "cgroup.procs").lines().filter_map(|l| l.trim().parse().ok()).collect()
 }
 
 fn pid_alive(pid: u32) -> bool {
@@ -117,16 +112,6 @@ fn assert_no_processes_or_cgroups(lab: &TestLab) {
     assert!(groups.is_empty(), "cgroups of lab {} left behind: {groups:?}", lab.name);
 }
 
-/// The body of topologies/isolated.toml, without its `name` line.
-fn isolated_body() -> String {
-    include_str!("../topologies/isolated.toml")
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("name ="))
-        .collect::<Vec<_>>()
-        .join("\n")
-        + "\n"
-}
-
 #[test]
 fn isolated() {
     if !root_or_skip("isolated") {
@@ -134,7 +119,10 @@ fn isolated() {
     }
     let lab = TestLab::new("iso");
     // A second node in its own pid namespace, without a seccomp filter.
-    lab.write(&format!("{}\n[nodes.free]\nisolate = [\"pid\"]\nseccomp = \"unconfined\"\n", isolated_body()));
+    lab.write(&format!(
+        "{}\n[nodes.free]\nisolate = [\"pid\"]\nseccomp = \"unconfined\"\n",
+        example("isolated")
+    ));
     lab.up();
 
     let host = lab.exec("box", &["hostname"]);

@@ -1,9 +1,7 @@
 //! The iptables fallback, as root: the nat-sim checks with `--firewall iptables`, drift in
 //! the lab's chains, and a teardown that leaves the built-in chains as they were.
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 #[test]
 fn nat_sim_through_iptables() {

@@ -1,19 +1,7 @@
 //! `netlab test`, as root: checks run natively from the nodes, a table, a JUnit report that
 //! an XML parser reads with the right counts, exit codes, and --down.
 
-mod support;
-
-use support::*;
-
-/// A topology of `topologies/` with its name line dropped (the test lab sets its own).
-fn example(name: &str) -> String {
-    let text =
-        std::fs::read_to_string(format!("{}/topologies/{name}.toml", env!("CARGO_MANIFEST_DIR"))).unwrap();
-    text.lines()
-        .filter(|l| !l.starts_with("name =") && !l.starts_with("prefix ="))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
+use crate::support::*;
 
 /// (tests, failures, testcases) as Python's XML parser reads the report.
 fn junit_counts(path: &std::path::Path) -> (u32, u32, u32) {

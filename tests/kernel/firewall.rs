@@ -2,143 +2,7 @@
 //! traffic between namespaces the test made. Root only; each test has a lab of its own that
 //! is torn down even when the test fails, and every server it starts is killed and reaped.
 
-mod support;
-
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
-use std::time::{Duration, Instant};
-use support::*;
-
-/// A one-shot TCP listener: binds HOST:PORT, says `ready`, accepts one connection within 3 s
-/// and prints `peer ADDR`. Bounded on its own; the guard kills it anyway.
-const SERVER_PY: &str = r#"
-import socket, sys
-host, port = sys.argv[1], int(sys.argv[2])
-fam = socket.AF_INET6 if ":" in host else socket.AF_INET
-s = socket.socket(fam, socket.SOCK_STREAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((host, port))
-s.listen(4)
-s.settimeout(3)
-print("ready", flush=True)
-c, a = s.accept()
-print("peer", a[0], flush=True)
-c.close()
-"#;
-
-/// A TCP connect with a 3 s timeout: prints `ok SECONDS` or `EXCEPTION-NAME ERRNO SECONDS`.
-const CLIENT_PY: &str = r#"
-import socket, sys, time
-host, port = sys.argv[1], int(sys.argv[2])
-t = time.monotonic()
-try:
-    socket.create_connection((host, port), timeout=3).close()
-    print("ok", round(time.monotonic() - t, 3))
-except Exception as e:
-    print(type(e).__name__, getattr(e, "errno", None), round(time.monotonic() - t, 3))
-"#;
-
-/// A background process that is killed and waited for on drop, also when the test panics.
-/// Its stdout and stderr lines arrive on a channel, so every wait on them is bounded.
-struct Server {
-    child: Child,
-    lines: Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Server {
-    fn spawn(mut cmd: Command) -> Server {
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("server spawns");
-        let (tx, rx) = channel();
-        let out = child.stdout.take().unwrap();
-        let err = child.stderr.take().unwrap();
-        let tx2 = tx.clone();
-        std::thread::spawn(move || {
-            for l in BufReader::new(out).lines().map_while(Result::ok) {
-                let _ = tx.send(l);
-            }
-        });
-        std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = BufReader::new(err).read_to_string(&mut s);
-            for l in s.lines() {
-                let _ = tx2.send(format!("stderr: {l}"));
-            }
-        });
-        Server { child, lines: rx, seen: Vec::new() }
-    }
-
-    /// The python listener, in `node` of `lab` through `netlab exec`.
-    fn in_node(lab: &TestLab, node: &str, host: &str, port: u16) -> Server {
-        let port = port.to_string();
-        let mut s = Server::spawn(
-            lab.command(&["exec", node, "--lab", &lab.name, "--", "python3", "-c", SERVER_PY, host, &port]),
-        );
-        s.wait_for("ready");
-        s
-    }
-
-    /// The python listener in a namespace that is not a node (made by the test itself).
-    fn in_netns(ns: &str, host: &str, port: u16) -> Server {
-        let mut c = Command::new("ip");
-        c.args(["netns", "exec", ns, "python3", "-c", SERVER_PY, host, &port.to_string()]);
-        let mut s = Server::spawn(c);
-        s.wait_for("ready");
-        s
-    }
-
-    /// Waits (at most 5 s) for a line starting with `prefix`; returns it.
-    fn wait_for(&mut self, prefix: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(l) if l.starts_with(prefix) => return l,
-                Ok(l) => self.seen.push(l),
-                Err(RecvTimeoutError::Timeout) => {
-                    panic!("no `{prefix}` line from the server within 5 s; got {:?}", self.seen)
-                }
-                Err(RecvTimeoutError::Disconnected) => {
-                    panic!("server exited without `{prefix}`; got {:?}", self.seen)
-                }
-            }
-        }
-    }
-
-    /// The address the server saw its one connection come from.
-    fn peer(&mut self) -> String {
-        self.wait_for("peer ").trim_start_matches("peer ").trim().to_string()
-    }
-
-    /// Lines that arrived so far without waiting.
-    fn pending(&mut self) -> Vec<String> {
-        while let Ok(l) = self.lines.try_recv() {
-            self.seen.push(l);
-        }
-        self.seen.clone()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A TCP connect from `node` to HOST:PORT; the client's one-line verdict (`ok 0.002`,
-/// `ConnectionRefusedError 111 0.001`, `TimeoutError None 3.0`, ...).
-fn connect(lab: &TestLab, node: &str, host: &str, port: u16) -> String {
-    let r = lab.exec(node, &["python3", "-c", CLIENT_PY, host, &port.to_string()]);
-    assert_eq!(r.code, 0, "client failed: {r:?}");
-    r.stdout.trim().to_string()
-}
+use crate::support::*;
 
 fn nft_in(ns: &str, args: &str) -> String {
     sh_ok(&format!("ip netns exec {ns} nft {args}"))
@@ -202,12 +66,7 @@ fn seed_nat_in_sandbox() {
     let (v4_before, v6_before) = (fwd("ipv4/ip_forward"), fwd("ipv6/conf/all/forwarding"));
 
     // The seed's own file, with the lab's name and prefix instead of its own.
-    let body: String = include_str!("../topologies/seed-nat.toml")
-        .lines()
-        .filter(|l| !l.starts_with("name =") && !l.starts_with("prefix ="))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    lab.write(&body);
+    lab.write(&example("seed-nat"));
     lab.up();
 
     let table = format!("table inet netlab-{}", lab.name);
@@ -364,28 +223,15 @@ fn reject_gives_connection_refused() {
         return;
     }
     let lab = TestLab::new("rej");
-    lab.write(
+    lab.write(concat!(
         r#"
 [nodes.gw]
 forward = true
 firewall.forward = [{ proto = "tcp", port = 9000, action = "reject" }]
 firewall.input = [{ proto = "tcp", port = 9000, action = "reject" }]
-
-[nodes.ns1]
-routes = [{ to = "default", via = "10.200.1.1" }]
-
-[nodes.wan]
-routes = [{ to = "10.200.1.0/24", via = "203.0.113.1" }]
-
-[[links]]
-endpoints = ["gw:v-eth", "ns1:v-ethc"]
-addresses = ["10.200.1.1/24", "10.200.1.2/24"]
-
-[[links]]
-endpoints = ["gw:uplink", "wan:eth0"]
-addresses = ["203.0.113.1/24", "203.0.113.10/24"]
 "#,
-    );
+        behind_gw!()
+    ));
     lab.up();
     let refused_fast = |verdict: &str| {
         let f: Vec<&str> = verdict.split_whitespace().collect();

@@ -6,8 +6,8 @@
 //! `target/debug/netlab validate tests/broken/NAME.toml 2> tests/broken/NAME.expected`
 //! from the crate root, and read the message critically before keeping it.
 
+use crate::netlab;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// The corpus must not shrink to nothing and let the test pass vacuously.
 const MIN_CASES: usize = 20;
@@ -75,7 +75,6 @@ fn every_toml_has_an_expected_file_and_a_leading_comment() {
 
 #[test]
 fn validate_reports_each_broken_file_exactly() {
-    let root = env!("CARGO_MANIFEST_DIR");
     let cases = cases();
     assert!(
         cases.len() >= MIN_CASES,
@@ -95,11 +94,7 @@ fn validate_reports_each_broken_file_exactly() {
                 continue;
             }
         };
-        let out = Command::new(env!("CARGO_BIN_EXE_netlab"))
-            .args(["validate", &rel])
-            .current_dir(root)
-            .output()
-            .expect("running netlab");
+        let out = netlab(&["validate", &rel]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         let mut why = Vec::new();
         if out.status.code() != Some(1) {

@@ -1,0 +1,17 @@
+//! Kernel tests: real namespaces, real netlink, real nf_tables and cgroups, real traffic
+//! between namespaces the tests made. Root only: every test starts with `root_or_skip`, which
+//! fails instead of skipping when `CI` is set. Each test has a lab of its own (unique names)
+//! that is torn down even when the test fails; host nodes run in a sandbox namespace.
+
+mod support;
+
+mod checks;
+mod exec;
+mod firewall;
+mod iptables;
+mod lan;
+mod library;
+mod ownership;
+mod reconcile;
+mod shaping;
+mod workloads;
