@@ -8,10 +8,10 @@ use crate::plan::{self, Op, Plan};
 use crate::spec;
 use crate::state::NetState;
 use crate::state::{Observed, Record};
-use crate::sys::nft;
-use crate::sys::observe::observe;
+use crate::sys::firewall::nft;
+use crate::sys::netlink::observe::observe;
+use crate::sys::netlink::rtnl::Rtnl;
 use crate::sys::procs::{self, ExecInfo, Files, Procs};
-use crate::sys::rtnl::Rtnl;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -120,12 +120,12 @@ impl Lab {
         kinds.dedup();
         for kind in kinds {
             let k = kind.to_string();
-            let present = tokio::task::spawn_blocking(move || crate::sys::tc::probe(&k))
+            let present = tokio::task::spawn_blocking(move || crate::sys::netlink::tc::probe(&k))
                 .await
                 .map_err(|e| Error::Usage(format!("probing sch_{kind}: {e}")))?
                 .map_err(|e| Error::Sys(crate::error::SysError::new(format!("probing sch_{kind}"), e)))?;
             if !present {
-                return Err(Error::Usage(crate::sys::tc::missing(kind)));
+                return Err(Error::Usage(crate::sys::netlink::tc::missing(kind)));
             }
         }
         Ok(())

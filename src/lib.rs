@@ -6,7 +6,7 @@
 //! everything the lab owns, found by its record and its marks.
 //!
 //! The data flows one way: `spec` (the file as written) → `model` (validated) →
-//! `plan` (a diff against what `sys::observe` reads) → `apply` through the `backend` traits.
+//! `plan` (a diff against what `sys::netlink::observe` reads) → `apply` through the `backend` traits.
 
 pub mod apply;
 pub mod backend;

@@ -6,9 +6,10 @@ use crate::backend::Links;
 use crate::error::{Error, Result, SysError};
 use crate::model::{names, NsRef};
 use crate::state::Record;
-use crate::sys::dump;
-use crate::sys::observe::{owner, snapshot, Owner};
-use crate::sys::rtnl::{Rtnl, NETLAB_PROTO};
+use crate::sys::firewall::iptables;
+use crate::sys::netlink::dump;
+use crate::sys::netlink::observe::{owner, snapshot, Owner};
+use crate::sys::netlink::rtnl::{Rtnl, NETLAB_PROTO};
 use crate::sys::{netns, procs};
 use futures::stream::{self, StreamExt};
 use netlink_packet_route::route::RouteProtocol;
@@ -132,10 +133,9 @@ pub async fn down(lab: &str) -> Result<DownReport> {
     if record.is_none() {
         // Without the record, the lab's iptables chains may be there too: they go by name.
         let l = lab.to_string();
-        let found =
-            tokio::task::spawn_blocking(move || crate::sys::iptables::read_here(&l).ok().flatten().is_some())
-                .await
-                .unwrap_or(false);
+        let found = tokio::task::spawn_blocking(move || iptables::read_here(&l).ok().flatten().is_some())
+            .await
+            .unwrap_or(false);
         if found {
             report.found_anything = true;
             let ipt = Rtnl::new(lab).with_firewall(crate::model::firewall::FirewallKind::Iptables);

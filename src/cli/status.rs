@@ -5,7 +5,7 @@ use crate::model::NsRef;
 use crate::plan::{self, Op};
 use crate::state::{NetState, NsState};
 use crate::state::{Observed, Record};
-use crate::sys::observe::observe;
+use crate::sys::netlink::observe::observe;
 use crate::sys::procs::{self, Files, WorkloadStatus};
 use crate::Lab;
 use serde::Serialize;

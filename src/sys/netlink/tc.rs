@@ -142,7 +142,7 @@ pub fn probe(kind: &str) -> io::Result<bool> {
     } else {
         Shape { rate: Some(1_000_000), ..Default::default() }
     };
-    super::netns::in_scratch_netns(move || {
+    crate::sys::netns::in_scratch_netns(move || {
         let req = RouteNetlinkMessage::NewQueueDiscipline(replace_message(1, &shape));
         match super::dump::ask_here(req, NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE) {
             Ok(_) => Ok(true),
