@@ -11,7 +11,7 @@ use crate::state::{Observed, Record};
 use crate::sys::firewall::nft;
 use crate::sys::netlink::observe::observe;
 use crate::sys::netlink::rtnl::Rtnl;
-use crate::sys::procs::{self, ExecInfo, Files, Procs};
+use crate::sys::process::{self, ExecInfo, Files, Procs};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -137,7 +137,7 @@ impl Lab {
         let record = Record::load(&self.model.name)?;
         let (kind, notice) = self.firewall_kind(asked, record.as_ref())?;
         let mut seen = observe(&self.model.name, &self.desired(), record, kind).await?;
-        seen.procs = procs::observe(&Files { lab: self.model.name.clone() });
+        seen.procs = process::fingerprints(&Files { lab: self.model.name.clone() });
         refuse_foreign(&seen)?;
         Ok(Planned { plan: plan::diff(&self.model, &self.desired(), &seen), seen, kind, notice })
     }
@@ -229,7 +229,7 @@ impl Lab {
             let info = (!p.is_empty()).then(|| ExecInfo {
                 seccomp: p.seccomp.clone(),
                 cgroup: needs_cgroup
-                    .then(|| format!("{}/_exec", procs::node_cgroup(&self.model.name, &node.name))),
+                    .then(|| format!("{}/_exec", process::node_cgroup(&self.model.name, &node.name))),
             });
             files.set_exec_info(&node.name, info.as_ref()).map_err(|e| Error::Record {
                 path: files.dir().display().to_string(),

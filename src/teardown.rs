@@ -10,7 +10,7 @@ use crate::sys::firewall::iptables;
 use crate::sys::netlink::dump;
 use crate::sys::netlink::observe::{owner, snapshot, Owner};
 use crate::sys::netlink::rtnl::{Rtnl, NETLAB_PROTO};
-use crate::sys::{netns, procs};
+use crate::sys::{netns, process};
 use futures::stream::{self, StreamExt};
 use netlink_packet_route::route::RouteProtocol;
 use std::collections::BTreeSet;
@@ -64,7 +64,7 @@ pub async fn down(lab: &str) -> Result<DownReport> {
 
     // Processes first: they hold namespaces, and nothing may outlive the lab.
     let (l, recorded) = (lab.to_string(), record.is_some());
-    match tokio::task::spawn_blocking(move || procs::teardown(&l, recorded)).await {
+    match tokio::task::spawn_blocking(move || process::teardown(&l, recorded)).await {
         Ok(Err(e)) => errors.push(SysError::new(format!("stopping the processes of lab {lab}"), e)),
         Err(e) => errors
             .push(SysError::new(format!("stopping the processes of lab {lab}"), std::io::Error::other(e))),

@@ -3,7 +3,7 @@
 
 use super::exec::locate;
 use crate::error::{Error, Result};
-use crate::sys::procs::Files;
+use crate::sys::process::Files;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 use std::time::Duration;

@@ -6,7 +6,7 @@ use crate::plan::{self, Op};
 use crate::state::{NetState, NsState};
 use crate::state::{Observed, Record};
 use crate::sys::netlink::observe::observe;
-use crate::sys::procs::{self, Files, WorkloadStatus};
+use crate::sys::process::{self, Files, WorkloadStatus};
 use crate::Lab;
 use serde::Serialize;
 
@@ -56,7 +56,7 @@ pub async fn run(lab: Option<&str>, json: bool) -> Result<i32> {
     let want: NetState = lab_file.as_ref().map(|l| l.desired()).unwrap_or_default();
     let mut seen: Observed = observe(&record.lab, &want, Some(record.clone()), record.firewall).await?;
     let files = Files { lab: record.lab.clone() };
-    seen.procs = procs::observe(&files);
+    seen.procs = process::fingerprints(&files);
     let drift: Vec<String> = match &lab_file {
         Some(l) => plan::diff(&l.model, &want, &seen).ops.iter().map(Op::to_string).collect(),
         None => Vec::new(),
@@ -73,7 +73,7 @@ pub async fn run(lab: Option<&str>, json: bool) -> Result<i32> {
                 present: state.is_some(),
                 state,
                 holder: files.holder(name),
-                workloads: procs::workload_status(&files, name),
+                workloads: process::workload_status(&files, name),
             }
         })
         .collect();

@@ -5,8 +5,10 @@ pub mod ns;
 pub mod observed;
 pub mod procs;
 pub mod record;
+pub mod workload;
 
 pub use ns::{default_metric, IfKind, IfState, NetState, NsState, RouteState, VETH_DEFAULT_MTU};
 pub use observed::Observed;
 pub use procs::{NodeProcs, ProcsState};
 pub use record::Record;
+pub use workload::WorkloadState;

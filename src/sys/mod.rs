@@ -8,13 +8,10 @@
 //! - `process`: the helper processes (namespace holders, workload supervisors, `netlab exec`).
 
 pub mod cgroup;
-pub mod enter;
 pub mod firewall;
-pub mod init;
 pub mod netlink;
 pub mod netns;
 pub mod probe;
-pub mod procs;
+pub mod process;
 pub mod seccomp;
-pub mod spawn;
 pub mod sysctl;
