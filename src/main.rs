@@ -7,10 +7,10 @@ fn main() {
     // The re-executed helper processes run before anything else exists: no threads, no runtime.
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("__netlab-init") {
-        netlab::sys::init::main(&args[2..]);
+        netlab::sys::process::init::main(&args[2..]);
     }
     let cli = Cli::parse();
-    let code = match netlab::cli::run(cli) {
+    let code = match netlab::cli::run(cli, &netlab::sys::Real::new()) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("netlab: {e}");

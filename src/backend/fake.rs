@@ -451,6 +451,12 @@ impl Observer for Fake {
     fn workload_status(&self, _: &str, _: &str) -> Vec<WorkloadStatus> {
         Vec::new()
     }
+
+    fn workload_logs(&self, lab: &str, node: &str) -> Vec<(String, std::path::PathBuf)> {
+        let m = self.machine();
+        let workloads = m.procs.get(lab).and_then(|p| p.get(node)).map(|p| p.workloads.keys().cloned());
+        workloads.into_iter().flatten().map(|w| (w, std::path::PathBuf::from("/dev/null"))).collect()
+    }
 }
 
 impl Store for Fake {
@@ -515,6 +521,23 @@ impl Probes for Fake {
 impl System for Fake {
     type Net = Fake;
     type Procs = Fake;
+
+    /// Runs the command on the host: the fake has no namespaces to enter.
+    fn exec_in_node(&self, _: &str, _: &str, _: Option<&str>, cmd: &[String]) -> Result<i32, Error> {
+        let (program, args) = cmd.split_first().ok_or_else(|| Error::Usage("an empty command".into()))?;
+        let status = std::process::Command::new(program)
+            .args(args)
+            .status()
+            .map_err(|e| Error::Sys(SysError::new(format!("running {program}"), e)))?;
+        Ok(status.code().unwrap_or(1))
+    }
+
+    fn runtime(&self) -> Result<tokio::runtime::Runtime, Error> {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Sys(SysError::new("starting the async runtime", e)))
+    }
 
     fn command_in(&self, _: &NsRef, program: &str) -> std::io::Result<std::process::Command> {
         Ok(std::process::Command::new(program))

@@ -105,6 +105,8 @@ pub trait Observer {
     fn holder(&self, lab: &str, node: &str) -> Option<u32>;
     /// The state of each workload of a node.
     fn workload_status(&self, lab: &str, node: &str) -> Vec<WorkloadStatus>;
+    /// Each workload of a node, with the file its output goes to.
+    fn workload_logs(&self, lab: &str, node: &str) -> Vec<(String, std::path::PathBuf)>;
 }
 
 /// The state records under /run/netlab: the index of what each lab made.
@@ -144,6 +146,12 @@ pub trait Probes {
 pub trait System: Observer + Store + Probes {
     /// A command that runs in namespace `ns` (`ip netns exec`).
     fn command_in(&self, ns: &NsRef, program: &str) -> std::io::Result<std::process::Command>;
+    /// Runs `cmd` inside every namespace of a node, its cgroup and its seccomp filter, with
+    /// stdio and the tty passed through (`netlab exec`); its exit code. Must be called before
+    /// any thread is started: it may replace the process.
+    fn exec_in_node(&self, lab: &str, node: &str, netns: Option<&str>, cmd: &[String]) -> Result<i32, Error>;
+    /// The async runtime the engine's operations run on.
+    fn runtime(&self) -> Result<tokio::runtime::Runtime, Error>;
     /// Changes namespaces, links and rules for one lab.
     type Net: Netns + Links + Firewall;
     /// Starts and stops one lab's processes.

@@ -1,13 +1,13 @@
 //! `netlab down FILE` / `netlab down --lab NAME`.
 
+use crate::backend::System;
 use crate::engine::down::down;
 use crate::error::{Error, Result};
 use crate::model::names::lab_name_problem;
-use crate::sys::Real;
 use crate::Lab;
 use std::path::Path;
 
-pub async fn run(file: Option<&Path>, lab: Option<&str>) -> Result<i32> {
+pub async fn run<S: System>(sys: &S, file: Option<&Path>, lab: Option<&str>) -> Result<i32> {
     let name = match (file, lab) {
         (Some(f), None) => Lab::load(f)?.name,
         (None, Some(l)) => {
@@ -18,7 +18,7 @@ pub async fn run(file: Option<&Path>, lab: Option<&str>) -> Result<i32> {
         }
         _ => return Err(Error::Usage("give either a topology file or --lab NAME".into())),
     };
-    let report = down(&Real::new(), &name).await?;
+    let report = down(sys, &name).await?;
     for s in &report.skipped {
         eprintln!("netlab: left alone: {s}");
     }

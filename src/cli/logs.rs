@@ -1,23 +1,21 @@
 //! `netlab logs [--lab NAME] NODE[/WORKLOAD] [-f]`: a workload's output, as its supervisor
 //! wrote it (stdout and stderr together, bounded: the older part rotates to `.log.1`).
 
+use crate::backend::System;
 use crate::engine::exec::locate;
 use crate::error::{Error, Result};
-use crate::sys::procs::Files;
-use crate::sys::Real;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub fn run(target: &str, lab: Option<&str>, follow: bool) -> Result<i32> {
+pub fn run<S: System>(sys: &S, target: &str, lab: Option<&str>, follow: bool) -> Result<i32> {
     let (node, wanted) = match target.split_once('/') {
         Some((n, w)) => (n, Some(w)),
         None => (target, None),
     };
-    let (lab, _) = locate(&Real::new(), node, lab)?;
-    let files = Files { lab: lab.clone() };
-    let names: Vec<String> =
-        files.workloads().into_iter().filter(|(n, _)| n == node).map(|(_, w)| w).collect();
+    let (lab, _) = locate(sys, node, lab)?;
+    let all = sys.workload_logs(&lab, node);
+    let names: Vec<String> = all.iter().map(|(w, _)| w.clone()).collect();
     let chosen: Vec<String> = match wanted {
         Some(w) if names.iter().any(|n| n == w) => vec![w.to_string()],
         Some(w) => {
@@ -31,8 +29,7 @@ pub fn run(target: &str, lab: Option<&str>, follow: bool) -> Result<i32> {
         }
         None => names,
     };
-    let logs: Vec<(String, PathBuf)> =
-        chosen.iter().map(|w| (w.clone(), files.workload(node, w, "log"))).collect();
+    let logs: Vec<(String, PathBuf)> = all.into_iter().filter(|(w, _)| chosen.contains(w)).collect();
     let prefix = logs.len() > 1;
     let mut out = std::io::stdout().lock();
     let mut offsets = vec![0u64; logs.len()];

@@ -2,10 +2,9 @@
 
 use crate::backend::Store;
 use crate::error::Result;
-use crate::sys::Real;
 
-pub fn run() -> Result<i32> {
-    let labs = Real::new().all()?;
+pub fn run<S: Store>(sys: &S) -> Result<i32> {
+    let labs = sys.all()?;
     if labs.is_empty() {
         println!("no labs are up");
         return Ok(0);

@@ -11,6 +11,7 @@ mod status;
 mod test;
 mod up;
 
+use crate::backend::System;
 use crate::error::Result;
 use crate::model::firewall::FirewallKind;
 use crate::Lab;
@@ -127,10 +128,10 @@ impl From<FirewallArg> for FirewallKind {
 }
 
 /// Runs a command and returns the process exit code.
-pub fn run(cli: Cli) -> Result<i32> {
+pub fn run<S: System>(cli: Cli, sys: &S) -> Result<i32> {
     match cli.command {
         // exec replaces the process: it must run before any thread exists.
-        Command::Exec { node, lab, cmd } => exec::run(&node, lab.as_deref(), &cmd),
+        Command::Exec { node, lab, cmd } => exec::run(sys, &node, lab.as_deref(), &cmd),
         Command::Validate { file } => {
             let lab = Lab::load(&file)?;
             let m = &lab;
@@ -144,18 +145,18 @@ pub fn run(cli: Cli) -> Result<i32> {
             );
             Ok(0)
         }
-        Command::Ls => ls::run(),
+        Command::Ls => ls::run(sys),
         Command::Graph { file, format, output } => graph::run(&file, format, output.as_deref()),
         Command::Completions { shell } => completions::completions(shell),
         Command::Man { output } => completions::man(output.as_deref()),
-        Command::Logs { target, lab, follow } => logs::run(&target, lab.as_deref(), follow),
-        other => crate::sys::runtime::runtime()?.block_on(async move {
+        Command::Logs { target, lab, follow } => logs::run(sys, &target, lab.as_deref(), follow),
+        other => sys.runtime()?.block_on(async move {
             match other {
-                Command::Up { file, firewall } => up::up(&file, firewall.map(Into::into)).await,
-                Command::Plan { file, firewall } => up::plan(&file, firewall.map(Into::into)).await,
-                Command::Down { file, lab } => down::run(file.as_deref(), lab.as_deref()).await,
-                Command::Status { lab, json } => status::run(lab.as_deref(), json).await,
-                Command::Test { file, junit, down } => test::run(&file, junit.as_deref(), down).await,
+                Command::Up { file, firewall } => up::up(sys, &file, firewall.map(Into::into)).await,
+                Command::Plan { file, firewall } => up::plan(sys, &file, firewall.map(Into::into)).await,
+                Command::Down { file, lab } => down::run(sys, file.as_deref(), lab.as_deref()).await,
+                Command::Status { lab, json } => status::run(sys, lab.as_deref(), json).await,
+                Command::Test { file, junit, down } => test::run(sys, &file, junit.as_deref(), down).await,
                 Command::Exec { .. } | Command::Validate { .. } | Command::Ls | Command::Logs { .. } => {
                     unreachable!("handled above")
                 }

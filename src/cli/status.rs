@@ -3,9 +3,8 @@
 use crate::engine::status::Status;
 use crate::error::Result;
 
-pub async fn run(lab: Option<&str>, json: bool) -> Result<i32> {
-    let sys = crate::sys::Real::new();
-    let status = crate::engine::status::status(&sys, lab).await?;
+pub async fn run<S: crate::backend::System>(sys: &S, lab: Option<&str>, json: bool) -> Result<i32> {
+    let status = crate::engine::status::status(sys, lab).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&status).expect("status serializes"));
     } else {

@@ -1,22 +1,22 @@
 //! `netlab test TOPO.toml [--junit FILE] [--down]`: bring the lab up if needed, run its
 //! checks, print a table, write a JUnit report, exit 1 when a check did not go as expected.
 
+use crate::backend::System;
 use crate::engine::test::{run_checks, CheckResult};
 use crate::engine::{down::down, up::up};
 use crate::error::{Error, Result};
-use crate::sys::Real;
 use crate::Lab;
 use std::path::Path;
 
-pub async fn run(file: &Path, junit: Option<&Path>, tear_down: bool) -> Result<i32> {
+pub async fn run<S: System>(sys: &S, file: &Path, junit: Option<&Path>, tear_down: bool) -> Result<i32> {
     let lab = Lab::load(file)?;
     if lab.checks.is_empty() {
         return Err(Error::Usage(format!("{} has no [[check]]s to run", file.display())));
     }
-    let outcome = up_and_check(&lab, junit).await;
+    let outcome = up_and_check(sys, &lab, junit).await;
     if tear_down {
         // Also when the checks failed: CI must not leave the lab behind.
-        let d = down(&Real::new(), &lab.name).await;
+        let d = down(sys, &lab.name).await;
         if let (Ok(_), Err(e)) = (&outcome, d) {
             return Err(e);
         }
@@ -24,13 +24,12 @@ pub async fn run(file: &Path, junit: Option<&Path>, tear_down: bool) -> Result<i
     outcome
 }
 
-async fn up_and_check(lab: &Lab, junit: Option<&Path>) -> Result<i32> {
-    let sys = Real::new();
-    let report = up(&sys, lab, None, &|_| {}, &|| {}).await?;
+async fn up_and_check<S: System>(sys: &S, lab: &Lab, junit: Option<&Path>) -> Result<i32> {
+    let report = up(sys, lab, None, &|_| {}, &|| {}).await?;
     if !report.plan.is_empty() {
         eprintln!("netlab: lab {}: {} changes applied", lab.name, report.plan.ops.len());
     }
-    let results = run_checks(&sys, lab).await;
+    let results = run_checks(sys, lab).await;
     print_table(&results);
     if let Some(path) = junit {
         let xml = super::junit::report(&lab.name, &results, &timestamp());

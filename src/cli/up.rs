@@ -1,24 +1,21 @@
 //! `netlab up` and `netlab plan`.
 
+use crate::backend::System;
 use crate::engine::up;
 use crate::error::Result;
 use crate::model::firewall::FirewallKind;
-use crate::sys::Real;
 use crate::Lab;
 use std::path::Path;
 use std::sync::OnceLock;
 
-pub async fn up(file: &Path, firewall: Option<FirewallKind>) -> Result<i32> {
+pub async fn up<S: System>(sys: &S, file: &Path, firewall: Option<FirewallKind>) -> Result<i32> {
     let lab = Lab::load(file)?;
     let bar = OnceLock::new();
-    let report = up::up(
-        &Real::new(),
-        &lab,
-        firewall,
-        &|n| drop(bar.set(progress(n, &format!("up {}", lab.name)))),
-        &|| bar.get().map_or((), |b: &indicatif::ProgressBar| b.inc(1)),
-    )
-    .await;
+    let report =
+        up::up(sys, &lab, firewall, &|n| drop(bar.set(progress(n, &format!("up {}", lab.name)))), &|| {
+            bar.get().map_or((), |b: &indicatif::ProgressBar| b.inc(1))
+        })
+        .await;
     if let Some(b) = bar.get() {
         b.finish_and_clear();
     }
@@ -35,9 +32,9 @@ pub async fn up(file: &Path, firewall: Option<FirewallKind>) -> Result<i32> {
     Ok(0)
 }
 
-pub async fn plan(file: &Path, firewall: Option<FirewallKind>) -> Result<i32> {
+pub async fn plan<S: System>(sys: &S, file: &Path, firewall: Option<FirewallKind>) -> Result<i32> {
     let lab = Lab::load(file)?;
-    let planned = up::plan(&Real::new(), &lab, firewall).await?;
+    let planned = up::plan(sys, &lab, firewall).await?;
     if let Some(n) = &planned.notice {
         eprintln!("netlab: {n}");
     }

@@ -11,3 +11,4 @@ pub use ns::{default_metric, IfKind, IfState, NetState, NsState, RouteState, VET
 pub use observed::{Observed, TeardownView};
 pub use procs::{NodeProcs, ProcsState};
 pub use record::Record;
+pub use workload::WorkloadState;

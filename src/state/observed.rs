@@ -1,4 +1,4 @@
-//! The kernel's current state for one lab, as `sys::observe` reads it.
+//! The kernel's current state for one lab, as `sys::netlink::observe` reads it.
 
 use super::ns::NsState;
 use super::record::Record;

@@ -184,7 +184,7 @@ fn enter(place: &Place) -> io::Result<()> {
             // mark is never the lab's.
             let made = unshare(CloneFlags::CLONE_NEWNET)
                 .map_err(io_err)
-                .and_then(|()| super::dump::mark_lo_here(mark))
+                .and_then(|()| super::netlink::dump::mark_lo_here(mark))
                 .and_then(|()| {
                     mount(
                         Some("/proc/thread-self/ns/net"),

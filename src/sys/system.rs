@@ -1,9 +1,10 @@
 //! The real machine behind the engine's traits: rtnetlink, nftables, cgroups and processes,
 //! the records under /run/netlab, and the probes.
 
-use super::procs::{self, Files, Procs};
-use super::{dump, observe, rtnl::Rtnl};
-use super::{netns, nft, store};
+use super::firewall::{iptables, nft};
+use super::netlink::{dump, observe, rtnl::Rtnl};
+use super::process::{self, Files, Procs};
+use super::{netns, store};
 use crate::backend::{Observer, Probes, Store, System};
 use crate::error::{Error, Result, SysError};
 use crate::model::firewall::FirewallKind;
@@ -92,7 +93,8 @@ impl Observer for Real {
         let kind = record.map(|r| r.firewall).unwrap_or_default();
         let table = Some((kind, lab.to_string(), names::table_name(lab, &NsRef::Host)));
         let ours = |r: &netlink_packet_route::route::RouteMessage, _: &_| {
-            r.header.protocol == netlink_packet_route::route::RouteProtocol::Other(super::rtnl::NETLAB_PROTO)
+            r.header.protocol
+                == netlink_packet_route::route::RouteProtocol::Other(super::netlink::rtnl::NETLAB_PROTO)
         };
         view.host = observe::snapshot(&NsRef::Host, ours, Vec::new(), table, false).await?.state;
         if let Some(origs) = record.and_then(|r| r.sysctl_orig.get(&Record::ns_key(&NsRef::Host))) {
@@ -105,7 +107,7 @@ impl Observer for Real {
             // Without the record, the lab's iptables chains may be there too: they go by name.
             let l = lab.to_string();
             view.iptables_chains =
-                tokio::task::spawn_blocking(move || super::iptables::read_here(&l).ok().flatten().is_some())
+                tokio::task::spawn_blocking(move || iptables::read_here(&l).ok().flatten().is_some())
                     .await
                     .unwrap_or(false);
         }
@@ -113,7 +115,7 @@ impl Observer for Real {
     }
 
     fn fingerprints(&self, lab: &str) -> ProcsState {
-        procs::observe(&Files { lab: lab.to_string() })
+        process::fingerprints(&Files { lab: lab.to_string() })
     }
 
     fn holder(&self, lab: &str, node: &str) -> Option<u32> {
@@ -121,7 +123,20 @@ impl Observer for Real {
     }
 
     fn workload_status(&self, lab: &str, node: &str) -> Vec<WorkloadStatus> {
-        procs::workload_status(&Files { lab: lab.to_string() }, node)
+        process::workload_status(&Files { lab: lab.to_string() }, node)
+    }
+
+    fn workload_logs(&self, lab: &str, node: &str) -> Vec<(String, std::path::PathBuf)> {
+        let files = Files { lab: lab.to_string() };
+        files
+            .workloads()
+            .into_iter()
+            .filter(|(n, _)| n == node)
+            .map(|(_, w)| {
+                let log = files.workload(node, &w, "log");
+                (w, log)
+            })
+            .collect()
     }
 }
 
@@ -158,7 +173,7 @@ impl Probes for Real {
 
     async fn has_qdisc(&self, kind: &str) -> Result<bool, SysError> {
         let k = kind.to_string();
-        tokio::task::spawn_blocking(move || super::tc::probe(&k))
+        tokio::task::spawn_blocking(move || super::netlink::tc::probe(&k))
             .await
             .map_err(|e| SysError::new(format!("probing sch_{kind}"), std::io::Error::other(e)))?
             .map_err(|e| SysError::new(format!("probing sch_{kind}"), e))
@@ -183,6 +198,14 @@ impl Probes for Real {
 impl System for Real {
     type Net = Rtnl;
     type Procs = Procs;
+
+    fn exec_in_node(&self, lab: &str, node: &str, netns: Option<&str>, cmd: &[String]) -> Result<i32> {
+        process::run_in_node(lab, node, netns, cmd)
+    }
+
+    fn runtime(&self) -> Result<tokio::runtime::Runtime> {
+        super::runtime::runtime()
+    }
 
     fn command_in(&self, ns: &NsRef, program: &str) -> std::io::Result<std::process::Command> {
         match ns {

@@ -1,7 +1,7 @@
 //! Golden tests of the nf_tables rules netlab compiles, no root: a topology's firewall →
 //! the exact expressions of every rule (`tests/nft_golden/NAME.rules`).
 
-use netlab::sys::nft::compile::{compile, render};
+use netlab::sys::firewall::nft::compile::{compile, render};
 use netlab::Lab;
 
 #[test]

@@ -1,7 +1,11 @@
 //! Starting and stopping the processes of `__netlab-init` from `up` and `down`: node holders
-//! and workload supervisors, re-executed from this very binary.
+//! and workload supervisors, re-executed from this very binary so they need no separate
+//! install and always speak the same spec format.
 
-use super::init::{HolderSpec, Status, WorkloadSpec};
+use super::holder::HolderSpec;
+use super::status;
+use super::supervisor::WorkloadSpec;
+use crate::state::WorkloadState;
 use std::io;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -50,11 +54,6 @@ pub fn start_holder(spec: &HolderSpec, spec_path: &Path) -> io::Result<u32> {
         .map_err(|_| io::Error::other(format!("node holder gave no pid: {stderr}")))
 }
 
-/// Reads a workload's status file.
-pub fn status(path: &Path) -> Option<Status> {
-    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
-}
-
 /// Starts a workload's supervisor and waits (at most 3 s) until its first payload is running
 /// or has failed; a payload that cannot start fails `up` with its reason.
 pub fn start_workload(spec: &WorkloadSpec, spec_path: &Path) -> io::Result<u32> {
@@ -66,10 +65,10 @@ pub fn start_workload(spec: &WorkloadSpec, spec_path: &Path) -> io::Result<u32> 
     let pid = child.id();
     let deadline = Instant::now() + Duration::from_secs(3);
     while Instant::now() < deadline {
-        if let Some(st) = status(&spec.status) {
-            match st.state.as_str() {
-                "starting" => {}
-                "failed" => {
+        if let Some(st) = status::read(&spec.status) {
+            match st.state {
+                WorkloadState::Starting => {}
+                WorkloadState::Failed => {
                     // Nothing of a workload that cannot start may stay behind.
                     let _ = child.kill();
                     let _ = child.wait();

@@ -1,19 +1,15 @@
-//! `netlab __netlab-init`: the processes that outlive `netlab up`. Dispatched from `main`
-//! before any thread exists, because `unshare` of mount and pid namespaces and `setns` of a
-//! pid namespace need a single-threaded process.
-//!
-//! - `hold SPEC`: a node's namespace holder. It enters the node's network namespace, unshares
-//!   the pid/mount/uts/ipc namespaces the node asks for and forks a pid 1 that mounts /proc
-//!   and /sys, sets the hostname, pivots into the rootfs, then only reaps orphans until it is
-//!   told to stop. Workloads and `netlab exec` join its namespaces.
-//! - `run SPEC`: a workload's supervisor. It forks the payload into the node (cgroup first,
-//!   then namespaces, seccomp last), pumps its output into a bounded log, restarts it as its
-//!   policy says, and on SIGTERM stops everything in the workload's cgroup.
+//! `__netlab-init run SPEC`: a workload's supervisor. It forks the payload into the node
+//! (cgroup first, then namespaces, seccomp last), pumps its output into a bounded log,
+//! restarts it as its policy says, and on SIGTERM stops everything in the workload's cgroup.
+//! It writes the workload's state to the status file, which `up` and `status` read.
 
-use super::cgroup::Layout;
-use crate::model::workload::{Isolation, Restart, Workload};
-use nix::mount::{mount, umount2, MntFlags, MsFlags};
-use nix::sched::{setns, unshare, CloneFlags};
+use super::status::Status;
+use super::{ctx, default_sigpipe, errno};
+use crate::model::workload::{Restart, Workload};
+use crate::state::WorkloadState;
+use crate::sys::cgroup::{self, Layout};
+use crate::sys::{netns, seccomp};
+use nix::sched::{setns, CloneFlags};
 use nix::sys::signal::{kill, SigSet, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{fork, ForkResult, Pid};
@@ -25,17 +21,6 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-
-/// What a namespace holder needs to know.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct HolderSpec {
-    pub lab: String,
-    pub node: String,
-    pub netns: String,
-    pub isolation: Isolation,
-    /// The holder's own cgroup, relative: netlab/LAB/NODE/init.
-    pub cgroup: String,
-}
 
 /// What a workload supervisor needs to know.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -51,216 +36,6 @@ pub struct WorkloadSpec {
     pub cgroup: String,
     pub log: PathBuf,
     pub status: PathBuf,
-}
-
-/// A workload's state, as its supervisor last wrote it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Status {
-    pub supervisor: u32,
-    pub pid: Option<u32>,
-    /// starting, running, exited, failed, oom-killed, backoff, stopped
-    pub state: String,
-    pub restarts: u32,
-    pub last_exit: Option<String>,
-}
-
-/// Entry point of `__netlab-init`; never returns.
-pub fn main(args: &[String]) -> ! {
-    let result = match (args.first().map(String::as_str), args.get(1)) {
-        (Some("hold"), Some(spec)) => read_spec(spec).and_then(|s| hold(&s)),
-        (Some("run"), Some(spec)) => read_spec(spec).and_then(|s| supervise(&s)),
-        _ => Err(io::Error::other("usage: __netlab-init hold|run SPEC")),
-    };
-    match result {
-        Ok(()) => std::process::exit(0),
-        Err(e) => {
-            eprintln!("netlab-init: {e}");
-            std::process::exit(1)
-        }
-    }
-}
-
-fn read_spec<T: for<'de> Deserialize<'de>>(path: &str) -> io::Result<T> {
-    let text = std::fs::read(path)?;
-    serde_json::from_slice(&text).map_err(|e| io::Error::other(format!("reading {path}: {e}")))
-}
-
-fn errno(e: nix::Error) -> io::Error {
-    io::Error::from_raw_os_error(e as i32)
-}
-
-fn ctx<T>(what: &str, r: nix::Result<T>) -> io::Result<T> {
-    r.map_err(|e| io::Error::new(errno(e).kind(), format!("{what}: {}", errno(e))))
-}
-
-fn enter_netns(netns: &str) -> io::Result<()> {
-    let f = File::open(super::netns::path(netns))
-        .map_err(|e| io::Error::new(e.kind(), format!("opening netns {netns}: {e}")))?;
-    ctx(&format!("entering netns {netns}"), setns(f.as_fd(), CloneFlags::CLONE_NEWNET))
-}
-
-fn flags(iso: &Isolation) -> CloneFlags {
-    let mut f = CloneFlags::empty();
-    f.set(CloneFlags::CLONE_NEWNS, iso.mount);
-    f.set(CloneFlags::CLONE_NEWUTS, iso.uts);
-    f.set(CloneFlags::CLONE_NEWIPC, iso.ipc);
-    f.set(CloneFlags::CLONE_NEWPID, iso.pid);
-    f
-}
-
-fn holder(spec: &HolderSpec) -> io::Result<()> {
-    let layout = super::cgroup::detect()?;
-    layout.join(&spec.cgroup, std::process::id())?;
-    enter_netns(&spec.netns)?;
-    ctx("unsharing namespaces", unshare(flags(&spec.isolation)))?;
-    if spec.isolation.mount {
-        // Nothing the node mounts may leak back to the host.
-        ctx(
-            "making / private",
-            mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>),
-        )?;
-    }
-    Ok(())
-}
-
-/// Sets up the node's view inside its new namespaces: runs as the new pid 1.
-fn pid1_setup(iso: &Isolation) -> io::Result<()> {
-    if let Some(h) = &iso.hostname {
-        ctx("setting the hostname", nix::unistd::sethostname(h))?;
-    }
-    if let Some(root) = &iso.rootfs {
-        enter_rootfs(root)?;
-    } else if iso.mount {
-        mount_proc_sys(Path::new("/"), iso.pid)?;
-    }
-    Ok(())
-}
-
-fn mount_proc_sys(root: &Path, proc_too: bool) -> io::Result<()> {
-    let nosuid = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
-    if proc_too {
-        let p = root.join("proc");
-        std::fs::create_dir_all(&p)?;
-        ctx("mounting /proc", mount(Some("proc"), &p, Some("proc"), nosuid, None::<&str>))?;
-    }
-    let s = root.join("sys");
-    std::fs::create_dir_all(&s)?;
-    // sysfs shows the mounting process's network namespace: the node's interfaces.
-    let _ = umount2(&s, MntFlags::MNT_DETACH);
-    ctx("mounting /sys", mount(Some("sysfs"), &s, Some("sysfs"), nosuid | MsFlags::MS_RDONLY, None::<&str>))
-}
-
-/// `pivot_root` into `root` (as `runc run` does) with /proc, /sys and a minimal /dev.
-fn enter_rootfs(root: &Path) -> io::Result<()> {
-    ctx(
-        "binding the rootfs",
-        mount(Some(root), root, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>),
-    )?;
-    let dev = root.join("dev");
-    std::fs::create_dir_all(&dev)?;
-    ctx(
-        "mounting /dev",
-        mount(Some("tmpfs"), &dev, Some("tmpfs"), MsFlags::MS_NOSUID, Some("mode=755,size=65536k")),
-    )?;
-    for name in ["null", "zero", "full", "random", "urandom", "tty"] {
-        let target = dev.join(name);
-        File::create(&target)?;
-        ctx(
-            &format!("binding /dev/{name}"),
-            mount(Some(&Path::new("/dev").join(name)), &target, None::<&str>, MsFlags::MS_BIND, None::<&str>),
-        )?;
-    }
-    for (link, to) in [
-        ("fd", "/proc/self/fd"),
-        ("stdin", "/proc/self/fd/0"),
-        ("stdout", "/proc/self/fd/1"),
-        ("stderr", "/proc/self/fd/2"),
-    ] {
-        let _ = std::os::unix::fs::symlink(to, dev.join(link));
-    }
-    mount_proc_sys(root, true)?;
-    ctx("entering the rootfs", nix::unistd::chdir(root))?;
-    // pivot_root(".", "."): the old root ends up on top of the new one, then goes away.
-    ctx("pivot_root", nix::unistd::pivot_root(".", "."))?;
-    ctx("detaching the old root", umount2(".", MntFlags::MNT_DETACH))?;
-    ctx("entering /", nix::unistd::chdir("/"))
-}
-
-/// Points stdin, stdout and stderr at /dev/null.
-fn detach_stdio() {
-    if let Ok(null) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null") {
-        let _ = nix::unistd::dup2_stdin(&null);
-        let _ = nix::unistd::dup2_stdout(&null);
-        let _ = nix::unistd::dup2_stderr(&null);
-    }
-}
-
-/// Blocks the signals pid 1 handles synchronously.
-fn block(signals: &[Signal]) -> SigSet {
-    let mut set = SigSet::empty();
-    for s in signals {
-        set.add(*s);
-    }
-    let _ = set.thread_block();
-    set
-}
-
-fn hold(spec: &HolderSpec) -> io::Result<()> {
-    ctx("setsid", nix::unistd::setsid())?;
-    holder(spec)?;
-    let (rd, wr) = ctx("pipe", nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC))?;
-    // SAFETY: this process is single-threaded (dispatched before any thread is started).
-    match unsafe { fork() }.map_err(errno)? {
-        ForkResult::Child => {
-            drop(rd);
-            let set = block(&[Signal::SIGCHLD, Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP]);
-            let mut report = File::from(wr);
-            match pid1_setup(&spec.isolation) {
-                Ok(()) => {
-                    drop(report);
-                    // `up` reads the parent's output to its end: pid 1 must not hold it open.
-                    detach_stdio();
-                }
-                Err(e) => {
-                    let _ = write!(report, "{e}");
-                    std::process::exit(1);
-                }
-            }
-            // pid 1: reap whatever ends up here, leave on a stop signal (the kernel then
-            // kills every process left in the pid namespace).
-            loop {
-                match set.wait() {
-                    Ok(Signal::SIGCHLD) => {
-                        while let Ok(s) = waitpid(None, Some(WaitPidFlag::WNOHANG)) {
-                            if s == WaitStatus::StillAlive {
-                                break;
-                            }
-                        }
-                    }
-                    Ok(_) => std::process::exit(0),
-                    Err(_) => {}
-                }
-            }
-        }
-        ForkResult::Parent { child } => {
-            drop(wr);
-            let mut msg = String::new();
-            File::from(rd).read_to_string(&mut msg)?;
-            if !msg.is_empty() {
-                return Err(io::Error::other(format!("setting up node {}: {msg}", spec.node)));
-            }
-            // `up` reads the holder's pid (as the host sees it) from here.
-            println!("{}", child.as_raw());
-            Ok(())
-        }
-    }
-}
-
-/// Rust ignores SIGPIPE and an ignored signal stays ignored across `execve`: programs run
-/// in a node get the default back, as from a shell.
-pub fn default_sigpipe() {
-    // SAFETY: restores the default disposition; no handler code is installed.
-    let _ = unsafe { nix::sys::signal::signal(Signal::SIGPIPE, nix::sys::signal::SigHandler::SigDfl) };
 }
 
 static STOP: AtomicBool = AtomicBool::new(false);
@@ -330,7 +105,7 @@ fn open_joins(spec: &WorkloadSpec) -> io::Result<Joins> {
         }
         mnt = Some(open(ns("mnt"))?);
     } else if let Some(n) = &spec.netns {
-        early.push((open(super::netns::path(n))?, CloneFlags::CLONE_NEWNET));
+        early.push((open(netns::path(n))?, CloneFlags::CLONE_NEWNET));
     }
     Ok(Joins { early, mnt })
 }
@@ -368,7 +143,7 @@ fn payload(
         wl.cmd.iter().map(|a| CString::new(a.as_bytes()).expect("resolve rejects NUL bytes")).collect();
     default_sigpipe();
     if let Some(p) = bpf {
-        super::seccomp::apply(p)?;
+        seccomp::apply(p)?;
     }
     let e = nix::unistd::execvp(&args[0], &args).expect_err("execvp returns only on failure");
     Err(io::Error::new(errno(e).kind(), format!("running {}: {}", wl.cmd[0], errno(e))))
@@ -383,12 +158,12 @@ fn describe(status: WaitStatus) -> (String, bool) {
     }
 }
 
-fn supervise(spec: &WorkloadSpec) -> io::Result<()> {
+pub(super) fn supervise(spec: &WorkloadSpec) -> io::Result<()> {
     ctx("setsid", nix::unistd::setsid())?;
-    let layout = super::cgroup::detect()?;
+    let layout = cgroup::detect()?;
     // In the lab's group, so that `down` finds it even when every file is lost.
-    layout.join(&super::procs::supervisor_cgroup(&spec.lab), std::process::id())?;
-    let bpf = super::seccomp::compile(&spec.workload.seccomp)?;
+    layout.join(&super::supervisor_cgroup(&spec.lab), std::process::id())?;
+    let bpf = seccomp::compile(&spec.workload.seccomp)?;
     let joins = open_joins(spec)?;
     let devnull: OwnedFd = File::open("/dev/null")?.into();
     let mut log = Log::open(&spec.log)?;
@@ -405,7 +180,8 @@ fn supervise(spec: &WorkloadSpec) -> io::Result<()> {
         let _ = nix::sys::signal::sigaction(Signal::SIGTERM, &act);
         let _ = nix::sys::signal::sigaction(Signal::SIGINT, &act);
     }
-    let mut st = Status { supervisor: std::process::id(), state: "starting".into(), ..Default::default() };
+    let mut st =
+        Status { supervisor: std::process::id(), state: WorkloadState::Starting, ..Default::default() };
     let mut backoff = Duration::from_millis(100);
     loop {
         let oom_before = layout.usage(&spec.cgroup).ok().and_then(|u| u.oom_kills).unwrap_or(0);
@@ -419,7 +195,7 @@ fn supervise(spec: &WorkloadSpec) -> io::Result<()> {
         let Ok(forked) = forked else {
             // The node's pid namespace is gone with its holder: nothing can run there now.
             st.pid = None;
-            st.state = "failed".into();
+            st.state = WorkloadState::Failed;
             st.last_exit = Some(format!(
                 "cannot start in node {}: {} (its namespaces are gone; run netlab up)",
                 spec.node,
@@ -442,7 +218,7 @@ fn supervise(spec: &WorkloadSpec) -> io::Result<()> {
         let mut setup_error = String::new();
         File::from(err_r).read_to_string(&mut setup_error)?;
         st.pid = Some(child.as_raw() as u32);
-        st.state = if setup_error.is_empty() { "running".into() } else { "failed".into() };
+        st.state = if setup_error.is_empty() { WorkloadState::Running } else { WorkloadState::Failed };
         write_status(&spec.status, &st);
         if !setup_error.is_empty() {
             log.write(format!("netlab: {setup_error}\n").as_bytes());
@@ -459,15 +235,14 @@ fn supervise(spec: &WorkloadSpec) -> io::Result<()> {
             what
         });
         st.state = if STOP.load(Ordering::SeqCst) {
-            "stopped"
+            WorkloadState::Stopped
         } else if oom {
-            "oom-killed"
+            WorkloadState::OomKilled
         } else if !setup_error.is_empty() {
-            "failed"
+            WorkloadState::Failed
         } else {
-            "exited"
-        }
-        .into();
+            WorkloadState::Exited
+        };
         log.write(
             format!("netlab: {} {}\n", spec.workload.name, st.last_exit.as_deref().unwrap_or("")).as_bytes(),
         );
@@ -487,7 +262,7 @@ fn supervise(spec: &WorkloadSpec) -> io::Result<()> {
         if started.elapsed() > Duration::from_secs(10) {
             backoff = Duration::from_millis(100);
         }
-        st.state = "backoff".into();
+        st.state = WorkloadState::Backoff;
         st.restarts += 1;
         write_status(&spec.status, &st);
         let until = Instant::now() + backoff;
@@ -496,7 +271,7 @@ fn supervise(spec: &WorkloadSpec) -> io::Result<()> {
         }
         backoff = (backoff * 2).min(Duration::from_secs(5));
         if STOP.load(Ordering::SeqCst) {
-            st.state = "stopped".into();
+            st.state = WorkloadState::Stopped;
             write_status(&spec.status, &st);
             return Ok(());
         }

@@ -2,6 +2,7 @@
 //! listing of `Firewall::listing`, so `plan` can compare the kernel's table with the file's.
 
 use crate::model::firewall::CHAINS;
+use crate::sys::netlink::nla;
 use netlink_sys::{Socket, SocketAddr};
 use std::io;
 
@@ -26,18 +27,11 @@ const NFTA_RULE_USERDATA: u16 = 7;
 /// The TLV type libnftnl gives a rule's comment inside its userdata.
 const UDATA_RULE_COMMENT: u8 = 0;
 
-fn attr(buf: &mut Vec<u8>, kind: u16, value: &[u8]) {
-    buf.extend_from_slice(&((4 + value.len()) as u16).to_ne_bytes());
-    buf.extend_from_slice(&kind.to_ne_bytes());
-    buf.extend_from_slice(value);
-    buf.resize(buf.len().next_multiple_of(4), 0);
-}
-
 fn request(msg: u16, flags: u16, attrs: &[(u16, &[u8])]) -> Vec<u8> {
     let mut buf = vec![0u8; 16];
     buf.extend_from_slice(&[NFPROTO_INET, 0, 0, 0]); // nfgenmsg: family, version, res_id
     for (k, v) in attrs {
-        attr(&mut buf, *k, v);
+        nla(&mut buf, *k, v);
     }
     let len = buf.len() as u32;
     buf[0..4].copy_from_slice(&len.to_ne_bytes());

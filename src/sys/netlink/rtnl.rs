@@ -1,11 +1,11 @@
 //! The kernel backend for namespaces, links, addresses, routes and sysctls: one rtnetlink
 //! socket per namespace, opened from a thread inside it, many requests in flight on each.
 
-use super::{netns, sysctl};
 use crate::backend::{Links, Netns};
 use crate::error::SysError;
 use crate::model::{names, NsRef};
 use crate::state::RouteState;
+use crate::sys::{netns, sysctl};
 use futures::StreamExt;
 use ipnetwork::IpNetwork;
 use netlink_packet_core::{

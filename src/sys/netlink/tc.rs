@@ -2,6 +2,7 @@
 //! loss (with its own rate limiter). The messages are built here byte by byte, since the
 //! netlink crate has no tbf or netem options; the builders are pure and unit-tested.
 
+use super::nla;
 use crate::model::shape::Shape;
 use netlink_packet_core::{DefaultNla, NLM_F_ACK, NLM_F_CREATE, NLM_F_REPLACE};
 use netlink_packet_route::tc::{TcAttribute, TcHandle, TcHeader, TcMessage};
@@ -24,13 +25,6 @@ const PSCHED_SHIFT: u32 = 6;
 /// Queue length when the file gives none: tc's own default for netem.
 const DEFAULT_LIMIT: u32 = 1000;
 const MTU: u32 = 1500;
-
-fn nla(buf: &mut Vec<u8>, kind: u16, value: &[u8]) {
-    buf.extend_from_slice(&((4 + value.len()) as u16).to_ne_bytes());
-    buf.extend_from_slice(&kind.to_ne_bytes());
-    buf.extend_from_slice(value);
-    buf.resize(buf.len().next_multiple_of(4), 0);
-}
 
 /// `struct tc_ratespec`, for a rate in bytes per second (saturating at 32 bits; the 64-bit
 /// attribute carries the rest).
@@ -142,7 +136,7 @@ pub fn probe(kind: &str) -> io::Result<bool> {
     } else {
         Shape { rate: Some(1_000_000), ..Default::default() }
     };
-    super::netns::in_scratch_netns(move || {
+    crate::sys::netns::in_scratch_netns(move || {
         let req = RouteNetlinkMessage::NewQueueDiscipline(replace_message(1, &shape));
         match super::dump::ask_here(req, NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE) {
             Ok(_) => Ok(true),

@@ -2,13 +2,14 @@
 //! objects that carry its mark. Nothing else is looked at.
 
 use super::rtnl::NETLAB_PROTO;
-use super::{dump, netns, nft, sysctl, tc};
+use super::{dump, tc};
 use crate::error::{Error, SysError};
 use crate::model::firewall::FirewallKind;
 use crate::model::shape::Shape;
 use crate::model::{names, NsRef};
 use crate::state::{IfKind, IfState, NetState, NsState, RouteState};
 use crate::state::{Observed, Record};
+use crate::sys::{firewall, netns, sysctl};
 use futures::stream::{self, StreamExt};
 use ipnetwork::IpNetwork;
 use netlink_packet_route::address::AddressAttribute;
@@ -130,7 +131,7 @@ pub async fn snapshot(
             })
             .collect();
         // A kernel without nf_tables has no table to read; `up` says so if the lab needs one.
-        let nft = table.and_then(|(kind, lab, t)| nft::read_here(kind, &lab, &t).ok().flatten());
+        let nft = table.and_then(|(kind, lab, t)| firewall::read_here(kind, &lab, &t).ok().flatten());
         Ok((dump, values, nft))
     };
     let (dump, values, nft) =

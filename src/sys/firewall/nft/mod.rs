@@ -5,7 +5,6 @@
 pub mod compile;
 mod read;
 
-use crate::model::firewall::FirewallKind;
 use crate::model::firewall::{Action, Firewall};
 use compile::{CompiledRule, Expr, Field, MetaKey, Verdict};
 use nftnl::expr::{
@@ -159,56 +158,6 @@ pub fn explain(e: &io::Error) -> String {
             format!("{e}: a needed nftables module is missing (nft_nat, nft_masq, nft_reject or nft_ct?)")
         }
         _ => e.to_string(),
-    }
-}
-
-impl crate::backend::Firewall for super::rtnl::Rtnl {
-    async fn load_table(
-        &self,
-        ns: &crate::model::NsRef,
-        table: &str,
-        rules: &Firewall,
-    ) -> Result<(), crate::error::SysError> {
-        let (t, r, lab, kind) = (table.to_string(), rules.clone(), self.lab.clone(), self.firewall);
-        super::netns::run(super::netns::place(ns), move || match kind {
-            FirewallKind::Nft => load_table(&t, &r),
-            FirewallKind::Iptables => super::iptables::load_here(&lab, &r),
-        })
-        .await
-        .map_err(|e| {
-            crate::error::SysError::new(
-                format!("loading nftables table {table} in {ns}"),
-                io::Error::other(explain(&e)),
-            )
-        })
-    }
-
-    async fn delete_table(
-        &self,
-        ns: &crate::model::NsRef,
-        table: &str,
-        kind: FirewallKind,
-    ) -> Result<(), crate::error::SysError> {
-        let (t, lab) = (table.to_string(), self.lab.clone());
-        super::netns::run(super::netns::place(ns), move || match kind {
-            FirewallKind::Nft => delete_table(&t),
-            FirewallKind::Iptables => super::iptables::delete_here(&lab),
-        })
-        .await
-        .map_err(|e| {
-            crate::error::SysError::new(
-                format!("deleting nftables table {table} in {ns}"),
-                io::Error::other(explain(&e)),
-            )
-        })
-    }
-}
-
-/// Reads the lab's rules in the calling thread's namespace, whichever way they were loaded.
-pub fn read_here(kind: FirewallKind, lab: &str, table: &str) -> io::Result<Option<Vec<String>>> {
-    match kind {
-        FirewallKind::Nft => read_table(table),
-        FirewallKind::Iptables => super::iptables::read_here(lab),
     }
 }
 

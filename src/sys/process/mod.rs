@@ -1,0 +1,55 @@
+//! The processes netlab runs for a lab's nodes, and everything that starts, finds, reads and
+//! stops them. They are this very binary re-executed (`__netlab-init`), because a process
+//! that unshares pid and mount namespaces must be single-threaded and must outlive `up`.
+//!
+//! - `init`: the `__netlab-init` dispatch; `holder` and `supervisor`: the two programs it runs.
+//! - `spawn`: starting and stopping them; `spawner`: `Procs`, the `backend::Spawner` on top.
+//! - `store`: their runtime files under /run/netlab/LAB/; `status`: how workloads are doing;
+//!   `teardown`: stopping all of a lab's processes for `down`.
+//! - `exec`: `netlab exec`, entering a node and running a command there.
+
+pub mod exec;
+pub mod holder;
+pub mod init;
+pub mod spawn;
+pub mod spawner;
+pub mod status;
+pub mod store;
+pub mod supervisor;
+pub mod teardown;
+
+pub use exec::run_in_node;
+pub use spawner::Procs;
+pub use status::workload_status;
+pub use store::{fingerprints, Files};
+pub use teardown::teardown;
+
+use nix::sys::signal::Signal;
+use std::io;
+use std::time::Duration;
+
+/// How long a stopped workload's supervisor gets before SIGKILL (it gives its payload 2 s).
+const STOP_GRACE: Duration = Duration::from_secs(4);
+
+pub use crate::model::names::{lab_cgroup, node_cgroup};
+
+/// Where supervisors live: outside the workloads' groups, inside the lab's, so that killing
+/// the lab's group leaves nothing behind.
+pub fn supervisor_cgroup(lab: &str) -> String {
+    format!("netlab/{lab}/_supervise")
+}
+
+fn errno(e: nix::Error) -> io::Error {
+    io::Error::from_raw_os_error(e as i32)
+}
+
+fn ctx<T>(what: &str, r: nix::Result<T>) -> io::Result<T> {
+    r.map_err(|e| io::Error::new(errno(e).kind(), format!("{what}: {}", errno(e))))
+}
+
+/// Rust ignores SIGPIPE and an ignored signal stays ignored across `execve`: programs run
+/// in a node get the default back, as from a shell.
+fn default_sigpipe() {
+    // SAFETY: restores the default disposition; no handler code is installed.
+    let _ = unsafe { nix::sys::signal::signal(Signal::SIGPIPE, nix::sys::signal::SigHandler::SigDfl) };
+}

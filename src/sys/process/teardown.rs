@@ -1,0 +1,69 @@
+//! Stopping every process of a lab for `down`, including what a crash left without runtime
+//! files, and removing the lab's cgroups. Best effort: whatever is already gone counts as done.
+
+use super::store::Files;
+use super::{lab_cgroup, spawn, STOP_GRACE};
+use crate::sys::cgroup::{self, Layout};
+use std::io;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Stops every process of a lab, found by its runtime files, by its command line (after a
+/// crash lost the files) and by its cgroup; then removes the lab's cgroups. `recorded`: the
+/// lab's record was found, so its runtime files are complete.
+pub fn teardown(lab: &str, recorded: bool) -> io::Result<()> {
+    let files = Files { lab: lab.to_string() };
+    let had_processes = !files.nodes().is_empty();
+    let supervisors: Vec<u32> =
+        files.workloads().iter().filter_map(|(n, w)| files.pid(&files.workload(n, w, "pid"))).collect();
+    let dir = files.dir();
+    let handles: Vec<_> = supervisors
+        .into_iter()
+        .map(|pid| {
+            let d = dir.clone();
+            std::thread::spawn(move || spawn::stop(pid, &d, STOP_GRACE))
+        })
+        .collect();
+    for h in handles {
+        let _ = h.join();
+    }
+    for node in files.nodes() {
+        if let Some(pid) = files.holder(&node) {
+            spawn::stop(pid, &files.dir(), Duration::from_secs(1));
+        }
+    }
+    // Whatever a crash left: netlab's own helpers for this lab, by command line. Reading every
+    // process's command line costs; a recorded lab that never ran a process has none.
+    let marker = format!("{}/", files.dir().display());
+    let scan = had_processes || !recorded;
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten().filter(|_| scan) {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(cmd) = std::fs::read(format!("/proc/{pid}/cmdline")) else { continue };
+        let args: Vec<&[u8]> = cmd.split(|b| *b == 0).collect();
+        if args.iter().any(|a| *a == b"__netlab-init")
+            && args.iter().any(|a| a.starts_with(marker.as_bytes()))
+        {
+            spawn::stop(pid, &files.dir(), Duration::from_millis(500));
+        }
+    }
+    let Ok(layout) = cgroup::detect() else { return Ok(()) };
+    let rel = lab_cgroup(lab);
+    layout.kill_all(&rel)?;
+    layout.remove(&rel)?;
+    remove_shared_parent(&layout);
+    Ok(())
+}
+
+/// Removes `netlab/` itself when the last lab has left it: a plain rmdir, which the kernel
+/// refuses while another lab's groups are inside.
+fn remove_shared_parent(layout: &Layout) {
+    let dirs: Vec<PathBuf> = match layout {
+        Layout::V1 { root } => {
+            ["memory", "cpu", "pids"].iter().map(|c| root.join(c).join("netlab")).collect()
+        }
+        Layout::V2 { root } => vec![root.join("netlab")],
+    };
+    for d in dirs {
+        let _ = std::fs::remove_dir(d);
+    }
+}
