@@ -1,0 +1,156 @@
+//! An in-memory machine behind every backend trait, for tests that run without root.
+//!
+//! It keeps what a kernel would (namespaces with their `lo` mark, interfaces, addresses,
+//! routes with their protocol, sysctls, tables), the records, and the fingerprints of what
+//! runs, and reads them back the way the real observer does: only what carries the lab's
+//! mark. Every call is also logged as a line, and a chosen call can be made to fail, so
+//! tests see both the order of calls and the state they leave.
+//!
+//! `kernel` changes the machine as the kernel would; `view` reads it back as the observer
+//! does, and holds the records and probes.
+
+mod kernel;
+mod view;
+
+use crate::error::SysError;
+use crate::model::NsRef;
+use crate::state::workload::ExecInfo;
+use crate::state::{IfState, NodeProcs, ProcsState, Record, RouteState};
+use ipnetwork::IpNetwork;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// The protocol of the routes netlab adds (as `sys::rtnl::NETLAB_PROTO`).
+pub const NETLAB_PROTO: u8 = 78;
+
+/// One namespace of the fake kernel.
+#[derive(Debug, Clone, Default)]
+pub struct FakeNs {
+    /// The alias of its `lo`: the lab's mark.
+    pub lo_mark: Option<String>,
+    pub ifaces: BTreeMap<String, IfState>,
+    /// Routes by (destination, metric), with the protocol that installed them.
+    pub routes: BTreeMap<(IpNetwork, u32), (RouteState, u8)>,
+    pub sysctls: BTreeMap<String, String>,
+    /// Tables by name, as their canonical listing.
+    pub tables: BTreeMap<String, Vec<String>>,
+}
+
+/// Everything the fake machine holds.
+#[derive(Debug, Default)]
+pub struct Machine {
+    pub ns: BTreeMap<NsRef, FakeNs>,
+    /// Fingerprints of what runs, by lab.
+    pub procs: BTreeMap<String, ProcsState>,
+    pub records: BTreeMap<String, Record>,
+    pub exec_info: BTreeMap<(String, String), ExecInfo>,
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    calls: Mutex<Vec<String>>,
+    machine: Mutex<Machine>,
+    /// A call whose log line contains this text fails with EEXIST.
+    fail_on: Mutex<Option<String>>,
+    /// Qdiscs this fake kernel lacks.
+    missing_qdiscs: Mutex<BTreeSet<String>>,
+}
+
+/// A handle on the fake machine; clones share it. `net` and `procs` hand out handles that
+/// know which lab they act for.
+#[derive(Debug, Clone, Default)]
+pub struct Fake {
+    shared: Arc<Shared>,
+    lab: String,
+    /// The fingerprints a process op stores once it succeeds, by (node, what).
+    fingerprints: BTreeMap<(String, String), String>,
+}
+
+pub(super) fn ns_name(ns: &NsRef) -> String {
+    ns.to_string()
+}
+
+impl Fake {
+    /// A fake whose calls fail where their log line contains `what`.
+    pub fn failing_on(what: &str) -> Fake {
+        let f = Fake::default();
+        f.fail_on(Some(what));
+        f
+    }
+
+    pub fn fail_on(&self, what: Option<&str>) {
+        *self.shared.fail_on.lock().expect("fake") = what.map(str::to_string);
+    }
+
+    /// Makes the fake kernel lack the qdisc `kind`.
+    pub fn without_qdisc(&self, kind: &str) {
+        self.shared.missing_qdiscs.lock().expect("fake").insert(kind.to_string());
+    }
+
+    pub(super) fn log(&self, line: String) -> Result<(), SysError> {
+        let fail =
+            self.shared.fail_on.lock().expect("fake").as_ref().is_some_and(|f| line.contains(f.as_str()));
+        self.shared.calls.lock().expect("fake log").push(line.clone());
+        if fail {
+            return Err(SysError::errno(line, nix::errno::Errno::EEXIST as i32));
+        }
+        Ok(())
+    }
+
+    /// Every call so far, one line each.
+    pub fn calls(&self) -> Vec<String> {
+        self.shared.calls.lock().expect("fake log").clone()
+    }
+
+    pub fn clear_calls(&self) {
+        self.shared.calls.lock().expect("fake log").clear();
+    }
+
+    /// The fake machine, to look at or to change behind netlab's back (drift).
+    pub fn machine(&self) -> MutexGuard<'_, Machine> {
+        self.shared.machine.lock().expect("fake machine")
+    }
+
+    /// Runs `f` on namespace `ns`, which must exist.
+    pub(super) fn with_ns<T>(
+        &self,
+        ns: &NsRef,
+        what: &str,
+        f: impl FnOnce(&mut FakeNs) -> T,
+    ) -> Result<T, SysError> {
+        let mut m = self.machine();
+        if *ns == NsRef::Host {
+            m.ns.entry(NsRef::Host).or_default();
+        }
+        match m.ns.get_mut(ns) {
+            Some(s) => Ok(f(s)),
+            None => Err(SysError::errno(format!("{what}: no namespace {}", ns_name(ns)), libc_enoent())),
+        }
+    }
+
+    pub(super) fn with_iface<T>(
+        &self,
+        ns: &NsRef,
+        name: &str,
+        what: &str,
+        f: impl FnOnce(&mut IfState) -> T,
+    ) -> Result<T, SysError> {
+        let r = self.with_ns(ns, what, |s| s.ifaces.get_mut(name).map(f))?;
+        r.ok_or_else(|| SysError::errno(format!("{what}: no interface {name} in {ns}"), libc_enoent()))
+    }
+
+    pub(super) fn stored(&self, node: &str, what: &str) -> Option<String> {
+        self.fingerprints.get(&(node.to_string(), what.to_string())).cloned()
+    }
+
+    pub(super) fn note_procs(&self, node: &str, f: impl FnOnce(&mut NodeProcs)) {
+        let mut m = self.machine();
+        let lab = m.procs.entry(self.lab.clone()).or_default();
+        f(lab.entry(node.to_string()).or_default());
+        lab.retain(|_, p| *p != NodeProcs::default());
+    }
+}
+
+pub(super) fn libc_enoent() -> i32 {
+    nix::errno::Errno::ENOENT as i32
+}

@@ -1,0 +1,248 @@
+//! The fake machine read back as the real observer reads the kernel (only what carries the
+//! lab's mark), its records, its probes, and the `System` that hands out lab handles.
+
+use super::{Fake, FakeNs, NETLAB_PROTO};
+use crate::backend::{Observer, Probes, Store, System};
+use crate::error::{Error, SysError};
+use crate::model::firewall::FirewallKind;
+use crate::model::{self, names, NsRef};
+use crate::state::workload::{ExecInfo, WorkloadStatus};
+use crate::state::{NetState, NsState, Observed, ProcsState, Record, RouteState, TeardownView};
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+/// What namespace `s` holds, as the observer reports it: `routes` selects the routes.
+fn read_ns(s: &FakeNs, keys: &[String], routes: impl Fn(&RouteState, u8) -> bool) -> NsState {
+    NsState {
+        ifaces: s.ifaces.clone(),
+        routes: s
+            .routes
+            .iter()
+            .filter(|(_, (r, p))| routes(r, *p))
+            .map(|(k, (r, _))| (*k, r.clone()))
+            .collect(),
+        sysctls: keys
+            .iter()
+            .map(|k| (k.clone(), s.sysctls.get(k).cloned().unwrap_or_else(|| "0".into())))
+            .collect(),
+        nft: None,
+    }
+}
+
+impl Observer for Fake {
+    async fn observe(
+        &self,
+        lab: &str,
+        want: &NetState,
+        record: Option<Record>,
+        kind: FirewallKind,
+    ) -> Result<Observed, Error> {
+        let m = self.machine();
+        let mut seen = Observed { record: record.clone(), firewall: kind, ..Default::default() };
+        let keys = |ns: &NsRef| -> Vec<String> {
+            let mut k: BTreeSet<String> =
+                want.get(ns).map(|w| w.sysctls.keys().cloned().collect()).unwrap_or_default();
+            if let Some(o) = record.as_ref().and_then(|r| r.sysctl_orig.get(&Record::ns_key(ns))) {
+                k.extend(o.keys().cloned());
+            }
+            k.into_iter().collect()
+        };
+        let recorded: BTreeSet<String> = record.as_ref().map(|r| r.namespaces.clone()).unwrap_or_default();
+        for (ns, s) in &m.ns {
+            let NsRef::Named(name) = ns else { continue };
+            let wanted = want.contains_key(ns);
+            if s.lo_mark.as_deref() != Some(names::netns_mark(lab).as_str()) {
+                if wanted {
+                    seen.foreign
+                        .push(format!("network namespace {name} already exists and is not this lab's"));
+                }
+                continue;
+            }
+            if !wanted && !recorded.contains(name) {
+                continue;
+            }
+            let mut state = read_ns(s, &keys(ns), |_, p| p != 2);
+            state.nft = s.tables.get(&names::table_name(lab, ns)).cloned();
+            seen.ns.insert(ns.clone(), state);
+        }
+        let host_want = want.get(&NsRef::Host);
+        let empty = FakeNs::default();
+        let h = m.ns.get(&NsRef::Host).unwrap_or(&empty);
+        let recorded_routes = record.as_ref().map(|r| r.host_routes.clone()).unwrap_or_default();
+        for (key, (r, p)) in &h.routes {
+            if *p != NETLAB_PROTO && host_want.is_some_and(|w| w.routes.contains_key(key)) {
+                seen.foreign
+                    .push(format!("the host namespace already has a route {r} that is not this lab's"));
+            }
+        }
+        let mut host = read_ns(h, &keys(&NsRef::Host), |r, p| {
+            let wanted = host_want.is_some_and(|w| w.routes.contains_key(&(r.dst, r.metric)));
+            let recorded = recorded_routes.iter().any(|x| x.dst == r.dst && x.metric == r.metric);
+            p == NETLAB_PROTO && (wanted || recorded)
+        });
+        let mark = names::mark_prefix(lab);
+        host.ifaces.retain(|name, i| {
+            let ours = i.alias.as_ref().is_some_and(|a| a.starts_with(&mark));
+            if !ours && host_want.is_some_and(|w| w.ifaces.contains_key(name)) {
+                seen.foreign.push(format!(
+                    "interface {name} already exists in the host namespace and is not this lab's"
+                ));
+            }
+            ours
+        });
+        host.nft = h.tables.get(&names::table_name(lab, &NsRef::Host)).cloned();
+        seen.ns.insert(NsRef::Host, host);
+        Ok(seen)
+    }
+
+    async fn observe_teardown(&self, lab: &str, record: Option<&Record>) -> Result<TeardownView, Error> {
+        let m = self.machine();
+        let mut view = TeardownView::default();
+        let mark = names::netns_mark(lab);
+        for (ns, s) in &m.ns {
+            let NsRef::Named(name) = ns else { continue };
+            let recorded = record.is_some_and(|r| r.namespaces.contains(name));
+            if record.is_some() && !recorded {
+                continue;
+            }
+            match s.lo_mark.as_deref() == Some(mark.as_str()) {
+                true => view.ours.push(name.clone()),
+                false if recorded => view.skipped.push(format!("{name} (not this lab's)")),
+                false => {}
+            }
+        }
+        if let Some(h) = m.ns.get(&NsRef::Host) {
+            view.host = read_ns(h, &[], |_, p| p == NETLAB_PROTO);
+            view.host.nft = h.tables.get(&names::table_name(lab, &NsRef::Host)).cloned();
+            if let Some(o) = record.and_then(|r| r.sysctl_orig.get(&Record::ns_key(&NsRef::Host))) {
+                view.host_sysctls = o
+                    .keys()
+                    .map(|k| (k.clone(), h.sysctls.get(k).cloned().unwrap_or_else(|| "0".into())))
+                    .collect();
+            }
+        }
+        Ok(view)
+    }
+
+    fn fingerprints(&self, lab: &str) -> ProcsState {
+        self.machine().procs.get(lab).cloned().unwrap_or_default()
+    }
+
+    fn holder(&self, lab: &str, node: &str) -> Option<u32> {
+        self.machine().procs.get(lab)?.get(node)?.holder.as_ref().map(|_| 1)
+    }
+
+    fn workload_status(&self, _: &str, _: &str) -> Vec<WorkloadStatus> {
+        Vec::new()
+    }
+
+    fn workload_logs(&self, lab: &str, node: &str) -> Vec<(String, std::path::PathBuf)> {
+        let m = self.machine();
+        let workloads = m.procs.get(lab).and_then(|p| p.get(node)).map(|p| p.workloads.keys().cloned());
+        workloads.into_iter().flatten().map(|w| (w, std::path::PathBuf::from("/dev/null"))).collect()
+    }
+}
+
+impl Store for Fake {
+    type Lock = ();
+
+    fn lock(&self, _: &str) -> Result<(), Error> {
+        Ok(())
+    }
+    fn load(&self, lab: &str) -> Result<Option<Record>, Error> {
+        Ok(self.machine().records.get(lab).cloned())
+    }
+    fn save(&self, record: &mut Record) -> Result<(), Error> {
+        self.machine().records.insert(record.lab.clone(), record.clone());
+        Ok(())
+    }
+    fn remove(&self, lab: &str) -> Result<(), Error> {
+        let mut m = self.machine();
+        m.records.remove(lab);
+        m.exec_info.retain(|(l, _), _| l != lab);
+        Ok(())
+    }
+    fn all(&self) -> Result<Vec<Record>, Error> {
+        Ok(self.machine().records.values().cloned().collect())
+    }
+    fn set_exec_info(&self, lab: &str, node: &str, info: Option<&ExecInfo>) -> Result<(), Error> {
+        let mut m = self.machine();
+        let key = (lab.to_string(), node.to_string());
+        match info {
+            Some(i) => drop(m.exec_info.insert(key, i.clone())),
+            None => drop(m.exec_info.remove(&key)),
+        }
+        Ok(())
+    }
+}
+
+impl Probes for Fake {
+    fn nft_available(&self) -> bool {
+        true
+    }
+    async fn has_qdisc(&self, kind: &str) -> Result<bool, SysError> {
+        Ok(!self.shared.missing_qdiscs.lock().expect("fake").contains(kind))
+    }
+    /// A ping reaches an address that some namespace holds on an interface that is up.
+    async fn probe(&self, _: &NsRef, probe: &model::Probe, _: Duration) -> Result<(), String> {
+        let ip = match probe {
+            model::Probe::Ping(ip) => *ip,
+            model::Probe::Connect(sa) | model::Probe::ConnectUdp(sa) => sa.ip(),
+        };
+        let m = self.machine();
+        let held =
+            m.ns.values()
+                .flat_map(|s| s.ifaces.values())
+                .any(|i| i.up && i.addrs.iter().any(|a| a.ip() == ip));
+        if held {
+            Ok(())
+        } else {
+            Err("no answer".into())
+        }
+    }
+}
+
+impl System for Fake {
+    type Net = Fake;
+    type Procs = Fake;
+
+    /// Runs the command on the host: the fake has no namespaces to enter.
+    fn exec_in_node(&self, _: &str, _: &str, _: Option<&str>, cmd: &[String]) -> Result<i32, Error> {
+        let (program, args) = cmd.split_first().ok_or_else(|| Error::Usage("an empty command".into()))?;
+        let status = std::process::Command::new(program)
+            .args(args)
+            .status()
+            .map_err(|e| Error::Sys(SysError::new(format!("running {program}"), e)))?;
+        Ok(status.code().unwrap_or(1))
+    }
+
+    fn runtime(&self) -> Result<tokio::runtime::Runtime, Error> {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Sys(SysError::new("starting the async runtime", e)))
+    }
+
+    fn command_in(&self, _: &NsRef, program: &str) -> std::io::Result<std::process::Command> {
+        Ok(std::process::Command::new(program))
+    }
+
+    fn net(&self, lab: &str, _: FirewallKind) -> Fake {
+        Fake { lab: lab.to_string(), ..self.clone() }
+    }
+
+    fn procs(&self, name: &str, model: Option<&model::Lab>) -> Fake {
+        let mut fingerprints = BTreeMap::new();
+        for (node, p) in model.map(crate::plan::desired::processes).unwrap_or_default() {
+            for (what, fp) in [("holder", &p.holder), ("limits", &p.limits), ("exec", &p.exec)] {
+                if let Some(fp) = fp {
+                    fingerprints.insert((node.clone(), what.to_string()), fp.clone());
+                }
+            }
+            for (name, fp) in &p.workloads {
+                fingerprints.insert((node.clone(), format!("workload:{name}")), fp.clone());
+            }
+        }
+        Fake { lab: name.to_string(), fingerprints, ..self.clone() }
+    }
+}
