@@ -54,6 +54,9 @@ pub enum Error {
     /// What is asked for contradicts the lab as it is up (switching its firewall backend).
     #[error("{0}")]
     Conflict(String),
+    /// `up` applied its plan, but the kernel keeps the lab from matching its file.
+    #[error("{0}")]
+    NotConverged(String),
     /// The kernel lacks something the file needs (a qdisc module); nothing was changed.
     #[error("{0}")]
     Missing(String),

@@ -40,7 +40,8 @@ pub trait Links {
     async fn add_addr(&self, ns: &NsRef, name: &str, addr: &IpNetwork) -> Result<(), SysError>;
     async fn del_addr(&self, ns: &NsRef, name: &str, addr: &IpNetwork) -> Result<(), SysError>;
     async fn add_route(&self, ns: &NsRef, route: &RouteState) -> Result<(), SysError>;
-    async fn del_route(&self, ns: &NsRef, route: &RouteState) -> Result<(), SysError>;
+    /// Removes the route of protocol `proto` (netlab's own, or an unmanaged one for `--prune`).
+    async fn del_route(&self, ns: &NsRef, route: &RouteState, proto: u8) -> Result<(), SysError>;
     /// Replaces the interface's root qdisc with the lab's impairments.
     async fn set_shape(
         &self,
@@ -143,6 +144,7 @@ pub trait Probes {
 }
 
 /// One machine: everything the engine needs, behind the traits above.
+#[allow(async_fn_in_trait)]
 pub trait System: Observer + Store + Probes {
     /// A command that runs in namespace `ns` (`ip netns exec`).
     fn command_in(&self, ns: &NsRef, program: &str) -> std::io::Result<std::process::Command>;
@@ -150,6 +152,8 @@ pub trait System: Observer + Store + Probes {
     /// stdio and the tty passed through (`netlab exec`); its exit code. Must be called before
     /// any thread is started: it may replace the process.
     fn exec_in_node(&self, lab: &str, node: &str, netns: Option<&str>, cmd: &[String]) -> Result<i32, Error>;
+    /// Waits a while (for the kernel to act on what it was told).
+    async fn pause(&self, d: std::time::Duration);
     /// The async runtime the engine's operations run on.
     fn runtime(&self) -> Result<tokio::runtime::Runtime, Error>;
     /// Changes namespaces, links and rules for one lab.

@@ -12,6 +12,7 @@ mod test;
 mod up;
 
 use crate::backend::System;
+use crate::engine::up::Options;
 use crate::error::Result;
 use crate::model::firewall::FirewallKind;
 use crate::Lab;
@@ -33,12 +34,19 @@ pub enum Command {
         /// Load NAT and firewall rules with nftables (default where the kernel has it) or iptables.
         #[arg(long, value_enum)]
         firewall: Option<FirewallArg>,
+        /// Also remove the routes and addresses in the lab's namespaces that it did not make
+        /// (a routing daemon's, or added by hand).
+        #[arg(long)]
+        prune: bool,
     },
     /// Print what `up` would do. Exit 0 when nothing would change, 2 when something would, 1 on error.
     Plan {
         file: PathBuf,
         #[arg(long, value_enum)]
         firewall: Option<FirewallArg>,
+        /// Plan as `up --prune` would.
+        #[arg(long)]
+        prune: bool,
     },
     /// Remove everything the lab owns, and nothing else.
     Down {
@@ -152,8 +160,12 @@ pub fn run<S: System>(cli: Cli, sys: &S) -> Result<i32> {
         Command::Logs { target, lab, follow } => logs::run(sys, &target, lab.as_deref(), follow),
         other => sys.runtime()?.block_on(async move {
             match other {
-                Command::Up { file, firewall } => up::up(sys, &file, firewall.map(Into::into)).await,
-                Command::Plan { file, firewall } => up::plan(sys, &file, firewall.map(Into::into)).await,
+                Command::Up { file, firewall, prune } => {
+                    up::up(sys, &file, Options { firewall: firewall.map(Into::into), prune }).await
+                }
+                Command::Plan { file, firewall, prune } => {
+                    up::plan(sys, &file, Options { firewall: firewall.map(Into::into), prune }).await
+                }
                 Command::Down { file, lab } => down::run(sys, file.as_deref(), lab.as_deref()).await,
                 Command::Status { lab, json } => status::run(sys, lab.as_deref(), json).await,
                 Command::Test { file, junit, down } => test::run(sys, &file, junit.as_deref(), down).await,

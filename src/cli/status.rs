@@ -35,6 +35,12 @@ fn print_text(s: &Status) {
         for r in st.routes.values() {
             println!("  route {r}");
         }
+        for (r, proto) in &st.unmanaged.routes {
+            println!("  unmanaged route {r} proto {}", crate::state::ns::proto_name(*proto));
+        }
+        for (iface, addr) in &st.unmanaged.addrs {
+            println!("  unmanaged addr {iface} {addr}");
+        }
         for (k, v) in &st.sysctls {
             println!("  sysctl {k} = {v}");
         }

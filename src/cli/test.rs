@@ -25,7 +25,7 @@ pub async fn run<S: System>(sys: &S, file: &Path, junit: Option<&Path>, tear_dow
 }
 
 async fn up_and_check<S: System>(sys: &S, lab: &Lab, junit: Option<&Path>) -> Result<i32> {
-    let report = up(sys, lab, None, &|_| {}, &|| {}).await?;
+    let report = up(sys, lab, Default::default(), &|_| {}, &|| {}).await?;
     if !report.plan.is_empty() {
         eprintln!("netlab: lab {}: {} changes applied", lab.name, report.plan.ops.len());
     }

@@ -3,16 +3,15 @@
 use crate::backend::System;
 use crate::engine::up;
 use crate::error::Result;
-use crate::model::firewall::FirewallKind;
 use crate::Lab;
 use std::path::Path;
 use std::sync::OnceLock;
 
-pub async fn up<S: System>(sys: &S, file: &Path, firewall: Option<FirewallKind>) -> Result<i32> {
+pub async fn up<S: System>(sys: &S, file: &Path, opts: up::Options) -> Result<i32> {
     let lab = Lab::load(file)?;
     let bar = OnceLock::new();
     let report =
-        up::up(sys, &lab, firewall, &|n| drop(bar.set(progress(n, &format!("up {}", lab.name)))), &|| {
+        up::up(sys, &lab, opts, &|n| drop(bar.set(progress(n, &format!("up {}", lab.name)))), &|| {
             bar.get().map_or((), |b: &indicatif::ProgressBar| b.inc(1))
         })
         .await;
@@ -27,14 +26,21 @@ pub async fn up<S: System>(sys: &S, file: &Path, firewall: Option<FirewallKind>)
         println!("lab {} is up to date: nothing to change", lab.name);
     } else {
         print!("{}", report.plan);
-        println!("lab {}: {} changes applied", lab.name, report.plan.ops.len());
+        if !report.reapplied.is_empty() {
+            // Worth knowing: the kernel reacted to the change on its own.
+            println!("the kernel undid these on its own; applied again:");
+            for op in &report.reapplied {
+                println!("  {op}");
+            }
+        }
+        println!("lab {}: {} applied", lab.name, plural(report.plan.ops.len(), "change"));
     }
     Ok(0)
 }
 
-pub async fn plan<S: System>(sys: &S, file: &Path, firewall: Option<FirewallKind>) -> Result<i32> {
+pub async fn plan<S: System>(sys: &S, file: &Path, opts: up::Options) -> Result<i32> {
     let lab = Lab::load(file)?;
-    let planned = up::plan(sys, &lab, firewall).await?;
+    let planned = up::plan(sys, &lab, opts).await?;
     if let Some(n) = &planned.notice {
         eprintln!("netlab: {n}");
     }
@@ -44,7 +50,7 @@ pub async fn plan<S: System>(sys: &S, file: &Path, firewall: Option<FirewallKind
         return Ok(0);
     }
     print!("{plan}");
-    println!("lab {}: {} changes", lab.name, plan.ops.len());
+    println!("lab {}: {}", lab.name, plural(plan.ops.len(), "change"));
     Ok(2)
 }
 
@@ -60,4 +66,13 @@ fn progress(len: u64, what: &str) -> indicatif::ProgressBar {
     }
     bar.set_message(what.to_string());
     bar
+}
+
+/// "1 change", "2 changes".
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
 }

@@ -4,7 +4,7 @@
 
 use crate::backend::{Firewall, Links, Netns, Spawner};
 use crate::error::SysError;
-use crate::model::NsRef;
+use crate::model::{names, NsRef};
 use crate::plan::{Op, Plan};
 use futures::stream::{self, StreamExt};
 
@@ -93,7 +93,9 @@ async fn run<B: Netns + Links + Firewall, P: Spawner>(
         Op::StartHolder { node, isolation } => p.start_holder(node, isolation).await,
         Op::RunExec { node, commands } => p.run_exec(node, commands).await,
         Op::StartWorkload { node, workload } => p.start_workload(node, workload).await,
-        Op::DelRoute { ns, route } => b.del_route(ns, route).await,
+        Op::DelRoute { ns, route } => b.del_route(ns, route, names::NETLAB_PROTO).await,
+        Op::PruneRoute { ns, route, proto } => b.del_route(ns, route, *proto).await,
+        Op::PruneAddr { ns, iface, addr } => b.del_addr(ns, iface, addr).await,
         Op::DelAddr { ns, iface, addr } => b.del_addr(ns, iface, addr).await,
         Op::DelLink { ns, iface } => b.del_link(ns, iface).await,
         Op::DelNetns { ns } => b.del_netns(ns).await,

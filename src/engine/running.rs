@@ -20,7 +20,7 @@ impl<S: System> Running<S> {
     /// so the guard exists before it starts and removes it on the way out.
     pub fn up(lab: &Lab, sys: S, rt: tokio::runtime::Runtime) -> Result<Running<S>> {
         let running = Running { lab: lab.clone(), sys, rt, done: false };
-        running.rt.block_on(super::up::up(&running.sys, lab, None, &|_| {}, &|| {}))?;
+        running.rt.block_on(super::up::up(&running.sys, lab, Default::default(), &|_| {}, &|| {}))?;
         Ok(running)
     }
 

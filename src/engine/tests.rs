@@ -26,11 +26,17 @@ fn lab(text: &str) -> Lab {
 }
 
 fn up(fake: &Fake, lab: &Lab) -> Result<usize, Error> {
-    block_on(up::up(fake, lab, None, &|_| {}, &|| {})).map(|r| r.plan.ops.len())
+    block_on(up::up(fake, lab, Default::default(), &|_| {}, &|| {})).map(|r| r.plan.ops.len())
 }
 
 fn plan(fake: &Fake, lab: &Lab) -> Vec<String> {
-    block_on(up::plan(fake, lab, None)).expect("plan").plan.ops.iter().map(ToString::to_string).collect()
+    block_on(up::plan(fake, lab, Default::default()))
+        .expect("plan")
+        .plan
+        .ops
+        .iter()
+        .map(ToString::to_string)
+        .collect()
 }
 
 fn ns(name: &str) -> NsRef {
@@ -162,7 +168,7 @@ addresses = ["10.1.0.1/24", "10.1.0.2/24"]
 #[test]
 fn down_removes_the_labs_host_objects_and_puts_sysctls_back_but_leaves_strangers() {
     let fake = Fake::default();
-    let stranger = RouteState { dst: "10.7.0.0/24".parse().unwrap(), via: None, dev: None, metric: 0 };
+    let stranger = RouteState::single("10.7.0.0/24".parse().unwrap(), None, None, 0);
     {
         let mut m = fake.machine();
         let host = m.ns.entry(NsRef::Host).or_default();

@@ -9,10 +9,25 @@ use crate::plan::{self, Op, Plan};
 use crate::state::workload::ExecInfo;
 use crate::state::{Observed, Record};
 
+/// How many times `up` looks again after applying, and re-applies what the kernel undid.
+const VERIFY_ROUNDS: u32 = 4;
+
+/// What `plan` and `up` are asked to do beyond making the lab match its file.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Load the rules through this backend (`--firewall`), rather than as the lab is or
+    /// as the kernel allows.
+    pub firewall: Option<FirewallKind>,
+    /// Also remove the routes and addresses in the lab's namespaces that it did not make.
+    pub prune: bool,
+}
+
 /// What `up` did.
 #[derive(Debug)]
 pub struct UpReport {
     pub plan: Plan,
+    /// What the kernel undid on its own after `plan` was applied, and `up` applied again.
+    pub reapplied: Vec<Op>,
     /// Something the user should know, such as a fallback to iptables.
     pub notice: Option<String>,
 }
@@ -80,34 +95,40 @@ async fn check_qdiscs<S: Probes>(sys: &S, lab: &model::Lab) -> Result<()> {
 }
 
 /// What `up` would do (`netlab plan`). Refuses when a needed name belongs to someone else.
-pub async fn plan<S: System>(sys: &S, lab: &model::Lab, asked: Option<FirewallKind>) -> Result<Planned> {
+pub async fn plan<S: System>(sys: &S, lab: &model::Lab, opts: Options) -> Result<Planned> {
     check_qdiscs(sys, lab).await?;
     let record = sys.load(&lab.name)?;
-    let (kind, notice) = firewall_kind(sys, lab, asked, record.as_ref())?;
+    let (kind, notice) = firewall_kind(sys, lab, opts.firewall, record.as_ref())?;
     let want = plan::desired::network(lab);
     let mut seen = sys.observe(&lab.name, &want, record, kind).await?;
     seen.procs = sys.fingerprints(&lab.name);
     if !seen.foreign.is_empty() {
         return Err(Error::Foreign(format!("refusing to touch anything: {}", seen.foreign.join("; "))));
     }
-    Ok(Planned { plan: plan::diff(lab, &want, &seen), seen, kind, notice })
+    let mut plan = plan::diff(lab, &want, &seen);
+    if opts.prune {
+        plan = Plan::new(plan.ops.into_iter().chain(plan::prune(&seen)).collect());
+    }
+    Ok(Planned { plan, seen, kind, notice })
 }
 
-/// Makes the kernel match the file (`netlab up`). `progress` is told the number of ops,
-/// then called once per op done.
+/// Makes the kernel match the file (`netlab up`), then looks again: what the kernel undid
+/// on its own is applied again, a bounded number of times, and `up` fails naming what it
+/// keeps undoing rather than report success for a lab that does not match its file.
+/// `progress` is told the number of ops, then `tick` is called once per op done.
 pub async fn up<S: System>(
     sys: &S,
     lab: &model::Lab,
-    asked: Option<FirewallKind>,
+    opts: Options,
     progress: &(dyn Fn(u64) + Sync),
     tick: &(dyn Fn() + Sync),
 ) -> Result<UpReport> {
     let _lock = sys.lock(&lab.name)?;
-    let Planned { plan, seen, kind, notice } = plan(sys, lab, asked).await?;
+    let Planned { plan, seen, kind, notice } = plan(sys, lab, opts).await?;
     if plan.is_empty() {
         // Still refresh the record: the file may have moved.
         sys.save(&mut Record::for_lab(lab, seen.record.as_ref()))?;
-        return Ok(UpReport { plan, notice });
+        return Ok(UpReport { plan, reapplied: Vec::new(), notice });
     }
     // Written before touching anything, so that an interrupted `up` can be cleaned up.
     let mut record = Record::for_lab(lab, seen.record.as_ref());
@@ -117,7 +138,63 @@ pub async fn up<S: System>(
     let mut seen_keys = std::collections::BTreeSet::new();
     record.host_routes.retain(|r| seen_keys.insert((r.dst, r.metric)));
     record.tables.extend(want.iter().filter(|(_, s)| s.nft.is_some()).map(|(ns, _)| Record::ns_key(ns)));
-    // Originals known from the plan are kept before anything changes them.
+    note_originals(&mut record, &plan);
+    sys.save(&mut record)?;
+    let net = sys.net(&lab.name, kind);
+    let procs = sys.procs(&lab.name, Some(lab));
+    // `exec` commands of this very run enter nodes through it.
+    note_exec_info(sys, lab)?;
+    progress(plan.ops.len() as u64);
+    let opts = Options { firewall: Some(kind), ..opts };
+    let mut reapplied = Vec::new();
+    let mut round = plan.clone();
+    for attempt in 0..=VERIFY_ROUNDS {
+        let applied = apply(&net, &procs, &round, OnError::Stop, tick).await;
+        // Whatever happened, remember the original value of every sysctl we changed.
+        for (ns, key, prev) in &applied.sysctl_prev {
+            let origs = record.sysctl_orig.entry(Record::ns_key(ns)).or_default();
+            origs.entry(key.clone()).or_insert_with(|| prev.clone());
+        }
+        if let Some(first) = applied.errors().into_iter().next() {
+            sys.save(&mut record)?;
+            return Err(Error::Sys(first));
+        }
+        // The kernel shows qdiscs only in its own encoding: observing them again needs the
+        // parameters they were set with.
+        for op in &round.ops {
+            match op {
+                Op::SetShape { ns, iface, shape } => {
+                    drop(record.shapes.insert(Record::iface_key(ns, iface), *shape))
+                }
+                Op::DelShape { ns, iface } => drop(record.shapes.remove(&Record::iface_key(ns, iface))),
+                _ => {}
+            }
+        }
+        sys.save(&mut record)?;
+        // The kernel acts on some changes some time after it acknowledged them (carrier
+        // comes up, and resets what was set before it): give it a moment before looking.
+        sys.pause(std::time::Duration::from_millis(20 << attempt)).await;
+        let again = self::plan(sys, lab, opts).await?;
+        if again.plan.is_empty() {
+            settle_record(lab, &mut record);
+            sys.save(&mut record)?;
+            return Ok(UpReport { plan, reapplied, notice });
+        }
+        note_originals(&mut record, &again.plan);
+        reapplied.extend(again.plan.ops.iter().cloned());
+        round = again.plan;
+    }
+    sys.save(&mut record)?;
+    Err(Error::NotConverged(format!(
+        "lab {} does not match its file after {} rounds: the kernel keeps undoing {}",
+        lab.name,
+        VERIFY_ROUNDS + 1,
+        round.ops.iter().map(Op::to_string).collect::<Vec<_>>().join("; ")
+    )))
+}
+
+/// Originals known from a plan are kept before anything changes them.
+fn note_originals(record: &mut Record, plan: &Plan) {
     for op in &plan.ops {
         if let Op::SetSysctl { ns, key, was: Some(was), .. } = op {
             record
@@ -127,26 +204,6 @@ pub async fn up<S: System>(
                 .entry(key.clone())
                 .or_insert_with(|| was.clone());
         }
-    }
-    sys.save(&mut record)?;
-    let net = sys.net(&lab.name, kind);
-    let procs = sys.procs(&lab.name, Some(lab));
-    // `exec` commands of this very run enter nodes through it.
-    note_exec_info(sys, lab)?;
-    progress(plan.ops.len() as u64);
-    let applied = apply(&net, &procs, &plan, OnError::Stop, tick).await;
-    // Whatever happened, remember the original value of every sysctl we changed.
-    for (ns, key, prev) in &applied.sysctl_prev {
-        let origs = record.sysctl_orig.entry(Record::ns_key(ns)).or_default();
-        origs.entry(key.clone()).or_insert_with(|| prev.clone());
-    }
-    if applied.ok() {
-        settle_record(lab, &mut record, &plan);
-    }
-    sys.save(&mut record)?;
-    match applied.errors().into_iter().next() {
-        None => Ok(UpReport { plan, notice }),
-        Some(first) => Err(Error::Sys(first)),
     }
 }
 
@@ -166,7 +223,7 @@ fn note_exec_info<S: Store>(sys: &S, lab: &model::Lab) -> Result<()> {
 }
 
 /// After a complete `up`, the record names exactly what the file asks for.
-fn settle_record(lab: &model::Lab, record: &mut Record, plan: &Plan) {
+fn settle_record(lab: &model::Lab, record: &mut Record) {
     let want = plan::desired::network(lab);
     record.namespaces = lab.namespaces().map(str::to_string).collect();
     record.host_routes =
@@ -179,15 +236,11 @@ fn settle_record(lab: &model::Lab, record: &mut Record, plan: &Plan) {
             s.ifaces.iter().filter_map(move |(i, st)| Some((Record::iface_key(ns, i), st.shape?)))
         })
         .collect();
-    // Sysctls put back to their original value are no longer ours to restore.
-    for op in &plan.ops {
-        if let Op::SetSysctl { ns, key, .. } = op {
-            if !want.get(ns).is_some_and(|w| w.sysctls.contains_key(key)) {
-                if let Some(o) = record.sysctl_orig.get_mut(&Record::ns_key(ns)) {
-                    o.remove(key);
-                }
-            }
-        }
+    // The lab matches its file: every sysctl it no longer names is back as it was (or went
+    // with its interface), so only the originals of those it names are still to restore.
+    for (ns, origs) in record.sysctl_orig.iter_mut() {
+        let named = want.iter().find(|(n, _)| Record::ns_key(n) == *ns).map(|(_, w)| &w.sysctls);
+        origs.retain(|k, _| named.is_some_and(|w| w.contains_key(k)));
     }
     let host = Record::ns_key(&NsRef::Host);
     record.sysctl_orig.retain(|ns, o| !o.is_empty() && (*ns == host || record.namespaces.contains(ns)));

@@ -110,8 +110,33 @@ pub fn node_cgroup(lab: &str, node: &str) -> String {
     format!("netlab/{lab}/{node}")
 }
 
+/// The routing protocol number netlab puts on the routes it adds (`ip route ... proto 78`)
+/// and, as `IFA_PROTO`, on the addresses it adds: its mark on both.
+pub const NETLAB_PROTO: u8 = 78;
+
+/// The interface a per-interface sysctl names (`net.ipv4.conf.IF.KEY`, `net.ipv6.neigh.IF.KEY`),
+/// or `None` for a namespace-wide one (`all`, `default`, or no interface at all).
+pub fn sysctl_iface(key: &str) -> Option<&str> {
+    let rest = ["net.ipv4.conf.", "net.ipv6.conf.", "net.ipv4.neigh.", "net.ipv6.neigh."]
+        .iter()
+        .find_map(|p| key.strip_prefix(p))?;
+    // An interface name may hold dots (`eth0.100`): the setting is the last part.
+    let (iface, _) = rest.rsplit_once('.')?;
+    (iface != "all" && iface != "default").then_some(iface)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn sysctl_iface_names_the_interface_of_per_interface_keys() {
+        assert_eq!(super::sysctl_iface("net.ipv4.conf.eth0.rp_filter"), Some("eth0"));
+        assert_eq!(super::sysctl_iface("net.ipv6.conf.eth0.100.mtu"), Some("eth0.100"));
+        assert_eq!(super::sysctl_iface("net.ipv4.neigh.v-eth.gc_stale_time"), Some("v-eth"));
+        assert_eq!(super::sysctl_iface("net.ipv4.conf.all.forwarding"), None);
+        assert_eq!(super::sysctl_iface("net.ipv6.conf.default.forwarding"), None);
+        assert_eq!(super::sysctl_iface("net.ipv4.ip_forward"), None);
+    }
+
     use super::*;
 
     #[test]

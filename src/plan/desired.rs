@@ -4,7 +4,7 @@
 use crate::model::workload::Processes;
 use crate::model::{names, Lab, NodeKind, NsRef, BRIDGE_NAME};
 use crate::state::{
-    default_metric, IfKind, IfState, NetState, NodeProcs, ProcsState, RouteState, VETH_DEFAULT_MTU,
+    kernel_metric, IfKind, IfState, NetState, NodeProcs, ProcsState, RouteState, VETH_DEFAULT_MTU,
 };
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -19,9 +19,8 @@ pub fn network(lab: &Lab) -> NetState {
             ns.nft = Some(node.firewall.listing());
         }
         for r in &node.routes {
-            let metric = r.metric.unwrap_or_else(|| default_metric(&r.dst));
-            ns.routes
-                .insert((r.dst, metric), RouteState { dst: r.dst, via: r.via, dev: r.dev.clone(), metric });
+            let metric = kernel_metric(&r.dst, r.metric);
+            ns.routes.insert((r.dst, metric), RouteState::single(r.dst, r.via, r.dev.clone(), metric));
         }
         if node.kind == NodeKind::Switch {
             ns.ifaces.insert(

@@ -7,6 +7,21 @@ use crate::state::{IfKind, IfState, NetState, NsState};
 use crate::state::{Observed, Record};
 use std::collections::{BTreeMap, BTreeSet};
 
+/// What `up --prune` removes besides: every route and address in the lab's namespaces that
+/// the lab did not make (in the host, only addresses on the lab's own interfaces).
+pub fn prune(seen: &Observed) -> Vec<Op> {
+    let mut ops = Vec::new();
+    for (ns, s) in &seen.ns {
+        for (route, proto) in &s.unmanaged.routes {
+            ops.push(Op::PruneRoute { ns: ns.clone(), route: route.clone(), proto: *proto });
+        }
+        for (iface, addr) in &s.unmanaged.addrs {
+            ops.push(Op::PruneAddr { ns: ns.clone(), iface: iface.clone(), addr: *addr });
+        }
+    }
+    ops
+}
+
 /// What `up` must do to make `seen` match `want`, the desired state of `lab`.
 pub fn diff(lab: &Lab, want: &NetState, seen: &Observed) -> Plan {
     let mut ops = Vec::new();
@@ -54,6 +69,16 @@ pub fn diff(lab: &Lab, want: &NetState, seen: &Observed) -> Plan {
         fresh.insert(b);
     }
 
+    // Interfaces that go away in this run, whether for good or to be made anew: the kernel
+    // takes their routes with them, and a new one has none of the old one's sysctls.
+    let mut gone: BTreeSet<(NsRef, String)> = fresh.clone();
+    for (ns, w) in want {
+        if let Some(s) = seen.ns.get(ns) {
+            gone.extend(
+                s.ifaces.keys().filter(|n| !w.ifaces.contains_key(*n)).map(|n| (ns.clone(), n.clone())),
+            );
+        }
+    }
     for (ns, w) in want {
         let s = seen.ns.get(ns).unwrap_or(&empty);
         for (name, wi) in &w.ifaces {
@@ -70,9 +95,11 @@ pub fn diff(lab: &Lab, want: &NetState, seen: &Observed) -> Plan {
             let alias = wi.alias.clone().expect("desired bridges carry a mark");
             ops.push(Op::AddBridge { ns: ns.clone(), iface: name.clone(), alias });
             fresh.insert((ns.clone(), name.clone()));
+            gone.insert((ns.clone(), name.clone()));
         }
-        // In a lab namespace everything is the lab's; in the host, `observe` only reports
-        // interfaces that carry the lab's mark. Either way, what the file does not name goes.
+        // In a lab namespace every interface is the lab's; in the host, `observe` only
+        // reports interfaces that carry the lab's mark. Either way, what the file does not
+        // name goes.
         for name in s.ifaces.keys() {
             if !w.ifaces.contains_key(name) {
                 ops.push(Op::DelLink { ns: ns.clone(), iface: name.clone() });
@@ -85,13 +112,12 @@ pub fn diff(lab: &Lab, want: &NetState, seen: &Observed) -> Plan {
             let master_lost = wi.master.as_ref().is_some_and(|m| fresh.contains(&(ns.clone(), m.clone())));
             iface_ops(ns, name, wi, si, fresh.contains(&key), master_lost, &mut ops);
         }
-        sysctl_ops(ns, w, seen, present(ns), &mut ops);
+        let renewed = |iface: &str| gone.contains(&(ns.clone(), iface.to_string()));
+        sysctl_ops(ns, w, seen, present(ns), &renewed, &mut ops);
         table_ops(lab, seen.firewall, ns, w, s, &mut ops);
-        let routes_seen: BTreeMap<_, _> = s
-            .routes
-            .iter()
-            .filter(|(_, r)| !r.dev.as_ref().is_some_and(|d| fresh.contains(&(ns.clone(), d.clone()))))
-            .collect();
+        // A route through an interface that goes is gone with it, whatever the kernel says now.
+        let routes_seen: BTreeMap<_, _> =
+            s.routes.iter().filter(|(_, r)| !r.devs().any(|d| renewed(d))).collect();
         for (key, wr) in &w.routes {
             match routes_seen.get(key) {
                 Some(sr) if wr.satisfied_by(sr) => {}
@@ -118,7 +144,7 @@ pub fn diff(lab: &Lab, want: &NetState, seen: &Observed) -> Plan {
                 ops.push(Op::DelRoute { ns: NsRef::Host, route: r.clone() });
             }
         }
-        sysctl_ops(&NsRef::Host, &empty, seen, true, &mut ops);
+        sysctl_ops(&NsRef::Host, &empty, seen, true, &|_| false, &mut ops);
         if let Some(s) = seen.ns.get(&NsRef::Host) {
             table_ops(lab, seen.firewall, &NsRef::Host, &empty, s, &mut ops);
         }
@@ -173,10 +199,20 @@ fn iface_ops(
     }
 }
 
-/// Sysctls to set, and ones the file no longer names to put back as they were.
-fn sysctl_ops(ns: &NsRef, w: &NsState, seen: &Observed, exists: bool, ops: &mut Vec<Op>) {
+/// Sysctls to set, and ones the file no longer names to put back as they were. `renewed`:
+/// whether an interface goes away in this run (made anew, or removed), so that what the
+/// kernel holds for it now does not count.
+fn sysctl_ops(
+    ns: &NsRef,
+    w: &NsState,
+    seen: &Observed,
+    exists: bool,
+    renewed: &dyn Fn(&str) -> bool,
+    ops: &mut Vec<Op>,
+) {
     let now = seen.ns.get(ns).map(|s| &s.sysctls);
-    let current = |k: &str| if exists { now.and_then(|m| m.get(k)).cloned() } else { None };
+    let stale = |k: &str| names::sysctl_iface(k).is_some_and(renewed);
+    let current = |k: &str| if exists && !stale(k) { now.and_then(|m| m.get(k)).cloned() } else { None };
     for (key, value) in &w.sysctls {
         let was = current(key);
         if was.as_ref() != Some(value) {
@@ -189,7 +225,9 @@ fn sysctl_ops(ns: &NsRef, w: &NsState, seen: &Observed, exists: bool, ops: &mut 
     let origs = seen.record.as_ref().and_then(|r| r.sysctl_orig.get(&Record::ns_key(ns)));
     for (key, orig) in origs.into_iter().flatten() {
         let was = current(key);
-        if !w.sysctls.contains_key(key) && was.as_ref() != Some(orig) {
+        // An interface's sysctl goes with the interface: there is nothing left to put back.
+        let vanished = names::sysctl_iface(key).is_some() && was.is_none();
+        if !w.sysctls.contains_key(key) && !vanished && was.as_ref() != Some(orig) {
             ops.push(Op::SetSysctl { ns: ns.clone(), key: key.clone(), value: orig.clone(), was });
         }
     }

@@ -6,5 +6,5 @@ pub mod op;
 pub mod procs;
 pub mod teardown;
 
-pub use diff::diff;
+pub use diff::{diff, prune};
 pub use op::{Op, Plan};

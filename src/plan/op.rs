@@ -27,6 +27,10 @@ pub enum Op {
     DelRoute { ns: NsRef, route: RouteState },
     /// `ip addr del`
     DelAddr { ns: NsRef, iface: String, addr: IpNetwork },
+    /// `ip route del … proto N` of a route the lab did not make (`up --prune`)
+    PruneRoute { ns: NsRef, route: RouteState, proto: u8 },
+    /// `ip addr del` of an address the lab did not add (`up --prune`)
+    PruneAddr { ns: NsRef, iface: String, addr: IpNetwork },
     /// `ip link del` (a veth takes its peer with it)
     DelLink { ns: NsRef, iface: String },
     /// `ip netns del`
@@ -68,31 +72,60 @@ pub enum Op {
 
 impl Op {
     /// The step of `up` this op belongs to; ops of one step are independent of each other.
+    /// The order works around what the kernel does on its own:
+    /// - new addresses before old ones go, so an interface never loses its last address of
+    ///   a subnet (and with it the routes through it) on the way from one to the other;
+    /// - `ip_forward` and `conf.all.forwarding` first, since writing them resets other
+    ///   `conf.all.*` values; then the other namespace-wide ones, which interfaces inherit;
+    ///   per-interface ones last, once the interface exists and is up (carrier resets some);
+    /// - routes once their interfaces are up and addressed.
     pub fn phase(&self) -> u8 {
         match self {
             Op::StopWorkload { .. } | Op::StopProcesses { .. } => 0,
             Op::StopHolder { .. } => 1,
-            Op::DelTable { .. } | Op::DelRoute { .. } => 2,
-            Op::DelAddr { .. } | Op::DelShape { .. } => 3,
+            Op::DelTable { .. } | Op::DelRoute { .. } | Op::PruneRoute { .. } | Op::PruneAddr { .. } => 2,
+            Op::DelShape { .. } => 3,
             Op::DelLink { .. } => 4,
             Op::DelNetns { .. } => 5,
             Op::AddNetns { .. } => 6,
             Op::AddBridge { .. } => 7,
             Op::AddVeth { .. } => 8,
-            // Namespace-wide sysctls first: `ip_forward` and `all.*` rewrite per-interface ones.
-            Op::SetSysctl { key, .. }
-                if key == "net.ipv4.ip_forward" || key.contains(".all.") || key.contains(".default.") =>
-            {
-                9
-            }
-            Op::SetMtu { .. } | Op::SetMaster { .. } | Op::AddAddr { .. } => 9,
-            Op::SetUp { .. } | Op::SetSysctl { .. } | Op::SetShape { .. } => 10,
-            Op::AddRoute { .. } => 11,
-            Op::LoadTable { .. } | Op::SetLimits { .. } => 12,
-            Op::StartHolder { .. } => 13,
-            Op::RunExec { .. } => 14,
-            Op::StartWorkload { .. } => 15,
+            Op::SetSysctl { key, .. } => match sysctl_rank(key) {
+                SysctlRank::Forwarding => 9,
+                SysctlRank::Namespace => 10,
+                SysctlRank::Interface => 14,
+            },
+            Op::SetMtu { .. } | Op::SetMaster { .. } | Op::AddAddr { .. } => 11,
+            Op::DelAddr { .. } => 12,
+            Op::SetUp { .. } | Op::SetShape { .. } => 13,
+            Op::AddRoute { .. } => 15,
+            Op::LoadTable { .. } | Op::SetLimits { .. } => 16,
+            Op::StartHolder { .. } => 17,
+            Op::RunExec { .. } => 18,
+            Op::StartWorkload { .. } => 19,
         }
+    }
+}
+
+/// Where a sysctl stands in the order the kernel imposes.
+enum SysctlRank {
+    /// Writing it rewrites others (`ip_forward` resets `conf.all.*`, `conf.all.forwarding`
+    /// every interface's `forwarding`).
+    Forwarding,
+    /// Namespace-wide: `conf.all.*`, `conf.default.*` and the rest without an interface.
+    Namespace,
+    /// Of one interface.
+    Interface,
+}
+
+fn sysctl_rank(key: &str) -> SysctlRank {
+    if matches!(key, "net.ipv4.ip_forward" | "net.ipv4.conf.all.forwarding" | "net.ipv6.conf.all.forwarding")
+    {
+        SysctlRank::Forwarding
+    } else if crate::model::names::sysctl_iface(key).is_some() {
+        SysctlRank::Interface
+    } else {
+        SysctlRank::Namespace
     }
 }
 
@@ -152,6 +185,15 @@ impl fmt::Display for RouteState {
         if let Some(d) = &self.dev {
             write!(f, " dev {d}")?;
         }
+        for h in &self.hops {
+            write!(f, " nexthop via {}", h.via)?;
+            if let Some(d) = &h.dev {
+                write!(f, " dev {d}")?;
+            }
+            if h.weight != 1 {
+                write!(f, " weight {}", h.weight)?;
+            }
+        }
         write!(f, " metric {}", self.metric)
     }
 }
@@ -161,6 +203,15 @@ impl fmt::Display for Op {
         match self {
             Op::DelRoute { ns, route } => write!(f, "- route {}: {route}", ns_label(ns)),
             Op::DelAddr { ns, iface, addr } => write!(f, "- addr {} {addr}", At(ns, iface)),
+            Op::PruneRoute { ns, route, proto } => {
+                write!(
+                    f,
+                    "- unmanaged route {}: {route} proto {}",
+                    ns_label(ns),
+                    crate::state::ns::proto_name(*proto)
+                )
+            }
+            Op::PruneAddr { ns, iface, addr } => write!(f, "- unmanaged addr {} {addr}", At(ns, iface)),
             Op::DelLink { ns, iface } => write!(f, "- link {}", At(ns, iface)),
             Op::DelNetns { ns } => write!(f, "- netns {ns}"),
             Op::AddNetns { ns } => write!(f, "+ netns {ns}"),

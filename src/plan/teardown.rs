@@ -79,8 +79,8 @@ mod tests {
 
     #[test]
     fn removes_only_what_carries_the_mark_and_the_record_names() {
-        let route = RouteState { dst: "10.9.0.0/24".parse().unwrap(), via: None, dev: None, metric: 7 };
-        let stranger = RouteState { dst: "10.8.0.0/24".parse().unwrap(), via: None, dev: None, metric: 0 };
+        let route = RouteState::single("10.9.0.0/24".parse().unwrap(), None, None, 7);
+        let stranger = RouteState::single("10.8.0.0/24".parse().unwrap(), None, None, 0);
         let mut view = TeardownView::default();
         view.host.routes.insert((route.dst, route.metric), route.clone());
         view.host.routes.insert((stranger.dst, stranger.metric), stranger);

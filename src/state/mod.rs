@@ -7,7 +7,10 @@ pub mod procs;
 pub mod record;
 pub mod workload;
 
-pub use ns::{default_metric, IfKind, IfState, NetState, NsState, RouteState, VETH_DEFAULT_MTU};
+pub use ns::VETH_DEFAULT_MTU;
+pub use ns::{
+    default_metric, kernel_metric, IfKind, IfState, NetState, NextHop, NsState, RouteState, Unmanaged,
+};
 pub use observed::{Observed, TeardownView};
 pub use procs::{NodeProcs, ProcsState};
 pub use record::Record;

@@ -23,6 +23,48 @@ pub struct NsState {
     pub sysctls: BTreeMap<String, String>,
     /// The lab's nftables table as its canonical listing; `None` when there is none.
     pub nft: Option<Vec<String>>,
+    /// What the kernel holds here that the lab did not make. Never drift: shown by `status`,
+    /// removed only by `up --prune`. Always empty on the desired side.
+    #[serde(skip_serializing_if = "Unmanaged::is_empty")]
+    pub unmanaged: Unmanaged,
+}
+
+/// Routes and addresses in a lab's namespace that are not the lab's: a routing daemon's
+/// (`proto bird`, `zebra`, `ospf`), added by hand, or added by programs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Unmanaged {
+    /// Each route with the protocol that installed it (`ip route` prints it as `proto`).
+    pub routes: Vec<(RouteState, u8)>,
+    /// Addresses by interface.
+    pub addrs: Vec<(String, IpNetwork)>,
+}
+
+/// The name `ip route` gives a route protocol (`/etc/iproute2/rt_protos`), or its number.
+pub fn proto_name(proto: u8) -> String {
+    let name = match proto {
+        2 => "kernel",
+        3 => "boot",
+        4 => "static",
+        9 => "ra",
+        11 => "zebra",
+        12 => "bird",
+        16 => "dhcp",
+        42 => "babel",
+        78 => "netlab",
+        186 => "bgp",
+        187 => "isis",
+        188 => "ospf",
+        189 => "rip",
+        192 => "eigrp",
+        n => return n.to_string(),
+    };
+    name.to_string()
+}
+
+impl Unmanaged {
+    pub fn is_empty(&self) -> bool {
+        self.routes.is_empty() && self.addrs.is_empty()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -55,15 +97,55 @@ pub struct RouteState {
     /// Desired: `None` lets the kernel pick the interface from the gateway.
     pub dev: Option<String>,
     pub metric: u32,
+    /// The next hops of a multipath route (`ip route add … nexthop via A nexthop via B`);
+    /// then `via` and `dev` are `None`. Empty for a route with one next hop.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hops: Vec<NextHop>,
+}
+
+/// One next hop of a multipath route.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
+pub struct NextHop {
+    pub via: IpAddr,
+    /// Desired: `None` lets the kernel pick the interface from the gateway.
+    pub dev: Option<String>,
+    /// The share of flows it takes, 1–256 (`weight`); the kernel's default is 1.
+    pub weight: u16,
+}
+
+/// A desired interface is satisfied by any observed one when the file names none.
+fn same_dev(want: &Option<String>, seen: &Option<String>) -> bool {
+    want.as_ref().is_none_or(|d| seen.as_ref() == Some(d))
 }
 
 impl RouteState {
+    /// A route with one next hop (or none: a device route).
+    pub fn single(dst: IpNetwork, via: Option<IpAddr>, dev: Option<String>, metric: u32) -> RouteState {
+        RouteState { dst, via, dev, metric, hops: Vec::new() }
+    }
+
     /// Whether an observed route satisfies this desired one.
     pub fn satisfied_by(&self, seen: &RouteState) -> bool {
-        self.dst == seen.dst
-            && self.via == seen.via
-            && self.metric == seen.metric
-            && self.dev.as_ref().is_none_or(|d| seen.dev.as_ref() == Some(d))
+        if self.dst != seen.dst || self.metric != seen.metric || self.via != seen.via {
+            return false;
+        }
+        if self.hops.len() != seen.hops.len() || !same_dev(&self.dev, &seen.dev) {
+            return false;
+        }
+        // The kernel keeps next hops in the order they were given; the file's order is
+        // not a difference.
+        let mut want: Vec<&NextHop> = self.hops.iter().collect();
+        let mut have: Vec<&NextHop> = seen.hops.iter().collect();
+        want.sort_by_key(|h| h.via);
+        have.sort_by_key(|h| h.via);
+        want.iter()
+            .zip(&have)
+            .all(|(w, s)| w.via == s.via && w.weight == s.weight && same_dev(&w.dev, &s.dev))
+    }
+
+    /// The interfaces the route goes out of, as far as it names them.
+    pub fn devs(&self) -> impl Iterator<Item = &str> {
+        self.dev.as_deref().into_iter().chain(self.hops.iter().filter_map(|h| h.dev.as_deref()))
     }
 }
 
@@ -73,6 +155,14 @@ fn values<S: serde::Serializer, K, V: Serialize>(map: &BTreeMap<K, V>, s: S) -> 
 
 /// The MTU the kernel gives a new veth.
 pub const VETH_DEFAULT_MTU: u32 = 1500;
+
+/// The metric the kernel stores for a route given `metric` (or none): IPv6 keeps 0 as 1024.
+pub fn kernel_metric(dst: &IpNetwork, metric: Option<u32>) -> u32 {
+    match metric {
+        Some(0) | None => default_metric(dst),
+        Some(m) => m,
+    }
+}
 
 /// The kernel's metric when none is given: 0 for IPv4, 1024 for IPv6.
 pub fn default_metric(dst: &IpNetwork) -> u32 {

@@ -20,21 +20,33 @@ pub fn swap(key: &str, value: &str) -> io::Result<String> {
     Ok(old)
 }
 
-const QUIET: [&str; 3] = ["accept_ra", "autoconf", "accept_dad"];
+/// What every lab interface is set to, as (family, knob, value):
+/// - IPv6 neither solicits routers, nor autoconfigures addresses, nor waits for DAD, so a
+///   lab address is usable the moment `up` returns;
+/// - deleting a primary IPv4 address promotes a secondary of its subnet instead of taking
+///   them all (and their routes) with it;
+/// - an interface made anew announces itself (gratuitous ARP, unsolicited NA), so that peers
+///   on a switch do not keep its old MAC.
+const LAB_KNOBS: [(&str, &str, &str); 6] = [
+    ("ipv6", "accept_ra", "0"),
+    ("ipv6", "autoconf", "0"),
+    ("ipv6", "accept_dad", "0"),
+    ("ipv6", "ndisc_notify", "1"),
+    ("ipv4", "promote_secondaries", "1"),
+    ("ipv4", "arp_notify", "1"),
+];
 
-/// In a new namespace: interfaces made later neither solicit routers, nor autoconfigure
-/// addresses, nor wait for DAD. Best effort: a kernel without IPv6 has none of these.
-pub fn quiet_ipv6_defaults() {
+/// In a new namespace: interfaces made later inherit the lab's knobs. Best effort: a kernel
+/// without IPv6 has none of its knobs.
+pub fn lab_defaults() {
     for scope in ["all", "default"] {
-        for knob in QUIET {
-            let _ = std::fs::write(format!("/proc/sys/net/ipv6/conf/{scope}/{knob}"), "0");
-        }
+        lab_knobs(scope);
     }
 }
 
-/// The same for one interface of the host namespace (best effort, as above).
-pub fn quiet_ipv6_iface(iface: &str) {
-    for knob in QUIET {
-        let _ = std::fs::write(format!("/proc/sys/net/ipv6/conf/{iface}/{knob}"), "0");
+/// The same for one lab interface of the host namespace, whose defaults are not ours to change.
+pub fn lab_knobs(iface: &str) {
+    for (family, knob, value) in LAB_KNOBS {
+        let _ = std::fs::write(format!("/proc/sys/net/{family}/conf/{iface}/{knob}"), value);
     }
 }

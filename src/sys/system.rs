@@ -92,11 +92,10 @@ impl Observer for Real {
         view.ours.sort();
         let kind = record.map(|r| r.firewall).unwrap_or_default();
         let table = Some((kind, lab.to_string(), names::table_name(lab, &NsRef::Host)));
-        let ours = |r: &netlink_packet_route::route::RouteMessage, _: &_| {
-            r.header.protocol
-                == netlink_packet_route::route::RouteProtocol::Other(super::netlink::rtnl::NETLAB_PROTO)
-        };
-        view.host = observe::snapshot(&NsRef::Host, ours, Vec::new(), table, false).await?.state;
+        let mut snap = observe::snapshot(&NsRef::Host, Vec::new(), table, false).await?;
+        let protos = std::mem::take(&mut snap.route_protos);
+        snap.state.routes.retain(|k, _| protos.get(k) == Some(&super::netlink::rtnl::NETLAB_PROTO));
+        view.host = snap.state;
         if let Some(origs) = record.and_then(|r| r.sysctl_orig.get(&Record::ns_key(&NsRef::Host))) {
             view.host_sysctls = origs
                 .keys()
@@ -201,6 +200,10 @@ impl System for Real {
 
     fn exec_in_node(&self, lab: &str, node: &str, netns: Option<&str>, cmd: &[String]) -> Result<i32> {
         process::run_in_node(lab, node, netns, cmd)
+    }
+
+    async fn pause(&self, d: Duration) {
+        tokio::time::sleep(d).await
     }
 
     fn runtime(&self) -> Result<tokio::runtime::Runtime> {

@@ -37,7 +37,7 @@ fn edits_are_reconciled_without_recreating_what_did_not_change() {
 
     // A changed address.
     lab.write(&with_c.replace("10.3.0.2/24", "10.3.0.7/24"));
-    lab.assert_plan(&[&format!("- addr {c}:eth0 10.3.0.2/24"), &format!("+ addr {c}:eth0 10.3.0.7/24")]);
+    lab.assert_plan(&[&format!("+ addr {c}:eth0 10.3.0.7/24"), &format!("- addr {c}:eth0 10.3.0.2/24")]);
     lab.up();
     assert!(lab.ping("r1", "10.3.0.7"));
 
@@ -99,14 +99,18 @@ fn drift_made_by_hand_is_reported_and_repaired() {
     sh_ok(&format!("ip netns exec {r1} sysctl -qw net.ipv4.ip_forward=0"));
     sh_ok(&format!("ip -n {b} link set eth0 down"));
     let status = lab.netlab(&["status", &lab.name]);
-    assert!(status.stdout.contains("drift (") && status.stdout.contains("10.1.0.99/24"), "{status:?}");
+    // What was added by hand is not the lab's: shown, never drift.
+    assert!(status.stdout.contains("drift ("), "{status:?}");
+    assert!(status.stdout.contains("  unmanaged addr eth0 10.1.0.99/24"), "{status:?}");
+    assert!(
+        status.stdout.contains("  unmanaged route 10.88.0.0/16 via 10.2.0.2 dev rb metric 0 proto boot"),
+        "{status:?}"
+    );
     lab.assert_plan(&[
-        &format!("- route {r1}: 10.88.0.0/16 via 10.2.0.2 dev rb metric 0"),
-        &format!("- addr {a}:eth0 10.1.0.99/24"),
+        &format!("~ sysctl {r1}: net.ipv4.ip_forward = 1 (was 0)"),
         &format!("+ addr {a}:eth0 10.1.0.2/24"),
         // Taking a link down makes the kernel drop its IPv6 addresses and its routes.
         &format!("+ addr {b}:eth0 fd00:2::2/64"),
-        &format!("~ sysctl {r1}: net.ipv4.ip_forward = 1 (was 0)"),
         &format!("~ up {b}:eth0"),
         // The default route of `a` went with its address; it comes back.
         &format!("+ route {a}: default via 10.1.0.1 metric 0"),
@@ -116,6 +120,19 @@ fn drift_made_by_hand_is_reported_and_repaired() {
     lab.up();
     lab.assert_converged();
     assert!(lab.ping("a", "10.2.0.2"));
+    assert!(
+        sh_ok(&format!("ip -n {a} addr show dev eth0")).contains("10.1.0.99/24"),
+        "a hand-made address went"
+    );
+    assert!(sh_ok(&format!("ip -n {r1} route")).contains("10.88.0.0/16"), "a hand-made route went");
+    // Unless asked: `--prune` removes them, and says so.
+    let pruned = lab.netlab(&["up", "--prune", lab.file.to_str().unwrap()]);
+    assert_eq!(pruned.code, 0, "{pruned:?}");
+    assert!(pruned.stdout.contains(&format!("- unmanaged addr {a}:eth0 10.1.0.99/24")), "{pruned:?}");
+    assert!(pruned.stdout.contains(&format!("- unmanaged route {r1}: 10.88.0.0/16")), "{pruned:?}");
+    assert!(!sh_ok(&format!("ip -n {a} addr show dev eth0")).contains("10.1.0.99/24"));
+    assert!(!sh_ok(&format!("ip -n {r1} route")).contains("10.88.0.0/16"));
+    lab.assert_converged();
 
     // A namespace deleted by hand comes back whole.
     sh_ok(&format!("ip netns del {b}"));

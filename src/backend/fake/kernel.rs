@@ -117,9 +117,14 @@ impl Links for Fake {
         })?;
         r.map_err(|e| SysError::errno(format!("add_route {ns} {route}"), e))
     }
-    async fn del_route(&self, ns: &NsRef, route: &RouteState) -> Result<(), SysError> {
+    async fn del_route(&self, ns: &NsRef, route: &RouteState, proto: u8) -> Result<(), SysError> {
         self.log(format!("del_route {ns} {route}"))?;
-        self.with_ns(ns, "del_route", |s| s.routes.remove(&(route.dst, route.metric))).map(drop)
+        let key = (route.dst, route.metric);
+        self.with_ns(ns, "del_route", |s| {
+            if s.routes.get(&key).is_some_and(|(_, p)| *p == proto) {
+                s.routes.remove(&key);
+            }
+        })
     }
     async fn set_shape(&self, ns: &NsRef, name: &str, shape: &Shape) -> Result<(), SysError> {
         self.log(format!("set_shape {ns}:{name} {shape}"))?;

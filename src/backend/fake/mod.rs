@@ -20,8 +20,7 @@ use ipnetwork::IpNetwork;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-/// The protocol of the routes netlab adds (as `sys::rtnl::NETLAB_PROTO`).
-pub const NETLAB_PROTO: u8 = 78;
+pub use crate::model::names::NETLAB_PROTO;
 
 /// One namespace of the fake kernel.
 #[derive(Debug, Clone, Default)]

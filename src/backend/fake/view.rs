@@ -26,6 +26,7 @@ fn read_ns(s: &FakeNs, keys: &[String], routes: impl Fn(&RouteState, u8) -> bool
             .map(|k| (k.clone(), s.sysctls.get(k).cloned().unwrap_or_else(|| "0".into())))
             .collect(),
         nft: None,
+        unmanaged: Default::default(),
     }
 }
 
@@ -215,6 +216,9 @@ impl System for Fake {
             .map_err(|e| Error::Sys(SysError::new(format!("running {program}"), e)))?;
         Ok(status.code().unwrap_or(1))
     }
+
+    /// The fake kernel does nothing later: no need to wait for it.
+    async fn pause(&self, _: Duration) {}
 
     fn runtime(&self) -> Result<tokio::runtime::Runtime, Error> {
         tokio::runtime::Builder::new_current_thread()

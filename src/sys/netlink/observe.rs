@@ -7,7 +7,7 @@ use crate::error::{Error, SysError};
 use crate::model::firewall::FirewallKind;
 use crate::model::shape::Shape;
 use crate::model::{names, NsRef};
-use crate::state::{IfKind, IfState, NetState, NsState, RouteState};
+use crate::state::{IfKind, IfState, NetState, NextHop, NsState, RouteState};
 use crate::state::{Observed, Record};
 use crate::sys::{firewall, netns, sysctl};
 use futures::stream::{self, StreamExt};
@@ -15,7 +15,7 @@ use ipnetwork::IpNetwork;
 use netlink_packet_route::address::AddressAttribute;
 use netlink_packet_route::link::{InfoKind, LinkAttribute, LinkFlags, LinkInfo, LinkMessage};
 use netlink_packet_route::route::{
-    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteType,
+    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteType, RouteVia,
 };
 use netlink_packet_route::tc::TcHandle;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -36,10 +36,19 @@ pub enum Owner {
     Other(String),
 }
 
-/// Everything the kernel holds in one namespace, with interface names resolved.
+/// Everything the kernel holds in one namespace, with interface names resolved. `state`
+/// holds every address and every route but the kernel's own; `observe` sorts them into the
+/// lab's and the rest.
 pub struct Snapshot {
     pub lo_alias: Option<String>,
     pub state: NsState,
+    /// The protocol of each route in `state.routes`, by its key.
+    pub route_protos: BTreeMap<(IpNetwork, u32), u8>,
+    /// The addresses that carry netlab's `IFA_PROTO` mark, by interface.
+    pub marked_addrs: BTreeSet<(String, IpNetwork)>,
+    /// Whether this kernel reports `IFA_PROTO` at all (Linux 6.3+): its `lo` address then
+    /// carries the kernel's own protocol. Without it, no address can be told apart by mark.
+    pub addr_proto_known: bool,
 }
 
 fn sys(op: String) -> impl FnOnce(io::Error) -> SysError {
@@ -77,8 +86,8 @@ fn route_addr(a: &RouteAddress) -> Option<IpAddr> {
     }
 }
 
-/// A main-table unicast route as netlab models it.
-fn route_state(r: &RouteMessage, names: &HashMap<u32, String>) -> Option<RouteState> {
+/// A main-table unicast route as netlab models it, with its protocol.
+fn route_state(r: &RouteMessage, names: &HashMap<u32, String>) -> Option<(RouteState, u8)> {
     let table = r
         .attributes
         .iter()
@@ -92,30 +101,46 @@ fn route_state(r: &RouteMessage, names: &HashMap<u32, String>) -> Option<RouteSt
     } else {
         "0.0.0.0".parse().ok()?
     };
-    let (mut via, mut dev, mut metric) = (None, None, 0);
+    let (mut via, mut dev, mut metric, mut hops) = (None, None, 0, Vec::new());
     for a in &r.attributes {
         match a {
             RouteAttribute::Destination(d) => dst = route_addr(d)?,
             RouteAttribute::Gateway(g) => via = route_addr(g),
             RouteAttribute::Oif(i) => dev = names.get(i).cloned(),
             RouteAttribute::Priority(p) => metric = *p,
+            RouteAttribute::MultiPath(nh) => {
+                for h in nh {
+                    let gw = h.attributes.iter().find_map(|a| match a {
+                        RouteAttribute::Gateway(g) => route_addr(g),
+                        RouteAttribute::Via(RouteVia::Inet(v)) => Some(IpAddr::V4(*v)),
+                        RouteAttribute::Via(RouteVia::Inet6(v)) => Some(IpAddr::V6(*v)),
+                        _ => None,
+                    });
+                    let Some(gw) = gw else { continue };
+                    hops.push(NextHop {
+                        via: gw,
+                        dev: names.get(&h.interface_index).cloned(),
+                        weight: h.hops as u16 + 1,
+                    });
+                }
+            }
             _ => {}
         }
     }
+    hops.sort();
     let dst = IpNetwork::new(dst, r.header.destination_prefix_length).ok()?;
-    Some(RouteState { dst, via, dev, metric })
+    Some((RouteState { dst, via, dev, metric, hops }, u8::from(r.header.protocol)))
 }
 
-/// Reads one namespace: links, addresses, the routes `keep` selects, and `sysctls`, all in
-/// one job on a namespace worker.
 /// The lab's rules to read in a namespace: how they were loaded, the lab, the table.
 pub type TableRead = (FirewallKind, String, String);
 
-/// `table`: the lab's firewall to read there, if it may have one.
-/// `qdiscs`: whether to look for the lab's root qdiscs (only where it has or had some).
+/// Reads one namespace in one job on a namespace worker: links, addresses, routes (but the
+/// kernel's own) and `sysctls`; a sysctl of an interface that does not exist (yet) is left
+/// out. `table`: the lab's firewall to read there, if it may have one. `qdiscs`: whether to
+/// look for the lab's root qdiscs (only where it has or had some).
 pub async fn snapshot(
     ns: &NsRef,
-    keep: impl Fn(&RouteMessage, &RouteState) -> bool,
     sysctls: Vec<String>,
     table: Option<TableRead>,
     qdiscs: bool,
@@ -138,12 +163,18 @@ pub async fn snapshot(
         netns::run(netns::place(ns), read).await.map_err(sys(format!("reading netns {label}")))?;
     let by_index: HashMap<u32, String> =
         dump.links.iter().filter_map(|l| Some((l.header.index, link_name(l)?.to_string()))).collect();
-    let mut state = NsState::default();
-    let mut lo_alias = None;
+    let mut snap = Snapshot {
+        lo_alias: None,
+        state: NsState::default(),
+        route_protos: BTreeMap::new(),
+        marked_addrs: BTreeSet::new(),
+        addr_proto_known: false,
+    };
+    let state = &mut snap.state;
     for l in &dump.links {
         let Some(name) = link_name(l) else { continue };
         if name == "lo" {
-            lo_alias = link_alias(l);
+            snap.lo_alias = link_alias(l);
             continue;
         }
         if FALLBACK_TUNNELS.contains(&name) {
@@ -182,17 +213,17 @@ pub async fn snapshot(
     }
     for a in &dump.addrs {
         let Some(name) = by_index.get(&a.header.index) else { continue };
-        let local =
-            a.attributes
-                .iter()
-                .find_map(|x| if let AddressAttribute::Local(ip) = x { Some(*ip) } else { None });
-        let addr = a.attributes.iter().find_map(|x| {
-            if let AddressAttribute::Address(ip) = x {
-                Some(*ip)
-            } else {
-                None
-            }
+        let attr = |f: fn(&AddressAttribute) -> Option<IpAddr>| a.attributes.iter().find_map(f);
+        let local = attr(|x| if let AddressAttribute::Local(ip) = x { Some(*ip) } else { None });
+        let addr = attr(|x| if let AddressAttribute::Address(ip) = x { Some(*ip) } else { None });
+        let proto = a.attributes.iter().find_map(|x| match x {
+            AddressAttribute::Protocol(p) => Some(u8::from(*p)),
+            _ => None,
         });
+        if name == "lo" {
+            snap.addr_proto_known |= proto.is_some();
+            continue;
+        }
         let Some(ip) = local.or(addr) else { continue };
         if matches!(ip, IpAddr::V6(v) if v.is_unicast_link_local()) {
             continue;
@@ -200,21 +231,58 @@ pub async fn snapshot(
         if let (Some(iface), Ok(net)) = (state.ifaces.get_mut(name), IpNetwork::new(ip, a.header.prefix_len))
         {
             iface.addrs.insert(net);
-        }
-    }
-    for r in &dump.routes {
-        if let Some(rs) = route_state(r, &by_index) {
-            if keep(r, &rs) {
-                state.routes.insert((rs.dst, rs.metric), rs);
+            if proto == Some(NETLAB_PROTO) {
+                snap.marked_addrs.insert((name.clone(), net));
             }
         }
     }
+    for r in &dump.routes {
+        if r.header.protocol == RouteProtocol::Kernel {
+            continue;
+        }
+        if let Some((rs, proto)) = route_state(r, &by_index) {
+            let key = (rs.dst, rs.metric);
+            snap.route_protos.insert(key, proto);
+            state.routes.insert(key, rs);
+        }
+    }
     for (k, v) in values {
-        let v = v.map_err(sys(format!("reading sysctl {k} in {label} (does this kernel have it?)")))?;
-        state.sysctls.insert(k, v);
+        match v {
+            Ok(v) => drop(state.sysctls.insert(k, v)),
+            // An interface's sysctl before the interface exists (or after it is gone).
+            Err(e) if e.kind() == io::ErrorKind::NotFound && names::sysctl_iface(&k).is_some() => {}
+            Err(e) => {
+                return Err(sys(format!("reading sysctl {k} in {label} (does this kernel have it?)"))(e))
+            }
+        }
     }
     state.nft = nft;
-    Ok(Snapshot { lo_alias, state })
+    Ok(snap)
+}
+
+/// Splits what a snapshot holds into what netlab manages (routes with its protocol,
+/// addresses with its mark, or the very addresses the file asks for there) and the rest.
+/// Without `IFA_PROTO`, every address on the lab's interfaces counts as the lab's.
+fn sort_out(snap: &mut Snapshot, want: Option<&NsState>) {
+    let state = &mut snap.state;
+    for (key, proto) in &snap.route_protos {
+        if *proto != NETLAB_PROTO {
+            if let Some(r) = state.routes.remove(key) {
+                state.unmanaged.routes.push((r, *proto));
+            }
+        }
+    }
+    if !snap.addr_proto_known {
+        return;
+    }
+    for (name, iface) in state.ifaces.iter_mut() {
+        let wanted = want.and_then(|w| w.ifaces.get(name)).map(|w| &w.addrs);
+        let (ours, theirs): (BTreeSet<IpNetwork>, BTreeSet<IpNetwork>) = iface.addrs.iter().partition(|a| {
+            snap.marked_addrs.contains(&(name.clone(), **a)) || wanted.is_some_and(|w| w.contains(a))
+        });
+        iface.addrs = ours;
+        state.unmanaged.addrs.extend(theirs.into_iter().map(|a| (name.clone(), a)));
+    }
 }
 
 /// Who owns a namespace, judged by its `lo` mark.
@@ -282,14 +350,7 @@ pub async fn observe(
             let keys = sysctl_keys(&ns);
             let table = may_have_table(&ns).then(|| (kind, lab.to_string(), names::table_name(lab, &ns)));
             async move {
-                let snap = snapshot(
-                    &ns,
-                    |r, _| r.header.protocol != RouteProtocol::Kernel,
-                    keys,
-                    table,
-                    may_have_shapes(&ns),
-                )
-                .await;
+                let snap = snapshot(&ns, keys, table, may_have_shapes(&ns)).await;
                 (name, snap)
             }
         })
@@ -297,7 +358,7 @@ pub async fn observe(
         .collect()
         .await;
     for (name, snap) in snaps {
-        let snap = snap?;
+        let mut snap = snap?;
         match owner(lab, snap.lo_alias.as_deref()) {
             Owner::Ours => {}
             Owner::Other(mark) if names::lab_of_mark(&mark).is_some() => {
@@ -314,34 +375,42 @@ pub async fn observe(
                 continue;
             }
         }
+        let ns = NsRef::Named(name);
+        sort_out(&mut snap, want.get(&ns));
+        // A route the file asks for whose place a stranger's route holds cannot be added.
+        for (r, proto) in &snap.state.unmanaged.routes {
+            if want.get(&ns).is_some_and(|w| w.routes.contains_key(&(r.dst, r.metric))) {
+                seen.foreign.push(format!("{ns} already has a route {r} of protocol {proto} that is not this lab's; give the lab's route another metric"));
+            }
+        }
         let mut state = snap.state;
-        recall_shapes(&mut state, &NsRef::Named(name.clone()), record.as_ref());
-        seen.ns.insert(NsRef::Named(name), state);
+        recall_shapes(&mut state, &ns, record.as_ref());
+        seen.ns.insert(ns, state);
     }
 
     // The host: only what carries our mark, plus the routes we recorded or want.
     let mark = names::mark_prefix(lab);
     let host_want = want.get(&NsRef::Host);
     let recorded_routes: Vec<RouteState> = record.as_ref().map(|r| r.host_routes.clone()).unwrap_or_default();
-    let clashes = std::sync::Mutex::new(Vec::new());
-    let route_is_ours = |r: &RouteMessage, rs: &RouteState| {
-        let wanted = host_want.is_some_and(|w| w.routes.contains_key(&(rs.dst, rs.metric)));
-        let ours = r.header.protocol == RouteProtocol::Other(NETLAB_PROTO);
-        if wanted && !ours {
-            clashes.lock().expect("clash list").push(rs.clone());
-        }
-        ours && (wanted || recorded_routes.iter().any(|x| x.dst == rs.dst && x.metric == rs.metric))
-    };
-    let snap = snapshot(
+    let mut snap = snapshot(
         &NsRef::Host,
-        route_is_ours,
         sysctl_keys(&NsRef::Host),
         Some((kind, lab.to_string(), names::table_name(lab, &NsRef::Host))),
         may_have_shapes(&NsRef::Host),
     )
     .await?;
-    for rs in clashes.into_inner().expect("clash list") {
-        seen.foreign.push(format!("the host namespace already has a route {rs} that is not this lab's; give the lab's route another metric, or remove that route"));
+    for (key, proto) in &snap.route_protos {
+        let wanted = host_want.is_some_and(|w| w.routes.contains_key(key));
+        let recorded = recorded_routes.iter().any(|x| (x.dst, x.metric) == *key);
+        let route = snap.state.routes.remove(key).expect("every route has its protocol");
+        match *proto == NETLAB_PROTO {
+            true if wanted || recorded => drop(snap.state.routes.insert(*key, route)),
+            true => {}
+            false if wanted => seen.foreign.push(format!("the host namespace already has a route {route} that is not this lab's; give the lab's route another metric, or remove that route")),
+            // Everyone else's routes in the host are none of the lab's business, not even
+            // as "unmanaged".
+            false => {}
+        }
     }
     let mut host = snap.state;
     let mut ours = BTreeMap::new();
@@ -354,6 +423,11 @@ pub async fn observe(
         }
     }
     host.ifaces = ours;
+    snap.state = host;
+    sort_out(&mut snap, host_want);
+    // Only the lab's own interfaces were kept: what else is on them is unmanaged.
+    let mut host = snap.state;
+    host.unmanaged.routes.clear();
     recall_shapes(&mut host, &NsRef::Host, record.as_ref());
     seen.ns.insert(NsRef::Host, host);
     Ok(seen)

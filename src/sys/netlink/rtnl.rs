@@ -16,7 +16,8 @@ use netlink_packet_route::link::{
     InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
 };
 use netlink_packet_route::route::{
-    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
+    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteNextHop, RouteProtocol, RouteScope,
+    RouteType,
 };
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use rtnetlink::Handle;
@@ -27,9 +28,7 @@ use std::os::fd::AsRawFd;
 use std::sync::{Arc, Mutex};
 use tokio::sync::OnceCell;
 
-/// The routing protocol number netlab puts on the routes it adds (`ip route ... proto 78`),
-/// so that its routes in the host namespace can be told from everyone else's.
-pub const NETLAB_PROTO: u8 = 78;
+pub use crate::model::names::NETLAB_PROTO;
 
 type Cell = Arc<OnceCell<Handle>>;
 
@@ -158,7 +157,8 @@ impl Rtnl {
         msg.header.table = RouteHeader::RT_TABLE_MAIN;
         msg.header.protocol = RouteProtocol::Other(NETLAB_PROTO);
         msg.header.kind = RouteType::Unicast;
-        msg.header.scope = if r.via.is_some() { RouteScope::Universe } else { RouteScope::Link };
+        let gatewayed = r.via.is_some() || !r.hops.is_empty();
+        msg.header.scope = if gatewayed { RouteScope::Universe } else { RouteScope::Link };
         if r.dst.prefix() > 0 {
             msg.attributes.push(RouteAttribute::Destination(RouteAddress::from(r.dst.network())));
         }
@@ -167,6 +167,21 @@ impl Rtnl {
         }
         if let Some(dev) = &r.dev {
             msg.attributes.push(RouteAttribute::Oif(self.index(ns, dev).await?));
+        }
+        if !r.hops.is_empty() {
+            let mut hops = Vec::new();
+            for h in &r.hops {
+                let mut hop = RouteNextHop::default();
+                hop.hops = (h.weight.clamp(1, 256) - 1) as u8;
+                if let Some(dev) = &h.dev {
+                    hop.interface_index = self.index(ns, dev).await?;
+                }
+                // An IPv4 next hop of an IPv6 route would need RTA_VIA; the file's hops
+                // share the route's family (validate checks it).
+                hop.attributes.push(RouteAttribute::Gateway(RouteAddress::from(h.via)));
+                hops.push(hop);
+            }
+            msg.attributes.push(RouteAttribute::MultiPath(hops));
         }
         msg.attributes.push(RouteAttribute::Priority(r.metric));
         Ok(msg)
@@ -201,7 +216,7 @@ impl Netns for Rtnl {
         let n = name.to_string();
         let handle =
             netns::run(netns::Place::New { name: n, mark: names::netns_mark(&self.lab) }, move || {
-                sysctl::quiet_ipv6_defaults();
+                sysctl::lab_defaults();
                 Self::open_here(&rt)
             })
             .await
@@ -251,8 +266,8 @@ impl Links for Rtnl {
                 .await
                 .map_err(|e| sys(format!("marking {}", at(&end.0, &end.1)), e))?;
             if end.0 == NsRef::Host {
-                // Lab namespaces are quiet by their defaults; the host's are not ours to change.
-                sysctl::quiet_ipv6_iface(&end.1);
+                // Lab namespaces give their interfaces the lab's knobs by default.
+                sysctl::lab_knobs(&end.1);
             }
         }
         Ok(())
@@ -303,6 +318,9 @@ impl Links for Rtnl {
         let op = format!("adding address {addr} to {}", at(ns, name));
         let idx = self.index(ns, name).await.map_err(|e| sys(&op, e))?;
         let mut msg = Self::addr_message(idx, addr);
+        // The mark that tells the lab's addresses from those programs add (Linux 6.3+;
+        // older kernels ignore it).
+        msg.attributes.push(AddressAttribute::Protocol(NETLAB_PROTO.into()));
         if addr.is_ipv6() {
             // Usable at once: no duplicate address detection on lab addresses.
             msg.header.flags = AddressHeaderFlags::Nodad;
@@ -329,23 +347,22 @@ impl Links for Rtnl {
     async fn add_route(&self, ns: &NsRef, route: &RouteState) -> Result<(), SysError> {
         let op = format!("adding route {route} in {ns}");
         let msg = self.route_message(ns, route).await.map_err(|e| sys(&op, e))?;
-        // In the host namespace a route of the same destination and metric is someone
-        // else's: never replace it (`observe` refuses such a clash before anything is done).
-        let how = if *ns == NsRef::Host { NLM_F_EXCL } else { NLM_F_REPLACE };
-        self.request(ns, RouteNetlinkMessage::NewRoute(msg), NLM_F_ACK | NLM_F_CREATE | how)
+        // A route of the same destination and metric that is there now is someone else's (a
+        // routing daemon's, or the host's): never replace it. `observe` refuses such a clash
+        // before anything is done; one that appears since fails here.
+        self.request(ns, RouteNetlinkMessage::NewRoute(msg), NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL)
             .await
             .map(drop)
             .map_err(|e| sys(&op, e))
     }
 
-    async fn del_route(&self, ns: &NsRef, route: &RouteState) -> Result<(), SysError> {
+    async fn del_route(&self, ns: &NsRef, route: &RouteState, proto: u8) -> Result<(), SysError> {
         let op = format!("removing route {route} in {ns}");
-        let mut r = route.clone();
-        r.dev = None; // the interface may already be gone; destination and metric identify it
+        // The interfaces may already be gone; destination, metric and protocol identify it.
+        let r = RouteState::single(route.dst, route.via, None, route.metric);
         let mut msg = self.route_message(ns, &r).await.map_err(|e| sys(&op, e))?;
-        // In the host only the lab's own route may go; in a lab namespace any route there is.
-        msg.header.protocol =
-            if *ns == NsRef::Host { RouteProtocol::Other(NETLAB_PROTO) } else { RouteProtocol::Unspec };
+        // The kernel deletes only a route of this protocol: never someone else's by mistake.
+        msg.header.protocol = RouteProtocol::from(proto);
         msg.header.scope = RouteScope::NoWhere;
         let res = self.request(ns, RouteNetlinkMessage::DelRoute(msg), NLM_F_ACK).await.map(drop);
         ok_if(res, &[nix::libc::ESRCH, nix::libc::ENOENT, nix::libc::ENODEV]).map_err(|e| sys(&op, e))
