@@ -1,0 +1,135 @@
+//! One `[[check]]` entry → Check: the node it runs from, its single probe, the expected
+//! outcome and its timeout (with the duration syntax it accepts).
+
+use super::R;
+use crate::model::types::*;
+use crate::spec::raw::S;
+use crate::spec::Source;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+pub(super) fn resolve_check(
+    src: &Source,
+    nodes: &BTreeMap<String, Node>,
+    c: &S<crate::spec::raw::RawCheck>,
+) -> R<Check> {
+    let rc = c.get_ref();
+    let from = rc.from.get_ref();
+    match nodes.get(from) {
+        None => {
+            let known: Vec<&str> =
+                nodes.values().filter(|n| n.kind != NodeKind::Switch).map(|n| n.name.as_str()).collect();
+            return Err(src.error(
+                rc.from.span(),
+                format!("check from node \"{from}\", which is not declared"),
+                format!("use one of: {}", known.join(", ")),
+            ));
+        }
+        Some(n) if n.kind == NodeKind::Switch => {
+            return Err(src.error(
+                rc.from.span(),
+                format!("check from switch \"{from}\": a switch has no addresses"),
+                "run the check from a node plugged into the switch",
+            ))
+        }
+        _ => {}
+    }
+    let targets =
+        [rc.ping.is_some(), rc.connect.is_some(), rc.connect_udp.is_some()].iter().filter(|x| **x).count();
+    if targets == 0 {
+        return Err(src.error(
+            c.span(),
+            "a check needs one of ping, connect, connect_udp".to_string(),
+            "write ping = \"10.0.0.2\" or connect = \"10.0.0.2:80\"",
+        ));
+    }
+    if targets > 1 {
+        let second = [rc.connect.as_ref(), rc.connect_udp.as_ref()]
+            .into_iter()
+            .flatten()
+            .nth(if rc.ping.is_some() { 0 } else { 1 })
+            .map(|v| v.span())
+            .unwrap_or(c.span());
+        return Err(src.error(
+            second,
+            "a check can probe one target only".to_string(),
+            "keep only one of ping, connect, connect_udp; write another [[check]] for the other",
+        ));
+    }
+    let probe = if let Some(p) = &rc.ping {
+        Probe::Ping(p.get_ref().parse().map_err(|_| {
+            src.error(
+                p.span(),
+                format!("ping target \"{}\" is not an IP address", p.get_ref()),
+                "write ping = \"10.0.0.2\"",
+            )
+        })?)
+    } else {
+        let (v, udp) = rc
+            .connect
+            .as_ref()
+            .map(|v| (v, false))
+            .or(rc.connect_udp.as_ref().map(|v| (v, true)))
+            .expect("one target");
+        let sa: SocketAddr = v.get_ref().parse().map_err(|_| {
+            src.error(
+                v.span(),
+                format!("\"{}\" is not IP:PORT", v.get_ref()),
+                "write \"10.0.0.2:80\" or \"[fd00::2]:80\"",
+            )
+        })?;
+        if udp {
+            Probe::ConnectUdp(sa)
+        } else {
+            Probe::Connect(sa)
+        }
+    };
+    let expect_ok = match rc.expect.as_ref().map(|e| (e.get_ref().as_str(), e.span())) {
+        None | Some(("ok", _)) => true,
+        Some(("fail", _)) => false,
+        Some((other, span)) => {
+            return Err(src.error(
+                span,
+                format!("expect \"{other}\" is neither \"ok\" nor \"fail\""),
+                "write expect = \"ok\" or expect = \"fail\"",
+            ))
+        }
+    };
+    let target = match &probe {
+        Probe::Ping(ip) => format!("ping {ip}"),
+        Probe::Connect(sa) => format!("connect {sa}"),
+        Probe::ConnectUdp(sa) => format!("connect_udp {sa}"),
+    };
+    let name = rc.name.as_ref().map(|n| n.get_ref().clone()).unwrap_or_else(|| format!("{from}: {target}"));
+    let timeout = match &rc.timeout {
+        None => CHECK_TIMEOUT,
+        Some(t) => parse_duration(t.get_ref())
+            .filter(|d| !d.is_zero() && *d <= std::time::Duration::from_secs(300))
+            .ok_or_else(|| {
+                src.error(
+                    t.span(),
+                    format!("timeout {} is not a duration between 1ms and 300s", t.get_ref()),
+                    "write timeout = \"500ms\", \"3s\" or a number of seconds",
+                )
+            })?,
+    };
+    Ok(Check { name, from: from.clone(), probe, expect_ok, timeout })
+}
+
+/// "500ms", "2s", "1.5s", or a number of seconds.
+fn parse_duration(v: &toml::Value) -> Option<std::time::Duration> {
+    let secs = match v {
+        toml::Value::Integer(i) => *i as f64,
+        toml::Value::Float(f) => *f,
+        toml::Value::String(s) => {
+            let s = s.trim();
+            if let Some(ms) = s.strip_suffix("ms") {
+                ms.trim().parse::<f64>().ok()? / 1000.0
+            } else {
+                s.strip_suffix('s').unwrap_or(s).trim().parse::<f64>().ok()?
+            }
+        }
+        _ => return None,
+    };
+    (secs.is_finite() && secs >= 0.0).then(|| std::time::Duration::from_secs_f64(secs))
+}

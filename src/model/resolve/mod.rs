@@ -1,0 +1,144 @@
+//! RawTopo → Lab: checks every name, address and reference, and computes derived names.
+//! The first problem found is returned, located in the file. This file holds the entry point and
+//! the checks that need the whole lab (lab name, prefix, one host node, switch firewalls); the
+//! per-item resolvers live beside it.
+
+mod addr;
+mod check;
+mod link;
+mod node;
+mod route;
+
+use super::firewall;
+use super::names::*;
+use super::types::*;
+use crate::error::SpecError;
+use crate::spec::raw::RawTopo;
+use crate::spec::Source;
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
+
+use addr::check_addresses;
+use check::resolve_check;
+use link::resolve_link;
+use node::resolve_node;
+use route::resolve_routes;
+
+type R<T> = Result<T, SpecError>;
+
+/// Validates a parsed file into a lab. `src` locates errors.
+pub fn resolve(src: &Source, raw: RawTopo) -> R<Lab> {
+    let err = |span: Range<usize>, m: String, h: &str| src.error(span, m, h);
+
+    let name = match &raw.name {
+        Some(n) => {
+            if let Some(p) = lab_name_problem(n.get_ref()) {
+                return Err(err(
+                    n.span(),
+                    p,
+                    "write a name of 1–12 characters from a-z, 0-9 and -, such as name = \"lab1\"",
+                ));
+            }
+            n.get_ref().clone()
+        }
+        None => {
+            let stem = src.stem();
+            if let Some(p) = lab_name_problem(&stem) {
+                return Err(err(
+                    0..0,
+                    format!("the file has no name key and its stem is not a valid lab name: {p}"),
+                    "add name = \"lab1\" (1–12 characters from a-z, 0-9 and -) at the top of the file",
+                ));
+            }
+            stem
+        }
+    };
+    let prefix = match &raw.prefix {
+        Some(p) => {
+            let v = p.get_ref();
+            if !v.is_empty() && lab_name_problem(v).is_some() {
+                return Err(err(
+                    p.span(),
+                    format!("prefix \"{v}\" must be empty or 1–12 characters from a-z, 0-9 and -"),
+                    "write prefix = \"\" for bare node names, or a short prefix such as prefix = \"t1\"",
+                ));
+            }
+            v.clone()
+        }
+        None => name.clone(),
+    };
+
+    let mut nodes = BTreeMap::new();
+    let mut host_seen: Option<String> = None;
+    for (key, node) in &raw.nodes {
+        let n = resolve_node(src, &prefix, key, node)?;
+        if n.kind == NodeKind::Host {
+            if let Some(first) = &host_seen {
+                return Err(err(
+                    key.span(),
+                    format!("node \"{}\" is a second host node; \"{first}\" already is one", key.get_ref()),
+                    "keep one node with kind = \"host\"",
+                ));
+            }
+            host_seen = Some(n.name.clone());
+        }
+        nodes.insert(n.name.clone(), n);
+    }
+
+    // (node, iface) → span of its first use, for duplicate detection.
+    let mut ifaces: HashMap<(String, String), Range<usize>> = HashMap::new();
+    let mut links = Vec::new();
+    for raw_link in &raw.links {
+        let link = resolve_link(src, &nodes, raw_link, &mut ifaces)?;
+        links.push(link);
+    }
+    check_addresses(src, &raw.links, &links)?;
+
+    let mut ifaces_of: HashMap<&str, Vec<&Endpoint>> = HashMap::new();
+    for ep in links.iter().flat_map(|l| [&l.a, &l.b]) {
+        ifaces_of.entry(ep.node.as_str()).or_default().push(ep);
+    }
+    let mut resolved = Vec::new();
+    for (key, raw_node) in &raw.nodes {
+        let node = &nodes[key.get_ref()];
+        let mine = ifaces_of.get(key.get_ref().as_str()).map(Vec::as_slice).unwrap_or(&[]);
+        let routes = resolve_routes(src, node, mine, &raw_node.get_ref().routes)?;
+        let names: Vec<&str> = mine.iter().map(|e| e.iface.as_str()).collect();
+        let r = raw_node.get_ref();
+        let fw = firewall::resolve(
+            src,
+            &node.name,
+            &r.nat,
+            r.firewall.as_ref(),
+            &names,
+            node.kind == NodeKind::Host,
+        )?;
+        if node.kind == NodeKind::Switch && !fw.is_empty() {
+            let span = r
+                .firewall
+                .as_ref()
+                .map(|f| f.span())
+                .or(r.nat.first().map(|n| n.span()))
+                .unwrap_or(key.span());
+            return Err(src.error(
+                span,
+                format!("switch \"{}\" cannot have nat or firewall rules: it is an L2 bridge", node.name),
+                "put the rules on a router node",
+            ));
+        }
+        resolved.push((key.get_ref().clone(), routes, fw));
+    }
+    for (name, routes, fw) in resolved {
+        let node = nodes.get_mut(&name).expect("node resolved above");
+        node.routes = routes;
+        node.firewall = fw;
+    }
+
+    let mut checks = Vec::new();
+    for c in &raw.check {
+        checks.push(resolve_check(src, &nodes, c)?);
+    }
+
+    let file = std::path::absolute(&src.path).unwrap_or_else(|_| src.path.clone());
+    Ok(Lab { name, prefix, file, nodes, links, checks })
+}
