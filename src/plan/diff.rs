@@ -116,8 +116,7 @@ pub fn diff(lab: &Lab, want: &NetState, seen: &Observed) -> Plan {
         sysctl_ops(ns, w, seen, present(ns), &renewed, &mut ops);
         table_ops(lab, seen.firewall, ns, w, s, &mut ops);
         // A route through an interface that goes is gone with it, whatever the kernel says now.
-        let routes_seen: BTreeMap<_, _> =
-            s.routes.iter().filter(|(_, r)| !r.devs().any(|d| renewed(d))).collect();
+        let routes_seen: BTreeMap<_, _> = s.routes.iter().filter(|(_, r)| !r.devs().any(&renewed)).collect();
         for (key, wr) in &w.routes {
             match routes_seen.get(key) {
                 Some(sr) if wr.satisfied_by(sr) => {}
