@@ -164,9 +164,11 @@ pub async fn up<S: System>(
         for op in &round.ops {
             match op {
                 Op::SetShape { ns, iface, shape } => {
-                    drop(record.shapes.insert(Record::iface_key(ns, iface), *shape))
+                    record.shapes.insert(Record::iface_key(ns, iface), *shape);
                 }
-                Op::DelShape { ns, iface } => drop(record.shapes.remove(&Record::iface_key(ns, iface))),
+                Op::DelShape { ns, iface } => {
+                    record.shapes.remove(&Record::iface_key(ns, iface));
+                }
                 _ => {}
             }
         }
