@@ -75,9 +75,12 @@ pub struct Link {
 }
 
 impl Link {
-    /// A stable identity that survives reordering the file: "a:if~b:if".
+    /// A stable identity that survives reordering the file, and the order of the link's two
+    /// ends: "a:if~b:if" with the ends sorted. A link is an unordered pair.
     pub fn id(&self) -> String {
-        format!("{}:{}~{}:{}", self.a.node, self.a.iface, self.b.node, self.b.iface)
+        let mut ends = [format!("{}:{}", self.a.node, self.a.iface), format!("{}:{}", self.b.node, self.b.iface)];
+        ends.sort();
+        ends.join("~")
     }
 }
 
