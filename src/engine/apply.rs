@@ -105,7 +105,7 @@ async fn run<B: Netns + Links + Firewall, P: Spawner>(
         Op::SetMtu { ns, iface, mtu } => b.set_mtu(ns, iface, *mtu).await,
         Op::SetMaster { ns, iface, master } => b.set_master(ns, iface, master).await,
         Op::AddAddr { ns, iface, addr } => b.add_addr(ns, iface, addr).await,
-        Op::SetUp { ns, iface } => b.set_up(ns, iface).await,
+        Op::SetUp { ns, iface, .. } => b.set_up(ns, iface).await,
         Op::SetShape { ns, iface, shape } => b.set_shape(ns, iface, shape).await,
         Op::DelShape { ns, iface } => b.del_shape(ns, iface).await,
         Op::SetSysctl { ns, key, value, .. } => {
@@ -130,7 +130,7 @@ mod tests {
         let h1 = NsRef::Named("t-h1".into());
         let h2 = NsRef::Named("t-h2".into());
         Plan::new(vec![
-            Op::SetUp { ns: h1.clone(), iface: "eth0".into() },
+            Op::SetUp { ns: h1.clone(), iface: "eth0".into(), port: false },
             Op::AddAddr { ns: h1.clone(), iface: "eth0".into(), addr: "10.0.0.1/24".parse().unwrap() },
             Op::AddVeth {
                 a: (h1.clone(), "eth0".into()),

@@ -113,9 +113,11 @@ fn each_kind_of_edit_converges_in_one_up() {
 #[test]
 fn swapping_a_links_two_ends_is_no_change() {
     let (fake, _) = converged(TWO);
-    let swapped = TWO
-        .replace(r#"endpoints = ["a:eth0", "b:eth0"]"#, r#"endpoints = ["b:eth0", "a:eth0"]"#)
-        .replace(r#"addresses = ["10.0.0.1/24", "10.0.0.2/24"]"#, r#"addresses = ["10.0.0.2/24", "10.0.0.1/24"]"#);
+    let swapped =
+        TWO.replace(r#"endpoints = ["a:eth0", "b:eth0"]"#, r#"endpoints = ["b:eth0", "a:eth0"]"#).replace(
+            r#"addresses = ["10.0.0.1/24", "10.0.0.2/24"]"#,
+            r#"addresses = ["10.0.0.2/24", "10.0.0.1/24"]"#,
+        );
     assert_ne!(swapped, TWO);
     assert_eq!(plan(&fake, &lab(&swapped)), Vec::<String>::new());
 }

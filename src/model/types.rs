@@ -78,7 +78,8 @@ impl Link {
     /// A stable identity that survives reordering the file, and the order of the link's two
     /// ends: "a:if~b:if" with the ends sorted. A link is an unordered pair.
     pub fn id(&self) -> String {
-        let mut ends = [format!("{}:{}", self.a.node, self.a.iface), format!("{}:{}", self.b.node, self.b.iface)];
+        let mut ends =
+            [format!("{}:{}", self.a.node, self.a.iface), format!("{}:{}", self.b.node, self.b.iface)];
         ends.sort();
         ends.join("~")
     }

@@ -188,7 +188,8 @@ fn iface_ops(
         ops.push(Op::DelAddr { ns: ns.clone(), iface: iface.clone(), addr: *addr });
     }
     if wi.up && !si.is_some_and(|s| s.up) {
-        ops.push(Op::SetUp { ns: ns.clone(), iface: iface.clone() });
+        let port = wi.kind == IfKind::Bridge || wi.master.is_some();
+        ops.push(Op::SetUp { ns: ns.clone(), iface: iface.clone(), port });
     }
     let seen_shape = si.and_then(|s| s.shape);
     match (wi.shape, seen_shape) {

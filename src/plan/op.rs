@@ -47,8 +47,10 @@ pub enum Op {
     SetMaster { ns: NsRef, iface: String, master: String },
     /// `ip addr add` (IPv6 with nodad)
     AddAddr { ns: NsRef, iface: String, addr: IpNetwork },
-    /// `ip link set NAME up`
-    SetUp { ns: NsRef, iface: String },
+    /// `ip link set NAME up`. `port`: a bridge or a bridge port, which comes up before the
+    /// interfaces that carry addresses: those announce themselves (gratuitous ARP) as they
+    /// come up, and the announcement needs the far end up to get anywhere.
+    SetUp { ns: NsRef, iface: String, port: bool },
     /// `tc qdisc replace dev NAME root handle 4e4c: tbf|netem ...`
     SetShape { ns: NsRef, iface: String, shape: Shape },
     /// `tc qdisc del dev NAME root`
@@ -93,16 +95,17 @@ impl Op {
             Op::SetSysctl { key, .. } => match sysctl_rank(key) {
                 SysctlRank::Forwarding => 9,
                 SysctlRank::Namespace => 10,
-                SysctlRank::Interface => 14,
+                SysctlRank::Interface => 15,
             },
             Op::SetMtu { .. } | Op::SetMaster { .. } | Op::AddAddr { .. } => 11,
             Op::DelAddr { .. } => 12,
-            Op::SetUp { .. } | Op::SetShape { .. } => 13,
-            Op::AddRoute { .. } => 15,
-            Op::LoadTable { .. } | Op::SetLimits { .. } => 16,
-            Op::StartHolder { .. } => 17,
-            Op::RunExec { .. } => 18,
-            Op::StartWorkload { .. } => 19,
+            Op::SetUp { port: true, .. } | Op::SetShape { .. } => 13,
+            Op::SetUp { port: false, .. } => 14,
+            Op::AddRoute { .. } => 16,
+            Op::LoadTable { .. } | Op::SetLimits { .. } => 17,
+            Op::StartHolder { .. } => 18,
+            Op::RunExec { .. } => 19,
+            Op::StartWorkload { .. } => 20,
         }
     }
 }
@@ -222,7 +225,7 @@ impl fmt::Display for Op {
             Op::SetMtu { ns, iface, mtu } => write!(f, "~ mtu {} {mtu}", At(ns, iface)),
             Op::SetMaster { ns, iface, master } => write!(f, "~ master {} {master}", At(ns, iface)),
             Op::AddAddr { ns, iface, addr } => write!(f, "+ addr {} {addr}", At(ns, iface)),
-            Op::SetUp { ns, iface } => write!(f, "~ up {}", At(ns, iface)),
+            Op::SetUp { ns, iface, .. } => write!(f, "~ up {}", At(ns, iface)),
             Op::SetShape { ns, iface, shape } => write!(f, "~ qdisc {} {shape}", At(ns, iface)),
             Op::DelShape { ns, iface } => write!(f, "- qdisc {}", At(ns, iface)),
             Op::SetSysctl { ns, key, value, was } => match was {

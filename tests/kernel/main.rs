@@ -6,6 +6,7 @@
 mod support;
 
 mod checks;
+mod converge;
 mod exec;
 mod firewall;
 mod iptables;
