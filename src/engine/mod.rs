@@ -3,6 +3,7 @@
 //! code. Nothing here names `sys::`.
 
 pub mod apply;
+pub mod bind;
 pub mod down;
 pub mod exec;
 pub mod load;

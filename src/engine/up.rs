@@ -83,6 +83,7 @@ async fn check_qdiscs<S: Probes>(sys: &S, lab: &model::Lab) -> Result<()> {
 pub async fn plan<S: System>(sys: &S, lab: &model::Lab, asked: Option<FirewallKind>) -> Result<Planned> {
     check_qdiscs(sys, lab).await?;
     let record = sys.load(&lab.name)?;
+    super::bind::check_up(sys, lab, record.as_ref())?;
     let (kind, notice) = firewall_kind(sys, lab, asked, record.as_ref())?;
     let want = plan::desired::network(lab);
     let mut seen = sys.observe(&lab.name, &want, record, kind).await?;

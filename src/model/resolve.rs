@@ -129,7 +129,7 @@ pub fn resolve(src: &Source, raw: RawTopo) -> R<Lab> {
     }
 
     let file = std::path::absolute(&src.path).unwrap_or_else(|_| src.path.clone());
-    Ok(Lab { name, prefix, file, nodes, links, checks })
+    Ok(Lab { name, prefix, file, nodes, links, checks, adopt: false })
 }
 
 fn resolve_node(src: &Source, prefix: &str, key: &S<String>, node: &S<RawNode>) -> R<Node> {

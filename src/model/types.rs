@@ -39,6 +39,9 @@ pub struct Lab {
     pub nodes: BTreeMap<String, Node>,
     pub links: Vec<Link>,
     pub checks: Vec<Check>,
+    /// Whether this file may take over a lab of its name that was made from another file
+    /// (`netlab up --adopt`); a lab is otherwise bound to the file it was made from.
+    pub adopt: bool,
 }
 
 #[derive(Debug, Clone)]
