@@ -33,12 +33,18 @@ pub enum Command {
         /// Load NAT and firewall rules with nftables (default where the kernel has it) or iptables.
         #[arg(long, value_enum)]
         firewall: Option<FirewallArg>,
+        /// Take over a lab of this name that was made from another file.
+        #[arg(long)]
+        adopt: bool,
     },
     /// Print what `up` would do. Exit 0 when nothing would change, 2 when something would, 1 on error.
     Plan {
         file: PathBuf,
         #[arg(long, value_enum)]
         firewall: Option<FirewallArg>,
+        /// Plan as `up --adopt` would: taking over a lab of this name made from another file.
+        #[arg(long)]
+        adopt: bool,
     },
     /// Remove everything the lab owns, and nothing else.
     Down {
@@ -72,12 +78,15 @@ pub enum Command {
         #[arg(short, long)]
         follow: bool,
     },
-    /// Run the file's [[check]]s against the lab (brought up first if needed); exit 1 if any check fails.
+    /// Run the file's [[check]]s against the lab as it is (brought up first if it is down); exit 1 if any check fails.
     Test {
         file: PathBuf,
         /// Write a JUnit XML report here.
         #[arg(long)]
         junit: Option<PathBuf>,
+        /// Reconcile the lab with the file first (`netlab up`), also when it is up already.
+        #[arg(long)]
+        up: bool,
         /// Tear the lab down afterwards, also when checks fail.
         #[arg(long)]
         down: bool,
@@ -152,11 +161,18 @@ pub fn run<S: System>(cli: Cli, sys: &S) -> Result<i32> {
         Command::Logs { target, lab, follow } => logs::run(sys, &target, lab.as_deref(), follow),
         other => sys.runtime()?.block_on(async move {
             match other {
-                Command::Up { file, firewall } => up::up(sys, &file, firewall.map(Into::into)).await,
-                Command::Plan { file, firewall } => up::plan(sys, &file, firewall.map(Into::into)).await,
+                Command::Up { file, firewall, adopt } => {
+                    up::up(sys, &file, firewall.map(Into::into), adopt).await
+                }
+                Command::Plan { file, firewall, adopt } => {
+                    up::plan(sys, &file, firewall.map(Into::into), adopt).await
+                }
                 Command::Down { file, lab } => down::run(sys, file.as_deref(), lab.as_deref()).await,
                 Command::Status { lab, json } => status::run(sys, lab.as_deref(), json).await,
-                Command::Test { file, junit, down } => test::run(sys, &file, junit.as_deref(), down).await,
+                Command::Test { file, junit, up, down } => {
+                    let flags = test::Flags { reconcile: up, tear_down: down };
+                    test::run(sys, &file, junit.as_deref(), flags).await
+                }
                 Command::Exec { .. } | Command::Validate { .. } | Command::Ls | Command::Logs { .. } => {
                     unreachable!("handled above")
                 }

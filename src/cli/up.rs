@@ -8,8 +8,15 @@ use crate::Lab;
 use std::path::Path;
 use std::sync::OnceLock;
 
-pub async fn up<S: System>(sys: &S, file: &Path, firewall: Option<FirewallKind>) -> Result<i32> {
-    let lab = Lab::load(file)?;
+/// Reads the file; `adopt`: it may take over a lab of its name made from another file.
+fn load(file: &Path, adopt: bool) -> Result<Lab> {
+    let mut lab = Lab::load(file)?;
+    lab.adopt = adopt;
+    Ok(lab)
+}
+
+pub async fn up<S: System>(sys: &S, file: &Path, firewall: Option<FirewallKind>, adopt: bool) -> Result<i32> {
+    let lab = load(file, adopt)?;
     let bar = OnceLock::new();
     let report =
         up::up(sys, &lab, firewall, &|n| drop(bar.set(progress(n, &format!("up {}", lab.name)))), &|| {
@@ -32,8 +39,13 @@ pub async fn up<S: System>(sys: &S, file: &Path, firewall: Option<FirewallKind>)
     Ok(0)
 }
 
-pub async fn plan<S: System>(sys: &S, file: &Path, firewall: Option<FirewallKind>) -> Result<i32> {
-    let lab = Lab::load(file)?;
+pub async fn plan<S: System>(
+    sys: &S,
+    file: &Path,
+    firewall: Option<FirewallKind>,
+    adopt: bool,
+) -> Result<i32> {
+    let lab = load(file, adopt)?;
     let planned = up::plan(sys, &lab, firewall).await?;
     if let Some(n) = &planned.notice {
         eprintln!("netlab: {n}");

@@ -13,4 +13,6 @@ pub mod test;
 pub mod up;
 
 #[cfg(test)]
+mod bind_tests;
+#[cfg(test)]
 mod tests;
