@@ -117,7 +117,8 @@ pub trait Store {
     /// Holds the lab for one `up` or `down` at a time.
     fn lock(&self, lab: &str) -> Result<Self::Lock, Error>;
     fn load(&self, lab: &str) -> Result<Option<Record>, Error>;
-    /// Notes the mount identity of each recorded namespace, then writes the record atomically.
+    /// Notes the mount identity of each recorded namespace and, the first time, the network
+    /// namespace the lab is made in (`Record::made_in`), then writes the record atomically.
     fn save(&self, record: &mut Record) -> Result<(), Error>;
     /// Removes the lab's record and its files; missing counts as done.
     fn remove(&self, lab: &str) -> Result<(), Error>;
@@ -134,6 +135,13 @@ pub trait Probes {
     fn nft_available(&self) -> bool;
     /// Whether the kernel has the qdisc `kind` (`tbf`, `netem`).
     async fn has_qdisc(&self, kind: &str) -> Result<bool, SysError>;
+    /// The identity of the network namespace netlab runs in: the nsfs device and inode of
+    /// `/proc/self/ns/net` (`stat -L`), the `net:[INODE]` that `readlink` shows. `None` when
+    /// it cannot be read.
+    fn netns_identity(&self) -> Option<(u64, u64)>;
+    /// A path that `nsenter --net=` takes to enter the namespace with identity `id`, when one
+    /// is known (`/run/netns/NAME`, `/proc/1/ns/net`).
+    fn netns_path(&self, id: (u64, u64)) -> Option<String>;
     /// Runs one check's probe from inside namespace `ns`; why it failed, if it did.
     async fn probe(
         &self,

@@ -38,6 +38,9 @@ pub enum Command {
         /// (a routing daemon's, or added by hand).
         #[arg(long)]
         prune: bool,
+        /// Take over a lab of this name that was made from another file.
+        #[arg(long)]
+        adopt: bool,
     },
     /// Print what `up` would do. Exit 0 when nothing would change, 2 when something would, 1 on error.
     Plan {
@@ -47,6 +50,9 @@ pub enum Command {
         /// Plan as `up --prune` would.
         #[arg(long)]
         prune: bool,
+        /// Plan as `up --adopt` would: taking over a lab of this name made from another file.
+        #[arg(long)]
+        adopt: bool,
     },
     /// Remove everything the lab owns, and nothing else.
     Down {
@@ -80,12 +86,15 @@ pub enum Command {
         #[arg(short, long)]
         follow: bool,
     },
-    /// Run the file's [[check]]s against the lab (brought up first if needed); exit 1 if any check fails.
+    /// Run the file's [[check]]s against the lab as it is (brought up first if it is down); exit 1 if any check fails.
     Test {
         file: PathBuf,
         /// Write a JUnit XML report here.
         #[arg(long)]
         junit: Option<PathBuf>,
+        /// Reconcile the lab with the file first (`netlab up`), also when it is up already.
+        #[arg(long)]
+        up: bool,
         /// Tear the lab down afterwards, also when checks fail.
         #[arg(long)]
         down: bool,
@@ -160,15 +169,18 @@ pub fn run<S: System>(cli: Cli, sys: &S) -> Result<i32> {
         Command::Logs { target, lab, follow } => logs::run(sys, &target, lab.as_deref(), follow),
         other => sys.runtime()?.block_on(async move {
             match other {
-                Command::Up { file, firewall, prune } => {
-                    up::up(sys, &file, Options { firewall: firewall.map(Into::into), prune }).await
+                Command::Up { file, firewall, prune, adopt } => {
+                    up::up(sys, &file, Options { firewall: firewall.map(Into::into), prune, adopt }).await
                 }
-                Command::Plan { file, firewall, prune } => {
-                    up::plan(sys, &file, Options { firewall: firewall.map(Into::into), prune }).await
+                Command::Plan { file, firewall, prune, adopt } => {
+                    up::plan(sys, &file, Options { firewall: firewall.map(Into::into), prune, adopt }).await
                 }
                 Command::Down { file, lab } => down::run(sys, file.as_deref(), lab.as_deref()).await,
                 Command::Status { lab, json } => status::run(sys, lab.as_deref(), json).await,
-                Command::Test { file, junit, down } => test::run(sys, &file, junit.as_deref(), down).await,
+                Command::Test { file, junit, up, down } => {
+                    let flags = test::Flags { reconcile: up, tear_down: down };
+                    test::run(sys, &file, junit.as_deref(), flags).await
+                }
                 Command::Exec { .. } | Command::Validate { .. } | Command::Ls | Command::Logs { .. } => {
                     unreachable!("handled above")
                 }

@@ -1,20 +1,30 @@
-//! `netlab test TOPO.toml [--junit FILE] [--down]`: bring the lab up if needed, run its
-//! checks, print a table, write a JUnit report, exit 1 when a check did not go as expected.
+//! `netlab test TOPO.toml [--junit FILE] [--up] [--down]`: bring the lab up if it is down (a
+//! lab that is up is left as it is, unless `--up`), run its checks, print a table, write a JUnit
+//! report, exit 1 when a check did not go as expected.
 
 use crate::backend::System;
-use crate::engine::test::{run_checks, CheckResult};
-use crate::engine::{down::down, up::up};
+use crate::engine::down::down;
+use crate::engine::test::{prepare, run_checks, CheckResult, Prepared};
 use crate::error::{Error, Result};
 use crate::Lab;
 use std::path::Path;
 
-pub async fn run<S: System>(sys: &S, file: &Path, junit: Option<&Path>, tear_down: bool) -> Result<i32> {
+/// What `netlab test` was asked to do around the checks.
+#[derive(Debug, Clone, Copy)]
+pub struct Flags {
+    /// `--up`: reconcile a lab that is up before the checks.
+    pub reconcile: bool,
+    /// `--down`: tear the lab down afterwards.
+    pub tear_down: bool,
+}
+
+pub async fn run<S: System>(sys: &S, file: &Path, junit: Option<&Path>, flags: Flags) -> Result<i32> {
     let lab = Lab::load(file)?;
     if lab.checks.is_empty() {
         return Err(Error::Usage(format!("{} has no [[check]]s to run", file.display())));
     }
-    let outcome = up_and_check(sys, &lab, junit).await;
-    if tear_down {
+    let outcome = up_and_check(sys, &lab, junit, flags.reconcile).await;
+    if flags.tear_down {
         // Also when the checks failed: CI must not leave the lab behind.
         let d = down(sys, &lab.name).await;
         if let (Ok(_), Err(e)) = (&outcome, d) {
@@ -24,10 +34,21 @@ pub async fn run<S: System>(sys: &S, file: &Path, junit: Option<&Path>, tear_dow
     outcome
 }
 
-async fn up_and_check<S: System>(sys: &S, lab: &Lab, junit: Option<&Path>) -> Result<i32> {
-    let report = up(sys, lab, Default::default(), &|_| {}, &|| {}).await?;
-    if !report.plan.is_empty() {
-        eprintln!("netlab: lab {}: {} changes applied", lab.name, report.plan.ops.len());
+async fn up_and_check<S: System>(sys: &S, lab: &Lab, junit: Option<&Path>, reconcile: bool) -> Result<i32> {
+    match prepare(sys, lab, reconcile).await? {
+        Prepared::BroughtUp(report) if !report.plan.is_empty() => {
+            eprintln!("netlab: lab {}: {} changes applied", lab.name, report.plan.ops.len());
+        }
+        Prepared::AsIs { drift } if !drift.is_empty() => eprintln!(
+            "netlab: warning: lab {} has drifted from {} by {} change{}; checking it as it is \
+             (`netlab plan {}` lists them, `netlab test --up` applies them first)",
+            lab.name,
+            lab.file.display(),
+            drift.ops.len(),
+            if drift.ops.len() == 1 { "" } else { "s" },
+            lab.file.display()
+        ),
+        _ => {}
     }
     let results = run_checks(sys, lab).await;
     print_table(&results);

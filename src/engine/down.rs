@@ -20,6 +20,7 @@ pub struct DownReport {
 pub async fn down<S: System>(sys: &S, lab: &str) -> Result<DownReport> {
     let lock = sys.lock(lab)?;
     let record = sys.load(lab)?;
+    super::bind::check_down(sys, record.as_ref())?;
     let view = sys.observe_teardown(lab, record.as_ref()).await?;
     let others = sys.all().unwrap_or_default();
     let plan = teardown::teardown(lab, record.as_ref(), &view, &others);

@@ -3,6 +3,7 @@
 //! code. Nothing here names `sys::`.
 
 pub mod apply;
+pub mod bind;
 pub mod down;
 pub mod exec;
 pub mod load;
@@ -11,5 +12,7 @@ pub mod status;
 pub mod test;
 pub mod up;
 
+#[cfg(test)]
+mod bind_tests;
 #[cfg(test)]
 mod tests;

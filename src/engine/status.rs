@@ -52,6 +52,7 @@ fn pick<S: System>(sys: &S, lab: Option<&str>) -> Result<Record> {
 /// The status of lab `lab` (or of the only lab that is up).
 pub async fn status<S: System>(sys: &S, lab: Option<&str>) -> Result<Status> {
     let record = pick(sys, lab)?;
+    super::bind::check_status(sys, &record)?;
     // Drift needs the file; without it, show what the kernel holds.
     let (lab_file, drift_unknown) = match Lab::load(&record.file) {
         Ok(l) if l.name == record.lab => (Some(l), None),

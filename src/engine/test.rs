@@ -1,8 +1,11 @@
-//! `[[check]]`s: each probe runs natively from inside its node's network namespace, all of
+//! `netlab test`: the lab is brought up only when it is down (or when asked to), then its
+//! `[[check]]`s run. Each probe runs natively from inside its node's network namespace, all of
 //! them at once, each bounded by its timeout and timed from its own start to its own end.
 
-use crate::backend::Probes;
+use crate::backend::{Probes, System};
+use crate::error::Result;
 use crate::model::{self, Probe};
+use crate::plan::Plan;
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
@@ -33,6 +36,27 @@ fn target(p: &Probe) -> String {
         Probe::Connect(sa) => format!("connect {sa}"),
         Probe::ConnectUdp(sa) => format!("connect_udp {sa}"),
     }
+}
+
+/// What `netlab test` did to the lab before its checks.
+#[derive(Debug)]
+pub enum Prepared {
+    /// The lab was down, or reconciling was asked for (`--up`): `up` ran, with this report.
+    BroughtUp(super::up::UpReport),
+    /// The lab was up and was left as it is; `drift` is what `up` would change (empty when
+    /// the lab matches its file).
+    AsIs { drift: Plan },
+}
+
+/// Gets the lab ready for its checks: a lab that is up (it has a record) is not changed,
+/// only planned, unless `reconcile`; a lab that is down is brought up.
+pub async fn prepare<S: System>(sys: &S, lab: &model::Lab, reconcile: bool) -> Result<Prepared> {
+    if !reconcile && sys.load(&lab.name)?.is_some() {
+        let planned = super::up::plan(sys, lab, Default::default()).await?;
+        return Ok(Prepared::AsIs { drift: planned.plan });
+    }
+    let report = super::up::up(sys, lab, Default::default(), &|_| {}, &|| {}).await?;
+    Ok(Prepared::BroughtUp(report))
 }
 
 /// Runs every check of the lab concurrently and returns the results in file order.

@@ -20,6 +20,8 @@ pub struct Options {
     pub firewall: Option<FirewallKind>,
     /// Also remove the routes and addresses in the lab's namespaces that it did not make.
     pub prune: bool,
+    /// Take over a lab of this name that was made from another file.
+    pub adopt: bool,
 }
 
 /// What `up` did.
@@ -98,6 +100,7 @@ async fn check_qdiscs<S: Probes>(sys: &S, lab: &model::Lab) -> Result<()> {
 pub async fn plan<S: System>(sys: &S, lab: &model::Lab, opts: Options) -> Result<Planned> {
     check_qdiscs(sys, lab).await?;
     let record = sys.load(&lab.name)?;
+    super::bind::check_up(sys, lab, record.as_ref(), opts.adopt)?;
     let (kind, notice) = firewall_kind(sys, lab, opts.firewall, record.as_ref())?;
     let want = plan::desired::network(lab);
     let mut seen = sys.observe(&lab.name, &want, record, kind).await?;

@@ -7,7 +7,8 @@ use crate::model::{names, NsRef};
 use crate::state::{Record, TeardownView};
 
 /// The ops that remove lab `lab`. `others`: the records of the other labs on this machine,
-/// which may still need a host sysctl this lab also set.
+/// which may still need a host sysctl this lab also set (those made in the same network
+/// namespace: host sysctls are per namespace).
 pub fn teardown(lab: &str, record: Option<&Record>, view: &TeardownView, others: &[Record]) -> Plan {
     // Processes first: they hold namespaces, and nothing may outlive the lab.
     let mut ops = vec![Op::StopProcesses { recorded: record.is_some() }];
@@ -23,7 +24,8 @@ pub fn teardown(lab: &str, record: Option<&Record>, view: &TeardownView, others:
             // only when no other lab up in this namespace set the same key.
             let now = view.host_sysctls.get(key);
             let still_ours = rec.host_sysctls.get(key).is_some_and(|v| now == Some(v));
-            let shared = others.iter().any(|o| o.lab != lab && o.host_sysctls.contains_key(key));
+            let shared =
+                others.iter().any(|o| o.lab != lab && o.same_netns(rec) && o.host_sysctls.contains_key(key));
             if still_ours && !shared {
                 ops.push(Op::SetSysctl {
                     ns: NsRef::Host,

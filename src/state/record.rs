@@ -46,6 +46,11 @@ pub struct Record {
     /// The impairments set on each interface, by `iface_key`.
     #[serde(default)]
     pub shapes: BTreeMap<String, crate::model::shape::Shape>,
+    /// The identity (nsfs device, inode: `stat -L /proc/self/ns/net`) of the network namespace
+    /// the lab was made in. A `host` node's objects live there, so commands run from anywhere
+    /// else refuse (see `engine::bind`); absent in records older than this field.
+    #[serde(default)]
+    pub made_in: Option<(u64, u64)>,
 }
 
 impl Record {
@@ -60,6 +65,27 @@ impl Record {
     /// The key of an interface in `shapes`.
     pub fn iface_key(ns: &NsRef, iface: &str) -> String {
         format!("{}:{iface}", Record::ns_key(ns))
+    }
+
+    /// Whether the lab has a `host` node: objects in the namespace netlab was run in.
+    pub fn has_host(&self) -> bool {
+        self.nodes.values().any(Option::is_none)
+    }
+
+    /// Notes `here` as the namespace the lab was made in, unless the record already knows.
+    pub fn note_made_in(&mut self, here: Option<(u64, u64)>) {
+        if self.made_in.is_none() {
+            self.made_in = here;
+        }
+    }
+
+    /// Whether this lab and `other` may share host objects (a host sysctl): both were made in
+    /// the same network namespace, or either record is too old to say.
+    pub fn same_netns(&self, other: &Record) -> bool {
+        match (self.made_in, other.made_in) {
+            (Some(a), Some(b)) => a == b,
+            _ => true,
+        }
     }
 
     /// A fresh record for a lab, keeping what an older record knew of (namespaces,

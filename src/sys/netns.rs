@@ -48,6 +48,28 @@ pub fn identity(name: &str) -> Option<(u64, u64)> {
     (stx.stx_mask & nix::libc::STATX_MNT_ID_UNIQUE != 0).then_some((stx.stx_ino, stx.stx_mnt_id))
 }
 
+/// The nsfs device and inode of the namespace a path names (`stat -L PATH`).
+fn ns_id(path: &std::path::Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+/// The identity of the network namespace this process runs in (its main thread's: no thread
+/// of netlab's stays in another), as `stat -L /proc/self/ns/net` gives it.
+pub fn self_identity() -> Option<(u64, u64)> {
+    ns_id(std::path::Path::new("/proc/self/ns/net"))
+}
+
+/// A path that enters the network namespace with identity `id`: the init process's, or a
+/// name under /run/netns.
+pub fn path_of(id: (u64, u64)) -> Option<String> {
+    let init = std::path::Path::new("/proc/1/ns/net");
+    if ns_id(init) == Some(id) {
+        return Some(init.display().to_string());
+    }
+    list().into_iter().map(|n| path(&n)).find(|p| ns_id(p) == Some(id)).map(|p| p.display().to_string())
+}
+
 /// Whether the name exists at all under /run/netns.
 pub fn exists(name: &str) -> bool {
     path(name).symlink_metadata().is_ok()

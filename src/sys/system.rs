@@ -149,6 +149,7 @@ impl Store for Real {
         store::load(lab)
     }
     fn save(&self, record: &mut Record) -> Result<()> {
+        record.note_made_in(netns::self_identity());
         store::save(record)
     }
     fn remove(&self, lab: &str) -> Result<()> {
@@ -176,6 +177,14 @@ impl Probes for Real {
             .await
             .map_err(|e| SysError::new(format!("probing sch_{kind}"), std::io::Error::other(e)))?
             .map_err(|e| SysError::new(format!("probing sch_{kind}"), e))
+    }
+
+    fn netns_identity(&self) -> Option<(u64, u64)> {
+        netns::self_identity()
+    }
+
+    fn netns_path(&self, id: (u64, u64)) -> Option<String> {
+        netns::path_of(id)
     }
 
     async fn probe(&self, ns: &NsRef, probe: &Probe, timeout: Duration) -> Result<(), String> {

@@ -86,3 +86,11 @@ fn graph_of_a_missing_file_fails() {
     let o = netlab(&["graph", "no-such-file.toml"]);
     assert_eq!(o.status.code(), Some(1), "{}", show(&o));
 }
+
+#[test]
+fn up_and_plan_take_adopt_and_test_takes_up() {
+    for (cmd, flag) in [("up", "--adopt"), ("plan", "--adopt"), ("test", "--up"), ("test", "--down")] {
+        let o = netlab(&[cmd, "--help"]);
+        assert!(o.status.success() && stdout(&o).contains(flag), "{cmd} --help lacks {flag}: {}", show(&o));
+    }
+}

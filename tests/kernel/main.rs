@@ -5,6 +5,7 @@
 
 mod support;
 
+mod binding;
 mod checks;
 mod converge;
 mod exec;

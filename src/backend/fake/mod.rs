@@ -35,6 +35,23 @@ pub struct FakeNs {
     pub tables: BTreeMap<String, Vec<String>>,
 }
 
+/// The identity of the network namespace the fake runs in at first (nsfs device, inode), as
+/// `stat -L /proc/self/ns/net` gives it in the init namespace.
+pub const HOST_NETNS: (u64, u64) = (4, 4026531840);
+
+/// Which network namespace the fake runs in, and the paths that enter the ones it knows.
+#[derive(Debug)]
+struct Netns {
+    here: Option<(u64, u64)>,
+    paths: BTreeMap<(u64, u64), String>,
+}
+
+impl Default for Netns {
+    fn default() -> Netns {
+        Netns { here: Some(HOST_NETNS), paths: BTreeMap::new() }
+    }
+}
+
 /// Everything the fake machine holds.
 #[derive(Debug, Default)]
 pub struct Machine {
@@ -53,6 +70,7 @@ struct Shared {
     fail_on: Mutex<Option<String>>,
     /// Qdiscs this fake kernel lacks.
     missing_qdiscs: Mutex<BTreeSet<String>>,
+    netns: Mutex<Netns>,
 }
 
 /// A handle on the fake machine; clones share it. `net` and `procs` hand out handles that
@@ -84,6 +102,26 @@ impl Fake {
     /// Makes the fake kernel lack the qdisc `kind`.
     pub fn without_qdisc(&self, kind: &str) {
         self.shared.missing_qdiscs.lock().expect("fake").insert(kind.to_string());
+    }
+
+    /// Runs netlab as if from the network namespace `id` (`nsenter --net=`); `None`: one whose
+    /// identity cannot be read. The fake's host namespace keeps its contents: only the
+    /// identity the engine sees changes.
+    pub fn enter_netns(&self, id: Option<(u64, u64)>) {
+        self.shared.netns.lock().expect("fake").here = id;
+    }
+
+    /// Makes `path` the way into the namespace `id` (as /run/netns/NAME is).
+    pub fn name_netns(&self, id: (u64, u64), path: &str) {
+        self.shared.netns.lock().expect("fake").paths.insert(id, path.to_string());
+    }
+
+    pub(super) fn netns_here(&self) -> Option<(u64, u64)> {
+        self.shared.netns.lock().expect("fake").here
+    }
+
+    pub(super) fn netns_path_of(&self, id: (u64, u64)) -> Option<String> {
+        self.shared.netns.lock().expect("fake").paths.get(&id).cloned()
     }
 
     pub(super) fn log(&self, line: String) -> Result<(), SysError> {

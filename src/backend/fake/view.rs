@@ -154,6 +154,7 @@ impl Store for Fake {
         Ok(self.machine().records.get(lab).cloned())
     }
     fn save(&self, record: &mut Record) -> Result<(), Error> {
+        record.note_made_in(self.netns_here());
         self.machine().records.insert(record.lab.clone(), record.clone());
         Ok(())
     }
@@ -183,6 +184,12 @@ impl Probes for Fake {
     }
     async fn has_qdisc(&self, kind: &str) -> Result<bool, SysError> {
         Ok(!self.shared.missing_qdiscs.lock().expect("fake").contains(kind))
+    }
+    fn netns_identity(&self) -> Option<(u64, u64)> {
+        self.netns_here()
+    }
+    fn netns_path(&self, id: (u64, u64)) -> Option<String> {
+        self.netns_path_of(id)
     }
     /// A ping reaches an address that some namespace holds on an interface that is up.
     async fn probe(&self, _: &NsRef, probe: &model::Probe, _: Duration) -> Result<(), String> {

@@ -187,6 +187,14 @@ impl TestLab {
         run(self.command(args))
     }
 
+    /// Runs netlab from network namespace `netns` (`nsenter --net=/run/netns/NETNS`) instead
+    /// of the lab's sandbox.
+    pub fn netlab_in(&self, netns: &str, args: &[&str]) -> Run {
+        let mut c = Command::new("nsenter");
+        c.arg(format!("--net=/run/netns/{netns}")).arg(bin()).args(args);
+        run(c)
+    }
+
     fn file_arg(&self) -> &str {
         self.file.to_str().unwrap()
     }
