@@ -235,6 +235,15 @@ fn settle_record(lab: &model::Lab, record: &mut Record) {
         want.get(&NsRef::Host).map(|h| h.routes.values().cloned().collect()).unwrap_or_default();
     record.tables = want.iter().filter(|(_, s)| s.nft.is_some()).map(|(ns, _)| Record::ns_key(ns)).collect();
     record.host_sysctls = want.get(&NsRef::Host).map(|h| h.sysctls.clone()).unwrap_or_default();
+    record.addrs = want
+        .iter()
+        .flat_map(|(ns, s)| {
+            s.ifaces
+                .iter()
+                .filter(|(_, i)| !i.addrs.is_empty())
+                .map(move |(i, st)| (Record::iface_key(ns, i), st.addrs.clone()))
+        })
+        .collect();
     record.shapes = want
         .iter()
         .flat_map(|(ns, s)| {

@@ -260,10 +260,11 @@ pub async fn snapshot(
     Ok(snap)
 }
 
-/// Splits what a snapshot holds into what netlab manages (routes with its protocol,
-/// addresses with its mark, or the very addresses the file asks for there) and the rest.
-/// Without `IFA_PROTO`, every address on the lab's interfaces counts as the lab's.
-fn sort_out(snap: &mut Snapshot, want: Option<&NsState>) {
+/// Splits what a snapshot of namespace `ns` holds into what netlab manages (routes with its
+/// protocol; addresses with its mark, or the very addresses the file asks for there) and the
+/// rest. A kernel without `IFA_PROTO` marks no address: there the record says which
+/// addresses the lab added.
+fn sort_out(snap: &mut Snapshot, ns: &NsRef, want: Option<&NsState>, record: Option<&Record>) {
     let state = &mut snap.state;
     for (key, proto) in &snap.route_protos {
         if *proto != NETLAB_PROTO {
@@ -272,13 +273,15 @@ fn sort_out(snap: &mut Snapshot, want: Option<&NsState>) {
             }
         }
     }
-    if !snap.addr_proto_known {
-        return;
-    }
     for (name, iface) in state.ifaces.iter_mut() {
         let wanted = want.and_then(|w| w.ifaces.get(name)).map(|w| &w.addrs);
+        let recorded = record.and_then(|r| r.addrs.get(&Record::iface_key(ns, name)));
         let (ours, theirs): (BTreeSet<IpNetwork>, BTreeSet<IpNetwork>) = iface.addrs.iter().partition(|a| {
-            snap.marked_addrs.contains(&(name.clone(), **a)) || wanted.is_some_and(|w| w.contains(a))
+            let marked = match snap.addr_proto_known {
+                true => snap.marked_addrs.contains(&(name.clone(), **a)),
+                false => recorded.is_some_and(|r| r.contains(a)),
+            };
+            marked || wanted.is_some_and(|w| w.contains(a))
         });
         iface.addrs = ours;
         state.unmanaged.addrs.extend(theirs.into_iter().map(|a| (name.clone(), a)));
@@ -376,7 +379,7 @@ pub async fn observe(
             }
         }
         let ns = NsRef::Named(name);
-        sort_out(&mut snap, want.get(&ns));
+        sort_out(&mut snap, &ns, want.get(&ns), record.as_ref());
         // A route the file asks for whose place a stranger's route holds cannot be added.
         for (r, proto) in &snap.state.unmanaged.routes {
             if want.get(&ns).is_some_and(|w| w.routes.contains_key(&(r.dst, r.metric))) {
@@ -424,7 +427,7 @@ pub async fn observe(
     }
     host.ifaces = ours;
     snap.state = host;
-    sort_out(&mut snap, host_want);
+    sort_out(&mut snap, &NsRef::Host, host_want, record.as_ref());
     // Only the lab's own interfaces were kept: what else is on them is unmanaged.
     let mut host = snap.state;
     host.unmanaged.routes.clear();
@@ -442,5 +445,67 @@ fn recall_shapes(state: &mut crate::state::NsState, ns: &NsRef, record: Option<&
                 iface.shape = Some(*s);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snap(proto_known: bool) -> Snapshot {
+        let mut state = NsState::default();
+        let iface = IfState {
+            kind: IfKind::Veth,
+            alias: None,
+            mtu: Some(1500),
+            master: None,
+            addrs: ["10.0.0.1/24", "10.0.0.9/24", "10.0.0.5/24"].iter().map(|a| a.parse().unwrap()).collect(),
+            up: true,
+            shape: None,
+        };
+        state.ifaces.insert("eth0".into(), iface);
+        let mut route_protos = BTreeMap::new();
+        for (dst, proto) in [("10.9.0.0/24", NETLAB_PROTO), ("10.8.0.0/24", 12)] {
+            let r = RouteState::single(dst.parse().unwrap(), None, Some("eth0".into()), 0);
+            route_protos.insert((r.dst, 0), proto);
+            state.routes.insert((r.dst, 0), r);
+        }
+        let marked_addrs = [("eth0".to_string(), "10.0.0.1/24".parse().unwrap())].into_iter().collect();
+        Snapshot { lo_alias: None, state, route_protos, marked_addrs, addr_proto_known: proto_known }
+    }
+
+    fn want() -> NsState {
+        let mut w = snap(true).state;
+        w.ifaces.get_mut("eth0").unwrap().addrs = ["10.0.0.5/24".parse().unwrap()].into_iter().collect();
+        w
+    }
+
+    fn addrs(s: &Snapshot) -> (Vec<String>, Vec<String>) {
+        let ours = s.state.ifaces["eth0"].addrs.iter().map(|a| a.to_string()).collect();
+        let theirs = s.state.unmanaged.addrs.iter().map(|(_, a)| a.to_string()).collect();
+        (ours, theirs)
+    }
+
+    #[test]
+    fn routes_of_other_protocols_and_unmarked_addresses_are_unmanaged() {
+        let mut s = snap(true);
+        sort_out(&mut s, &NsRef::Named("x".into()), Some(&want()), None);
+        assert_eq!(s.state.routes.keys().map(|k| k.0.to_string()).collect::<Vec<_>>(), ["10.9.0.0/24"]);
+        assert_eq!(s.state.unmanaged.routes.len(), 1);
+        assert_eq!(s.state.unmanaged.routes[0].1, 12);
+        // Marked, or the very address the file asks for: the lab's.
+        assert_eq!(addrs(&s), (vec!["10.0.0.1/24".into(), "10.0.0.5/24".into()], vec!["10.0.0.9/24".into()]));
+    }
+
+    #[test]
+    fn without_ifa_proto_the_record_says_which_addresses_are_the_labs() {
+        let mut s = snap(false);
+        let ns = NsRef::Named("x".into());
+        let mut record = Record::default();
+        record
+            .addrs
+            .insert(Record::iface_key(&ns, "eth0"), ["10.0.0.9/24".parse().unwrap()].into_iter().collect());
+        sort_out(&mut s, &ns, Some(&want()), Some(&record));
+        assert_eq!(addrs(&s), (vec!["10.0.0.5/24".into(), "10.0.0.9/24".into()], vec!["10.0.0.1/24".into()]));
     }
 }
