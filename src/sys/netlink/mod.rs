@@ -6,6 +6,7 @@
 
 pub mod dump;
 pub mod observe;
+mod parse;
 pub mod rtnl;
 pub mod tc;
 

@@ -1,22 +1,21 @@
 //! Reads what the kernel holds for one lab: its namespaces and, in the host namespace, the
 //! objects that carry its mark. Nothing else is looked at.
 
+use super::parse::{link_alias, link_kind, link_name, route_state};
 use super::rtnl::NETLAB_PROTO;
 use super::{dump, tc};
 use crate::error::{Error, SysError};
 use crate::model::firewall::FirewallKind;
 use crate::model::shape::Shape;
 use crate::model::{names, NsRef};
-use crate::state::{IfKind, IfState, NetState, NextHop, NsState, RouteState};
+use crate::state::{IfState, NetState, NsState, RouteState};
 use crate::state::{Observed, Record};
 use crate::sys::{firewall, netns, sysctl};
 use futures::stream::{self, StreamExt};
 use ipnetwork::IpNetwork;
 use netlink_packet_route::address::AddressAttribute;
-use netlink_packet_route::link::{InfoKind, LinkAttribute, LinkFlags, LinkInfo, LinkMessage};
-use netlink_packet_route::route::{
-    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteType, RouteVia,
-};
+use netlink_packet_route::link::{LinkAttribute, LinkFlags};
+use netlink_packet_route::route::RouteProtocol;
 use netlink_packet_route::tc::TcHandle;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io;
@@ -53,83 +52,6 @@ pub struct Snapshot {
 
 fn sys(op: String) -> impl FnOnce(io::Error) -> SysError {
     move |e| SysError::new(op, e)
-}
-
-fn link_name(l: &LinkMessage) -> Option<&str> {
-    l.attributes.iter().find_map(|a| if let LinkAttribute::IfName(n) = a { Some(n.as_str()) } else { None })
-}
-
-fn link_alias(l: &LinkMessage) -> Option<String> {
-    l.attributes.iter().find_map(|a| if let LinkAttribute::IfAlias(n) = a { Some(n.clone()) } else { None })
-}
-
-fn link_kind(l: &LinkMessage) -> IfKind {
-    let kind = l.attributes.iter().find_map(|a| match a {
-        LinkAttribute::LinkInfo(infos) => {
-            infos.iter().find_map(|i| if let LinkInfo::Kind(k) = i { Some(k.clone()) } else { None })
-        }
-        _ => None,
-    });
-    match kind {
-        Some(InfoKind::Veth) => IfKind::Veth,
-        Some(InfoKind::Bridge) => IfKind::Bridge,
-        Some(k) => IfKind::Other(k.to_string()),
-        None => IfKind::Other("device".into()),
-    }
-}
-
-fn route_addr(a: &RouteAddress) -> Option<IpAddr> {
-    match a {
-        RouteAddress::Inet(v) => Some(IpAddr::V4(*v)),
-        RouteAddress::Inet6(v) => Some(IpAddr::V6(*v)),
-        _ => None,
-    }
-}
-
-/// A main-table unicast route as netlab models it, with its protocol.
-fn route_state(r: &RouteMessage, names: &HashMap<u32, String>) -> Option<(RouteState, u8)> {
-    let table = r
-        .attributes
-        .iter()
-        .find_map(|a| if let RouteAttribute::Table(t) = a { Some(*t) } else { None })
-        .unwrap_or(r.header.table as u32);
-    if table != RouteHeader::RT_TABLE_MAIN as u32 || r.header.kind != RouteType::Unicast {
-        return None;
-    }
-    let mut dst: IpAddr = if r.header.address_family == netlink_packet_route::AddressFamily::Inet6 {
-        "::".parse().ok()?
-    } else {
-        "0.0.0.0".parse().ok()?
-    };
-    let (mut via, mut dev, mut metric, mut hops) = (None, None, 0, Vec::new());
-    for a in &r.attributes {
-        match a {
-            RouteAttribute::Destination(d) => dst = route_addr(d)?,
-            RouteAttribute::Gateway(g) => via = route_addr(g),
-            RouteAttribute::Oif(i) => dev = names.get(i).cloned(),
-            RouteAttribute::Priority(p) => metric = *p,
-            RouteAttribute::MultiPath(nh) => {
-                for h in nh {
-                    let gw = h.attributes.iter().find_map(|a| match a {
-                        RouteAttribute::Gateway(g) => route_addr(g),
-                        RouteAttribute::Via(RouteVia::Inet(v)) => Some(IpAddr::V4(*v)),
-                        RouteAttribute::Via(RouteVia::Inet6(v)) => Some(IpAddr::V6(*v)),
-                        _ => None,
-                    });
-                    let Some(gw) = gw else { continue };
-                    hops.push(NextHop {
-                        via: gw,
-                        dev: names.get(&h.interface_index).cloned(),
-                        weight: h.hops as u16 + 1,
-                    });
-                }
-            }
-            _ => {}
-        }
-    }
-    hops.sort();
-    let dst = IpNetwork::new(dst, r.header.destination_prefix_length).ok()?;
-    Some((RouteState { dst, via, dev, metric, hops }, u8::from(r.header.protocol)))
 }
 
 /// The lab's rules to read in a namespace: how they were loaded, the lab, the table.
@@ -451,6 +373,7 @@ fn recall_shapes(state: &mut crate::state::NsState, ns: &NsRef, record: Option<&
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::IfKind;
 
     fn snap(proto_known: bool) -> Snapshot {
         let mut state = NsState::default();
