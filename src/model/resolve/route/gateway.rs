@@ -13,17 +13,18 @@ use std::ops::Range;
 const MAX_WEIGHT: i64 = 256;
 
 /// What `via` says before the destination is known: its gateways, located.
-pub(super) enum Via {
+pub(super) enum Via<'a> {
     One(Option<(IpAddr, Range<usize>)>),
-    Hops(Vec<(IpAddr, Range<usize>)>),
+    /// Each gateway with the span of its address and the hop as written.
+    Hops(Vec<(IpAddr, Range<usize>, &'a S<RawHop>)>),
 }
 
-impl Via {
+impl Via<'_> {
     /// The first gateway: it decides the family of `to = "default"`.
     pub(super) fn first(&self) -> Option<IpAddr> {
         match self {
             Via::One(v) => v.as_ref().map(|(ip, _)| *ip),
-            Via::Hops(h) => h.first().map(|(ip, _)| *ip),
+            Via::Hops(h) => h.first().map(|(ip, _, _)| *ip),
         }
     }
 }
@@ -35,7 +36,7 @@ fn parse_gateway(src: &Source, s: &S<String>, hint: &str) -> R<IpAddr> {
 }
 
 /// Parses `via`: the gateway strings and the shape of the list, nothing that needs the node.
-pub(super) fn parse_via(src: &Source, r: &S<RawRoute>) -> R<Via> {
+pub(super) fn parse_via<'a>(src: &Source, r: &'a S<RawRoute>) -> R<Via<'a>> {
     let rr = r.get_ref();
     let Some(v) = &rr.via else { return Ok(Via::One(None)) };
     let hops = match v.get_ref() {
@@ -75,7 +76,7 @@ pub(super) fn parse_via(src: &Source, r: &S<RawRoute>) -> R<Via> {
     for h in hops {
         let ip =
             parse_gateway(src, &h.get_ref().via, "write a gateway such as \"10.0.0.1\" (no prefix length)")?;
-        out.push((ip, h.get_ref().via.span()));
+        out.push((ip, h.get_ref().via.span(), h));
     }
     Ok(Via::Hops(out))
 }
@@ -168,11 +169,8 @@ impl Gateways<'_> {
             }
             Via::Hops(h) => h,
         };
-        let Some(RawVia::Hops(raw)) = rr.via.as_ref().map(|v| v.get_ref()) else {
-            unreachable!("parse_via gave hops for a list")
-        };
         let mut out: Vec<Hop> = Vec::new();
-        for ((ip, span), h) in hops.into_iter().zip(raw) {
+        for (ip, span, h) in hops {
             self.family(dst, ip, span.clone())?;
             if out.iter().any(|o| o.via == ip) {
                 return Err(self.src.error(
