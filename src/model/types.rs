@@ -85,12 +85,34 @@ impl Link {
     }
 }
 
+/// A route of a node: `ip route add DST via GW dev IF metric N`, or with several next hops
+/// `ip route add DST nexthop via A nexthop via B weight 3`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {
     pub dst: IpNetwork,
-    pub via: Option<IpAddr>,
-    pub dev: Option<String>,
+    pub next: NextHops,
+    /// As the file gives it; the kernel's is `state::kernel_metric` of it.
     pub metric: Option<u32>,
+}
+
+/// Where a route sends packets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NextHops {
+    /// `via` and/or `dev`: at least one of them, the gateway on a subnet of the node (of `dev`
+    /// when given).
+    One { via: Option<IpAddr>, dev: Option<String> },
+    /// A list of `via`: two hops or more, each gateway once, of the route's family, each
+    /// reachable as a single `via` is. The route itself has no `via` or `dev`.
+    Multipath(Vec<Hop>),
+}
+
+/// One next hop of a multipath route (`nexthop via GW dev IF weight W`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hop {
+    pub via: IpAddr,
+    pub dev: Option<String>,
+    /// 1–256; `None` when the file gives none (the kernel's default, 1).
+    pub weight: Option<u16>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,9 +2,9 @@
 //! namespace, and the fingerprints of what runs for every node.
 
 use crate::model::workload::Processes;
-use crate::model::{names, Lab, NodeKind, NsRef, BRIDGE_NAME};
+use crate::model::{names, Lab, NextHops, NodeKind, NsRef, Route, BRIDGE_NAME};
 use crate::state::{
-    kernel_metric, IfKind, IfState, NetState, NodeProcs, ProcsState, RouteState, VETH_DEFAULT_MTU,
+    kernel_metric, IfKind, IfState, NetState, NextHop, NodeProcs, ProcsState, RouteState, VETH_DEFAULT_MTU,
 };
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -19,8 +19,8 @@ pub fn network(lab: &Lab) -> NetState {
             ns.nft = Some(node.firewall.listing());
         }
         for r in &node.routes {
-            let metric = kernel_metric(&r.dst, r.metric);
-            ns.routes.insert((r.dst, metric), RouteState::single(r.dst, r.via, r.dev.clone(), metric));
+            let st = route(r);
+            ns.routes.insert((st.dst, st.metric), st);
         }
         if node.kind == NodeKind::Switch {
             ns.ifaces.insert(
@@ -58,6 +58,24 @@ pub fn network(lab: &Lab) -> NetState {
         }
     }
     state
+}
+
+/// A route of the file as the kernel keeps it: the metric it stores, a multipath route's hops
+/// sorted (the kernel keeps the order they were given; the file's order is no difference),
+/// weight 1 where the file gives none.
+pub fn route(r: &Route) -> RouteState {
+    let metric = kernel_metric(&r.dst, r.metric);
+    match &r.next {
+        NextHops::One { via, dev } => RouteState::single(r.dst, *via, dev.clone(), metric),
+        NextHops::Multipath(hops) => {
+            let mut hops: Vec<NextHop> = hops
+                .iter()
+                .map(|h| NextHop { via: h.via, dev: h.dev.clone(), weight: h.weight.unwrap_or(1) })
+                .collect();
+            hops.sort();
+            RouteState { dst: r.dst, via: None, dev: None, metric, hops }
+        }
+    }
 }
 
 fn json<T: Serialize>(v: &T) -> String {

@@ -91,6 +91,7 @@ fn explain_toml_error(msg: &str, at: &str) -> (String, String) {
             "endpoints" => "endpoints = [\"a:eth0\", \"b:eth0\"]",
             "to" => "to = \"default\" or to = \"10.1.0.0/16\"",
             "from" => "from = \"h1\" (the node the check runs in)",
+            "via" => "via = \"10.0.0.1\" (the next hop's gateway)",
             _ => "it",
         };
         return (format!("missing key '{key}'"), format!("add {example}"));
@@ -103,6 +104,14 @@ fn explain_toml_error(msg: &str, at: &str) -> (String, String) {
         let (found, expected) = rest.split_once(", expected ").unwrap_or((rest, ""));
         let found = found.split(' ').next().unwrap_or(found);
         let (want, hint) = match expected {
+            e if e == super::raw::VIA_EXPECTED => (
+                "a gateway or a list of next hops",
+                "write via = \"10.0.0.1\", or via = [\"10.0.1.2\", { via = \"10.0.2.2\", weight = 3 }]",
+            ),
+            e if e == super::raw::HOP_EXPECTED => (
+                "a next hop",
+                "write a gateway such as \"10.0.1.2\", or a table such as { via = \"10.0.2.2\", weight = 3 }",
+            ),
             e if e.starts_with('i') || e.starts_with('u') || e.contains("integer") => {
                 ("an integer", "write a number without quotes, such as mtu = 1500")
             }

@@ -80,9 +80,88 @@ pub struct RawWorkload {
 #[serde(deny_unknown_fields)]
 pub struct RawRoute {
     pub to: S<String>,
-    pub via: Option<S<String>>,
+    /// One gateway, or a list of next hops: one multipath route.
+    pub via: Option<S<RawVia>>,
     pub dev: Option<S<String>>,
     pub metric: Option<S<i64>>,
+}
+
+/// A route's `via`: `"10.0.0.1"`, or `["10.0.1.2", { via = "10.0.2.2", weight = 3 }]`.
+#[derive(Debug)]
+pub enum RawVia {
+    One(String),
+    Hops(Vec<S<RawHop>>),
+}
+
+/// One next hop of a `via` list: a gateway string, or a table with an optional weight and dev.
+/// A bare string has no weight or dev; its span is the hop's own.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHop {
+    pub via: S<String>,
+    pub dev: Option<S<String>>,
+    pub weight: Option<S<i64>>,
+}
+
+/// What serde says a `via` or a hop should be (`load` turns it into a hint).
+pub(crate) const VIA_EXPECTED: &str = "a gateway string or a list of next hops";
+pub(crate) const HOP_EXPECTED: &str = "a next hop: a gateway string or a table { via = ... }";
+
+/// By hand rather than `#[serde(untagged)]`: untagged buffers the value and loses the spans
+/// of the hops inside.
+impl<'de> Deserialize<'de> for RawVia {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RawVia;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(VIA_EXPECTED)
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawVia, E> {
+                Ok(RawVia::One(v.to_string()))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<RawVia, A::Error> {
+                let mut hops = Vec::new();
+                while let Some(h) = seq.next_element::<S<HopEntry>>()? {
+                    let span = h.span();
+                    let hop = match h.into_inner() {
+                        HopEntry::Gateway(via) => {
+                            RawHop { via: S::new(span.clone(), via), dev: None, weight: None }
+                        }
+                        HopEntry::Table(hop) => hop,
+                    };
+                    hops.push(S::new(span, hop));
+                }
+                Ok(RawVia::Hops(hops))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// One entry of a `via` list as written.
+enum HopEntry {
+    Gateway(String),
+    Table(RawHop),
+}
+
+impl<'de> Deserialize<'de> for HopEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = HopEntry;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(HOP_EXPECTED)
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<HopEntry, E> {
+                Ok(HopEntry::Gateway(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<HopEntry, A::Error> {
+                RawHop::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(HopEntry::Table)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -62,7 +62,7 @@ fn golden_plans_from_an_empty_machine() {
 
 #[test]
 fn converged_machine_plans_nothing() {
-    for name in ["lan", "routed", "host"] {
+    for name in ["lan", "routed", "host", "multipath"] {
         let lab = load(name);
         let want = netlab::plan::desired::network(&lab);
         let plan = diff(&lab, &want, &converged(&want));
@@ -108,6 +108,68 @@ fn changed_and_extra_routes() {
     assert_eq!(
         render(&diff(&lab, &want, &seen)),
         "- route rt-a: 10.77.0.0/16 via 10.1.0.1 dev eth0 metric 0\n- route rt-a: default via 10.1.0.9 metric 0\n+ route rt-a: default via 10.1.0.1 metric 0\n"
+    );
+}
+
+/// The multipath route of `multipath.toml` in the observed state, to edit.
+fn multipath_route(seen: &mut Observed) -> &mut netlab::state::RouteState {
+    let key = ("10.9.0.0/24".parse().unwrap(), 0);
+    seen.ns.get_mut(&ns("mp-a")).unwrap().routes.get_mut(&key).unwrap()
+}
+
+#[test]
+fn multipath_route_is_one_route_with_its_hops_sorted() {
+    let lab = load("multipath");
+    let want = netlab::plan::desired::network(&lab);
+    let got = render(&diff(&lab, &want, &empty()));
+    let routes: Vec<&str> = got.lines().filter(|l| l.contains("route")).collect();
+    assert_eq!(
+        routes,
+        ["+ route mp-a: 10.9.0.0/24 nexthop via 10.0.1.2 nexthop via 10.0.2.2 weight 3 metric 0"]
+    );
+}
+
+#[test]
+fn multipath_route_with_its_hops_in_another_order_is_satisfied() {
+    let lab = load("multipath");
+    let want = netlab::plan::desired::network(&lab);
+    let mut seen = converged(&want);
+    let hops = &mut multipath_route(&mut seen).hops;
+    hops.reverse();
+    // The kernel names the interface of every hop.
+    hops[0].dev = Some("eth2".into());
+    hops[1].dev = Some("eth1".into());
+    let plan = diff(&lab, &want, &seen);
+    assert!(plan.is_empty(), "expected no changes, got:\n{plan}");
+}
+
+#[test]
+fn multipath_route_with_another_weight_is_replaced() {
+    let lab = load("multipath");
+    let want = netlab::plan::desired::network(&lab);
+    let mut seen = converged(&want);
+    multipath_route(&mut seen).hops[1].weight = 1;
+    assert_eq!(
+        render(&diff(&lab, &want, &seen)),
+        "- route mp-a: 10.9.0.0/24 nexthop via 10.0.1.2 nexthop via 10.0.2.2 metric 0\n\
+         + route mp-a: 10.9.0.0/24 nexthop via 10.0.1.2 nexthop via 10.0.2.2 weight 3 metric 0\n"
+    );
+}
+
+#[test]
+fn multipath_route_missing_a_hop_is_replaced() {
+    let lab = load("multipath");
+    let want = netlab::plan::desired::network(&lab);
+    let mut seen = converged(&want);
+    let r = multipath_route(&mut seen);
+    // What the kernel shows for a route left with one hop: a plain via and dev.
+    let left = r.hops.remove(0);
+    r.hops.clear();
+    (r.via, r.dev) = (Some(left.via), Some("eth1".into()));
+    assert_eq!(
+        render(&diff(&lab, &want, &seen)),
+        "- route mp-a: 10.9.0.0/24 via 10.0.1.2 dev eth1 metric 0\n\
+         + route mp-a: 10.9.0.0/24 nexthop via 10.0.1.2 nexthop via 10.0.2.2 weight 3 metric 0\n"
     );
 }
 

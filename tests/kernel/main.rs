@@ -13,6 +13,7 @@ mod firewall;
 mod iptables;
 mod lan;
 mod library;
+mod multipath;
 mod ownership;
 mod reconcile;
 mod shaping;

@@ -1,5 +1,6 @@
 //! One `[[links]]` entry → Link: its two endpoints (node, interface, addresses), the derived
-//! switch port names, duplicate interface detection across links, mtu and shaping.
+//! switch port names, duplicate interface detection across links, mtu (at least 1280 with
+//! IPv6) and shaping.
 
 use super::addr::parse_addr_entry;
 use super::R;
@@ -9,6 +10,9 @@ use crate::spec::raw::{RawLink, S};
 use crate::spec::Source;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
+
+/// The least MTU of an interface with IPv6 (RFC 8200, and the kernel's `IPV6_MIN_MTU`).
+const IPV6_MIN_MTU: u32 = 1280;
 
 pub(super) fn resolve_link(
     src: &Source,
@@ -121,6 +125,17 @@ pub(super) fn resolve_link(
             ))
         }
     };
+    // Below 1280 the kernel drops an interface's IPv6 addresses (and refuses new ones).
+    if let (Some(m), Some(v)) = (&l.mtu, mtu) {
+        let v6 = ends.iter().flat_map(|e| e.addrs.iter().map(move |a| (e, a))).find(|(_, a)| a.is_ipv6());
+        if let (true, Some((e, a))) = (v < IPV6_MIN_MTU, v6) {
+            return Err(src.error(
+                m.span(),
+                format!("mtu {v} is too small for IPv6, and {}:{} has the IPv6 address {a}", e.node, e.iface),
+                "IPv6 needs an MTU of at least 1280: raise mtu or drop the IPv6 addresses",
+            ));
+        }
+    }
     let b = ends.pop().expect("two ends");
     let a = ends.pop().expect("two ends");
     Ok(Link { a, b, mtu, shape_a, shape_b })

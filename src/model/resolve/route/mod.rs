@@ -1,0 +1,129 @@
+//! A node's `routes` → Route values: destination, next hops (`gateway.rs`), metric, and no two
+//! routes that the kernel would keep as one (same destination, same metric as the kernel
+//! stores it).
+
+mod gateway;
+#[cfg(test)]
+mod tests;
+
+use super::addr::parse_cidr;
+use super::R;
+use crate::model::types::*;
+use crate::spec::raw::{RawRoute, S};
+use crate::spec::Source;
+use crate::state::kernel_metric;
+use gateway::{parse_via, Gateways};
+use ipnetwork::IpNetwork;
+use std::net::IpAddr;
+use std::ops::Range;
+
+/// `my_ifaces`: the node's ends of links.
+pub(super) fn resolve_routes(
+    src: &Source,
+    node: &Node,
+    my_ifaces: &[&Endpoint],
+    raw: &[S<RawRoute>],
+) -> R<Vec<Route>> {
+    let gateways = Gateways { src, node, ifaces: my_ifaces };
+    let mut out: Vec<(Route, Range<usize>)> = Vec::new();
+    for r in raw {
+        let rr = r.get_ref();
+        let via = parse_via(src, r)?;
+        if via.first().is_none() && rr.dev.is_none() {
+            return Err(src.error(
+                r.span(),
+                "a route needs a gateway (via) or an interface (dev)".to_string(),
+                "write { to = \"default\", via = \"10.0.0.1\" }",
+            ));
+        }
+        let dst = destination(src, r, via.first())?;
+        let next = gateways.resolve(&dst, r, via)?;
+        let metric = match &rr.metric {
+            None => None,
+            Some(m) => Some(u32::try_from(*m.get_ref()).map_err(|_| {
+                src.error(
+                    m.span(),
+                    format!("metric {} is out of range", m.get_ref()),
+                    "write a metric between 0 and 4294967295",
+                )
+            })?),
+        };
+        let route = Route { dst, next, metric };
+        if let Some((first, span)) = out.iter().find(|(o, _)| collide(o, &route)) {
+            return Err(collision(src, node, first, span, &route, r.span()));
+        }
+        out.push((route, r.span()));
+    }
+    Ok(out.into_iter().map(|(r, _)| r).collect())
+}
+
+/// `to`: "default" (of the family of the first gateway) or a network.
+fn destination(src: &Source, r: &S<RawRoute>, first: Option<IpAddr>) -> R<IpNetwork> {
+    let to = &r.get_ref().to;
+    let dst = match to.get_ref().as_str() {
+        "default" => match first {
+            Some(IpAddr::V6(_)) => "::/0".parse().expect("constant"),
+            _ => "0.0.0.0/0".parse().expect("constant"),
+        },
+        s => parse_cidr(s).map_err(|(m, h)| {
+            let hint = match s.parse::<IpAddr>() {
+                Ok(IpAddr::V4(ip)) => format!(
+                    "write a network such as \"{}/24\", or \"{ip}/32\" for one host",
+                    IpNetwork::new(IpAddr::V4(ip), 24).map(|n| n.network().to_string()).unwrap_or_default()
+                ),
+                Ok(IpAddr::V6(ip)) => format!(
+                    "write a network such as \"{}/64\", or \"{ip}/128\" for one host",
+                    IpNetwork::new(IpAddr::V6(ip), 64).map(|n| n.network().to_string()).unwrap_or_default()
+                ),
+                Err(_) => h,
+            };
+            src.error(to.span(), m.replace("address", "destination"), &hint)
+        })?,
+    };
+    // Routes name a network, not a host inside it.
+    Ok(IpNetwork::new(dst.network(), dst.prefix()).expect("prefix kept"))
+}
+
+/// Whether the kernel keeps two routes as one: one destination, one metric as it stores it.
+fn collide(a: &Route, b: &Route) -> bool {
+    a.dst == b.dst && kernel_metric(&a.dst, a.metric) == kernel_metric(&b.dst, b.metric)
+}
+
+/// The error for `second`, which collides with `first` (at `first_span`).
+fn collision(
+    src: &Source,
+    node: &Node,
+    first: &Route,
+    first_span: &Range<usize>,
+    second: &Route,
+    span: Range<usize>,
+) -> crate::error::SpecError {
+    let (line, _) = src.line_col(first_span.start);
+    let dst = second.dst;
+    // As `ip route` names it.
+    let to = if dst.prefix() == 0 { "default".to_string() } else { dst.to_string() };
+    if first.metric == second.metric {
+        return src.error(
+            span,
+            format!(
+                "node {} has two routes to {to} with the same metric; the first is on line {line}",
+                node.name
+            ),
+            "remove one, or give them different metrics",
+        );
+    }
+    let metric = kernel_metric(&dst, second.metric);
+    let why = if dst.is_ipv4() {
+        "an IPv4 route without a metric has metric 0"
+    } else {
+        "an IPv6 route without a metric, or with metric = 0, has metric 1024"
+    };
+    src.error(
+        span,
+        format!(
+            "node {} has two routes to {to} that the kernel keeps as one (metric {metric}); the first is on line {line}",
+            node.name
+        ),
+        format!("{why}: remove one, or give them different metrics"),
+    )
+}
