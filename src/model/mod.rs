@@ -5,6 +5,7 @@ pub mod firewall;
 pub mod limits;
 pub mod names;
 pub mod resolve;
+pub mod route_metric;
 pub mod seccomp;
 pub mod shape;
 mod types;

@@ -91,7 +91,7 @@ impl Link {
 pub struct Route {
     pub dst: IpNetwork,
     pub next: NextHops,
-    /// As the file gives it; the kernel's is `state::kernel_metric` of it.
+    /// As the file gives it; the kernel's is `route_metric::kernel_metric` of it.
     pub metric: Option<u32>,
 }
 

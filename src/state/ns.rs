@@ -156,19 +156,4 @@ fn values<S: serde::Serializer, K, V: Serialize>(map: &BTreeMap<K, V>, s: S) -> 
 /// The MTU the kernel gives a new veth.
 pub const VETH_DEFAULT_MTU: u32 = 1500;
 
-/// The metric the kernel stores for a route given `metric` (or none): IPv6 keeps 0 as 1024.
-pub fn kernel_metric(dst: &IpNetwork, metric: Option<u32>) -> u32 {
-    match metric {
-        Some(0) | None => default_metric(dst),
-        Some(m) => m,
-    }
-}
-
-/// The kernel's metric when none is given: 0 for IPv4, 1024 for IPv6.
-pub fn default_metric(dst: &IpNetwork) -> u32 {
-    if dst.is_ipv4() {
-        0
-    } else {
-        1024
-    }
-}
+pub use crate::model::route_metric::{default_metric, kernel_metric};

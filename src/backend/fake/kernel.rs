@@ -81,7 +81,7 @@ impl Links for Fake {
                 s.ifaces.retain(|_, i| i.kind != IfKind::Veth || i.alias != gone.alias);
             }
             // Routes through a device go with it.
-            s.routes.retain(|_, (r, _)| r.dev.as_deref() != Some(name));
+            s.routes.retain(|_, (r, _)| !r.devs().any(|d| d == name));
         }
         Ok(())
     }

@@ -8,10 +8,10 @@ mod tests;
 
 use super::addr::parse_cidr;
 use super::R;
+use crate::model::route_metric::kernel_metric;
 use crate::model::types::*;
 use crate::spec::raw::{RawRoute, S};
 use crate::spec::Source;
-use crate::state::kernel_metric;
 use gateway::{parse_via, Gateways};
 use ipnetwork::IpNetwork;
 use std::net::IpAddr;
