@@ -117,8 +117,8 @@ pub trait Store {
     /// Holds the lab for one `up` or `down` at a time.
     fn lock(&self, lab: &str) -> Result<Self::Lock, Error>;
     fn load(&self, lab: &str) -> Result<Option<Record>, Error>;
-    /// Notes the mount identity of each recorded namespace and, the first time, the network
-    /// namespace the lab is made in (`Record::made_in`), then writes the record atomically.
+    /// Notes, the first time, the network namespace the lab is made in (`Record::made_in`),
+    /// then writes the record atomically.
     fn save(&self, record: &mut Record) -> Result<(), Error>;
     /// Removes the lab's record and its files; missing counts as done.
     fn remove(&self, lab: &str) -> Result<(), Error>;

@@ -36,10 +36,6 @@ pub struct Record {
     /// Namespaces (by `ns_key`) where the lab loaded an nftables table.
     #[serde(default)]
     pub tables: BTreeSet<String>,
-    /// Namespace name → identity of the mount the lab made (see `netns::identity`): proof,
-    /// without entering it, that the namespace under that name is still the one netlab made.
-    #[serde(default)]
-    pub netns_ids: BTreeMap<String, (u64, u64)>,
     /// How the lab's firewall rules were loaded.
     #[serde(default)]
     pub firewall: crate::model::firewall::FirewallKind,
@@ -114,5 +110,70 @@ impl Record {
             .collect();
         r.namespaces.extend(lab.namespaces().map(str::to_string));
         r
+    }
+
+    /// Whether this record is one netlab could have written for lab `lab`; why not, if not.
+    /// The record is an index to check against the kernel, never an authority: what it names
+    /// must at least be the kind of thing netlab makes.
+    pub fn check(&self, lab: &str) -> Result<(), String> {
+        if self.lab != lab {
+            return Err(format!("is lab {:?}'s, not {lab}'s", self.lab));
+        }
+        let ns_names = self.namespaces.iter().chain(self.nodes.values().flatten());
+        if let Some(n) = ns_names.into_iter().find(|n| !is_netns_name(n)) {
+            return Err(format!("names {n:?}, which is no namespace name"));
+        }
+        let host = Record::ns_key(&NsRef::Host);
+        for (ns, keys) in &self.sysctl_orig {
+            if *ns != host && !self.namespaces.contains(ns) {
+                return Err(format!("has sysctls of {ns:?}, a namespace it does not name"));
+            }
+            if let Some(k) = keys.keys().find(|k| !is_sysctl_key(k)) {
+                return Err(format!("has {k:?} as a sysctl, which is no sysctl name"));
+            }
+        }
+        if let Some(k) = self.host_sysctls.keys().find(|k| !is_sysctl_key(k)) {
+            return Err(format!("has {k:?} as a sysctl, which is no sysctl name"));
+        }
+        Ok(())
+    }
+}
+
+/// A name under /run/netns: one path component.
+fn is_netns_name(n: &str) -> bool {
+    !n.is_empty() && n.len() <= 255 && n != "." && n != ".." && !n.contains(['/', '\0'])
+}
+
+/// A `net.*` sysctl as netlab writes them: dotted, never a path of its own.
+pub fn is_sysctl_key(k: &str) -> bool {
+    k.starts_with("net.")
+        && k.split('.').all(|p| !p.is_empty())
+        && !k.contains(|c: char| c == '/' || c.is_whitespace() || c.is_control())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_naming_paths_or_other_labs_is_not_to_be_trusted() {
+        let ok = Record { lab: "t".into(), namespaces: ["t-a".to_string()].into(), ..Default::default() };
+        assert_eq!(ok.check("t"), Ok(()));
+        assert!(ok.check("u").is_err());
+        let mut bad = ok.clone();
+        bad.sysctl_orig.entry("@host".into()).or_default().insert("/tmp/victim".into(), "x".into());
+        assert!(bad.check("t").unwrap_err().contains("/tmp/victim"));
+        let mut bad = ok.clone();
+        bad.host_sysctls.insert("net.ipv4.conf.a/../../x".into(), "1".into());
+        assert!(bad.check("t").is_err());
+        let mut bad = ok.clone();
+        bad.namespaces.insert("../etc".into());
+        assert!(bad.check("t").is_err());
+        let mut bad = ok;
+        bad.sysctl_orig
+            .entry("elsewhere".into())
+            .or_default()
+            .insert("net.ipv4.ip_forward".into(), "0".into());
+        assert!(bad.check("t").is_err());
     }
 }

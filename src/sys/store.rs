@@ -1,10 +1,23 @@
 //! The state records on disk: /run/netlab/LAB/state.json, written atomically, one `up` or
 //! `down` per lab at a time under a lock file.
+//!
+//! Everything here is private to root (directories 0700, files 0600: workloads' `env` may
+//! hold secrets) and nothing is followed through a symlink: the directories are checked to be
+//! real directories, files are opened with `O_NOFOLLOW`. A record is data to check: one that
+//! does not parse, or names what no record of netlab's could (a path as a sysctl key), is
+//! moved aside, and the commands go on from the kernel's marks.
 
 use crate::error::Error;
+use crate::model::names::lab_name_problem;
 use crate::state::record::run_dir;
 use crate::state::Record;
+use std::fs::{DirBuilder, File, OpenOptions};
+use std::io::{Read, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+
+/// A record is a few kilobytes per node; anything this large is not one of ours.
+const MAX_RECORD: u64 = 64 << 20;
 
 pub fn path(lab: &str) -> PathBuf {
     run_dir().join(lab).join("state.json")
@@ -14,63 +27,139 @@ fn record_error(path: &Path, message: impl Into<String>) -> Error {
     Error::Record { path: path.display().to_string(), message: message.into() }
 }
 
+/// The lab's directory, made private if it is not there; refused if it, or the run
+/// directory above it, is anything but a real directory (a symlink would have netlab write
+/// wherever it points).
+pub fn lab_dir(lab: &str) -> Result<PathBuf, Error> {
+    if let Some(p) = lab_name_problem(lab) {
+        return Err(Error::Usage(p));
+    }
+    let run = run_dir();
+    let dir = run.join(lab);
+    for d in [&run, &dir] {
+        match std::fs::symlink_metadata(d) {
+            // Made by an older netlab, or by hand: private from now on.
+            Ok(m) if m.is_dir() => {
+                if m.permissions().mode() & 0o077 != 0 {
+                    std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o700))
+                        .map_err(|e| record_error(d, e.to_string()))?;
+                }
+            }
+            Ok(_) => return Err(record_error(
+                d,
+                "is not a directory (a symlink?); netlab follows no links under its run directory: remove it",
+            )),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                DirBuilder::new().mode(0o700).create(d).or_else(|e| {
+                    // Made meanwhile by another netlab: fine if it is a directory.
+                    if e.kind() == std::io::ErrorKind::AlreadyExists && d.is_dir() {
+                        Ok(())
+                    } else {
+                        Err(record_error(d, e.to_string()))
+                    }
+                })?;
+            }
+            Err(e) => return Err(record_error(d, e.to_string())),
+        }
+    }
+    Ok(dir)
+}
+
+/// Opens a file under the run directory for writing, private, never through a symlink.
+fn open_private(path: &Path, truncate: bool) -> std::io::Result<File> {
+    let f = OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(truncate)
+        .mode(0o600)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
+        .open(path)?;
+    // A file made by an older netlab (or anyone) keeps its mode on open: make it private.
+    f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    Ok(f)
+}
+
 /// Holds the lab for one `up` or `down` at a time (released when dropped).
 pub fn lock(lab: &str) -> Result<LabLock, Error> {
-    let dir = run_dir().join(lab);
-    std::fs::create_dir_all(&dir).map_err(|e| record_error(&dir, e.to_string()))?;
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(dir.join("lock"))
-        .map_err(|e| record_error(&dir, e.to_string()))?;
+    let dir = lab_dir(lab)?;
+    let file = open_private(&dir.join("lock"), false).map_err(|e| record_error(&dir, e.to_string()))?;
     let flock = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
         .map_err(|(_, e)| record_error(&dir, format!("locking: {e}")))?;
     Ok(LabLock { _flock: flock, dir })
 }
 
-/// Notes the identity of every recorded namespace that is mounted now.
-fn remember_ids(record: &mut Record) {
-    record.netns_ids =
-        record.namespaces.iter().filter_map(|n| Some((n.clone(), super::netns::identity(n)?))).collect();
-}
-
-/// Whether the namespace under `name` is the very one the lab mounted.
-pub fn made(record: &Record, name: &str) -> bool {
-    record.netns_ids.get(name).is_some_and(|id| super::netns::identity(name) == Some(*id))
-}
-
 pub fn load(lab: &str) -> Result<Option<Record>, Error> {
-    load_from(&path(lab))
+    if let Some(p) = lab_name_problem(lab) {
+        return Err(Error::Usage(p));
+    }
+    load_from(&path(lab), lab)
 }
 
-fn load_from(path: &Path) -> Result<Option<Record>, Error> {
-    match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-            record_error(path, format!("unreadable ({e}); remove it by hand if the lab is gone"))
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(record_error(path, e.to_string())),
+/// Reads the record at `path`, which must be lab `lab`'s. One that cannot be trusted is moved
+/// aside (with a warning) and counts as none: the kernel's marks still say what is the lab's.
+fn load_from(path: &Path, lab: &str) -> Result<Option<Record>, Error> {
+    let file = match OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.raw_os_error() == Some(nix::libc::ELOOP) => {
+            return Err(record_error(
+                path,
+                "is a symlink; netlab follows no links under its run directory: remove it",
+            ))
+        }
+        Err(e) => return Err(record_error(path, e.to_string())),
+    };
+    let meta = file.metadata().map_err(|e| record_error(path, e.to_string()))?;
+    if !meta.is_file() || meta.len() > MAX_RECORD {
+        return Err(record_error(
+            path,
+            "is not a record netlab wrote (not a regular file, or too large): remove it",
+        ));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_RECORD).read_to_end(&mut bytes).map_err(|e| record_error(path, e.to_string()))?;
+    let record = serde_json::from_slice::<Record>(&bytes)
+        .map_err(|e| format!("does not parse ({e})"))
+        .and_then(|r| r.check(lab).map(|()| r));
+    match record {
+        Ok(r) => Ok(Some(r)),
+        Err(why) => {
+            let aside = path.with_extension(format!("json.bad-{}", std::process::id()));
+            std::fs::rename(path, &aside).map_err(|e| record_error(path, e.to_string()))?;
+            eprintln!(
+                "netlab: warning: the record {} {why}; moved it to {} and going by the kernel's marks",
+                path.display(),
+                aside.display()
+            );
+            Ok(None)
+        }
     }
 }
 
-/// Notes the namespaces' identities, then writes the record atomically (temp file + rename),
-/// so a crash never leaves half a record.
-pub fn save(record: &mut Record) -> Result<(), Error> {
-    remember_ids(record);
-    let path = path(&record.lab);
+/// Writes the record atomically (temp file + rename), so a crash never leaves half a record.
+pub fn save(record: &Record) -> Result<(), Error> {
+    let dir = lab_dir(&record.lab)?;
+    let path = dir.join("state.json");
     let err = |e: std::io::Error| record_error(&path, e.to_string());
-    let dir = path.parent().expect("record path has a parent");
-    std::fs::create_dir_all(dir).map_err(err)?;
     let tmp = dir.join("state.json.tmp");
     let json = serde_json::to_vec_pretty(record).expect("record serializes");
-    std::fs::write(&tmp, json).map_err(err)?;
+    let mut f = open_private(&tmp, true).map_err(err)?;
+    f.write_all(&json).map_err(err)?;
+    drop(f);
     std::fs::rename(&tmp, &path).map_err(err)
 }
 
 /// Removes the lab's record directory; missing counts as done.
 pub fn remove(lab: &str) -> Result<(), Error> {
+    if let Some(p) = lab_name_problem(lab) {
+        return Err(Error::Usage(p));
+    }
     let dir = run_dir().join(lab);
+    // remove_dir_all does not follow a symlink: it removes the link itself.
     match std::fs::remove_dir_all(&dir) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -83,7 +172,12 @@ pub fn all() -> Result<Vec<Record>, Error> {
     let mut out = Vec::new();
     let Ok(entries) = std::fs::read_dir(run_dir()) else { return Ok(out) };
     for e in entries.flatten() {
-        if let Some(r) = load_from(&e.path().join("state.json"))? {
+        let name = e.file_name().to_string_lossy().into_owned();
+        // Only real directories named like labs: anything else there is not netlab's.
+        if lab_name_problem(&name).is_some() || !e.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        if let Some(r) = load_from(&e.path().join("state.json"), &name)? {
             out.push(r);
         }
     }

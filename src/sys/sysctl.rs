@@ -4,19 +4,22 @@
 use std::io;
 use std::path::PathBuf;
 
-/// /proc/sys path of a dotted key.
-pub fn path(key: &str) -> PathBuf {
-    PathBuf::from("/proc/sys").join(key.replace('.', "/"))
+/// /proc/sys path of a dotted `net.*` key; never anywhere else, whatever the key says.
+pub fn path(key: &str) -> io::Result<PathBuf> {
+    if !crate::state::record::is_sysctl_key(key) {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("{key:?} is not a net.* sysctl")));
+    }
+    Ok(PathBuf::from("/proc/sys").join(key.replace('.', "/")))
 }
 
 pub fn read(key: &str) -> io::Result<String> {
-    Ok(std::fs::read_to_string(path(key))?.trim().to_string())
+    Ok(std::fs::read_to_string(path(key)?)?.trim().to_string())
 }
 
 /// Writes a value and returns the one it replaced.
 pub fn swap(key: &str, value: &str) -> io::Result<String> {
     let old = read(key)?;
-    std::fs::write(path(key), value)?;
+    std::fs::write(path(key)?, value)?;
     Ok(old)
 }
 

@@ -36,10 +36,6 @@ async fn is_ours(lab: &str, record: Option<&Record>, name: &str) -> Result<bool,
     if !netns::is_mounted(name) {
         return Ok(in_record);
     }
-    // The very mount netlab made (unique mount ids are never reused): no need to look inside.
-    if record.is_some_and(|r| store::made(r, name)) {
-        return Ok(true);
-    }
     match netns::run(netns::Place::Named(name.to_string()), dump::lo_alias_here).await {
         Ok(alias) => Ok(observe::owner(lab, alias.as_deref()) == observe::Owner::Ours),
         // Unreadable and not named by the record (another tool is making or removing it as

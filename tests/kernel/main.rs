@@ -17,4 +17,5 @@ mod multipath;
 mod ownership;
 mod reconcile;
 mod shaping;
+mod tamper;
 mod workloads;

@@ -1,0 +1,160 @@
+//! Hostile state: a record is data to check, never to obey, and nothing under /run/netlab is
+//! followed through a symlink or readable by anyone but root.
+
+use crate::support::*;
+use std::os::unix::fs::{symlink, PermissionsExt};
+use std::path::Path;
+
+fn record_path(lab: &TestLab) -> String {
+    format!("/run/netlab/{}/state.json", lab.name)
+}
+
+fn edit_record(lab: &TestLab, f: impl FnOnce(&mut serde_json::Value)) {
+    let path = record_path(lab);
+    let mut v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    f(&mut v);
+    std::fs::write(&path, serde_json::to_string(&v).unwrap()).unwrap();
+}
+
+/// The files a lab keeps are private: the directories 0700, the files 0600.
+#[test]
+fn run_files_are_private_to_root() {
+    if !root_or_skip("modes") {
+        return;
+    }
+    let lab = TestLab::new("modes");
+    lab.write(ROUTED);
+    lab.up();
+    let mode = |p: &str| std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode("/run/netlab") & 0o077, 0, "/run/netlab is readable by others");
+    assert_eq!(mode(&format!("/run/netlab/{}", lab.name)), 0o700);
+    for f in ["state.json", "lock"] {
+        assert_eq!(mode(&format!("/run/netlab/{}/{f}", lab.name)), 0o600, "{f}");
+    }
+}
+
+/// A record that names another lab's namespace does not get it removed: only a namespace
+/// whose `lo` carries this lab's mark is this lab's.
+#[test]
+fn a_record_naming_a_namespace_that_is_not_the_labs_does_not_get_it_removed() {
+    if !root_or_skip("foreignrec") {
+        return;
+    }
+    let victim = TestLab::new("vict");
+    victim.write(ROUTED);
+    victim.up();
+    let lab = TestLab::new("frec");
+    lab.write(ROUTED);
+    lab.up();
+    let theirs = victim.ns("a");
+    edit_record(&lab, |v| {
+        v["namespaces"].as_array_mut().unwrap().push(theirs.clone().into());
+    });
+    let r = lab.down();
+    assert!(r.stderr.contains(&format!("left alone: {theirs}")), "{r:?}");
+    assert!(victim.namespaces().contains(&theirs), "down removed another lab's namespace");
+    lab.assert_gone();
+    victim.assert_converged();
+}
+
+/// A sysctl key in the record that is a path is never written: the record is moved aside.
+#[test]
+fn a_record_with_a_path_for_a_sysctl_is_moved_aside_and_not_obeyed() {
+    if !root_or_skip("pathkey") {
+        return;
+    }
+    let lab = TestLab::new("pkey");
+    lab.write(ROUTED);
+    lab.up();
+    let victim = lab.dir.join("victim");
+    std::fs::write(&victim, "untouched").unwrap();
+    let key = victim.to_str().unwrap().to_string();
+    let ns = lab.ns("a");
+    edit_record(&lab, |v| {
+        v["sysctl_orig"][ns.as_str()] = serde_json::json!({ key.clone(): "overwritten" });
+    });
+    let r = lab.plan();
+    assert!(r.code == 0 || r.code == 2, "{r:?}");
+    assert!(r.stderr.contains("which is no sysctl name") && r.stderr.contains("moved it to"), "{r:?}");
+    // Without the record, the marks still say what is the lab's.
+    lab.up();
+    lab.assert_converged();
+    lab.down();
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched");
+    lab.assert_gone();
+}
+
+/// A record that does not parse blocks nothing: it is moved aside, and `up` and `down` go on
+/// from the kernel's marks.
+#[test]
+fn a_garbage_record_is_moved_aside_and_the_marks_decide() {
+    if !root_or_skip("garbage") {
+        return;
+    }
+    let lab = TestLab::new("garb");
+    lab.write(ROUTED);
+    lab.up();
+    std::fs::write(record_path(&lab), "{\"lab\": \"trunc").unwrap();
+    let r = lab.netlab(&["up", lab.file.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("does not parse") && r.stderr.contains("moved it to"), "{r:?}");
+    lab.assert_converged();
+    std::fs::write(record_path(&lab), [0xffu8, 0, 1, 2]).unwrap();
+    let d = lab.down();
+    assert!(d.stderr.contains("moved it to"), "{d:?}");
+    lab.assert_gone();
+}
+
+/// Nothing under /run/netlab is followed through a symlink: not the lab's directory, not its
+/// record, not its lock.
+#[test]
+fn symlinks_under_the_run_directory_are_refused_not_followed() {
+    if !root_or_skip("symlink") {
+        return;
+    }
+    let lab = TestLab::new("syml");
+    lab.write(ROUTED);
+    let target = lab.dir.join("elsewhere");
+    std::fs::create_dir_all(&target).unwrap();
+    let dir = format!("/run/netlab/{}", lab.name);
+    std::fs::create_dir_all("/run/netlab").unwrap();
+    // The lab's directory itself.
+    symlink(&target, &dir).unwrap();
+    let r = lab.netlab(&["up", lab.file.to_str().unwrap()]);
+    std::fs::remove_file(&dir).unwrap();
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("follows no links"), "{r:?}");
+    assert_eq!(std::fs::read_dir(&target).unwrap().count(), 0, "wrote through the symlinked directory");
+    assert!(lab.namespaces().is_empty(), "refused, yet made something");
+    // The lock and the record.
+    for file in ["lock", "state.json"] {
+        std::fs::create_dir_all(&dir).unwrap();
+        let victim = target.join(file);
+        symlink(&victim, format!("{dir}/{file}")).unwrap();
+        let r = lab.netlab(&["up", lab.file.to_str().unwrap()]);
+        assert_eq!(r.code, 1, "{file}: {r:?}");
+        assert!(!Path::new(&victim).exists(), "{file}: created the symlink's target");
+        std::fs::remove_dir_all(&dir).unwrap();
+        lab.cleanup();
+    }
+    lab.assert_gone();
+}
+
+/// Lab names are checked wherever one is accepted: a path is not a lab.
+#[test]
+fn a_lab_name_that_is_a_path_is_refused_everywhere() {
+    if !root_or_skip("labpath") {
+        return;
+    }
+    let lab = TestLab::new("lpath");
+    for args in [
+        vec!["status", "../../tmp/x"],
+        vec!["down", "--lab", "../x"],
+        vec!["exec", "a", "--lab", "../x", "--", "true"],
+        vec!["logs", "a", "--lab", "../x"],
+    ] {
+        let r = lab.netlab(&args);
+        assert_eq!(r.code, 1, "{args:?}: {r:?}");
+        assert!(r.stderr.contains("lab name"), "{args:?}: {r:?}");
+    }
+}
