@@ -13,5 +13,6 @@ mod lan;
 mod library;
 mod ownership;
 mod reconcile;
+mod routing;
 mod shaping;
 mod workloads;
