@@ -12,6 +12,7 @@ mod iptables;
 mod lan;
 mod library;
 mod ownership;
+mod random;
 mod reconcile;
 mod routing;
 mod shaping;
