@@ -10,7 +10,8 @@
 //! CI runs a few seeds; `scripts/random-reconcile.sh` runs many. `NETLAB_RANDOM_SEEDS`
 //! (`1,2,3` or `1-50`) and `NETLAB_RANDOM_EDITS` choose them; `NETLAB_RANDOM_WITHOUT` (a
 //! comma-separated list of sysctl keys as the generator writes them, `IF` for the interface,
-//! e.g. `net.ipv6.conf.IF.mtu`) leaves sysctls out, to look past one known failure. A failure names the seed, the
+//! e.g. `net.ipv6.conf.IF.mtu`, and `ipv6-metric-0`) leaves those out, to look past a known
+//! failure. A failure names the seed, the
 //! edit and both files (before and after the edit), which are also written under
 //! `target/tmp/random-reconcile/`; after a failed edit the lab is brought up from scratch and
 //! the seed goes on, so one run reports every edit that fails.

@@ -119,11 +119,14 @@ const IF_SYSCTLS: &[(&str, &[u32])] = &[
     ("net.ipv6.conf.IF.hop_limit", &[32, 100]),
 ];
 
+/// Whether `NETLAB_RANDOM_WITHOUT` leaves `what` out.
+fn without(what: &str) -> bool {
+    std::env::var("NETLAB_RANDOM_WITHOUT").unwrap_or_default().split(',').any(|w| w.trim() == what)
+}
+
 /// The sysctls of `pool` that `NETLAB_RANDOM_WITHOUT` does not leave out.
 fn allowed(pool: &'static [(&'static str, &'static [u32])]) -> Vec<(&'static str, &'static [u32])> {
-    let without = std::env::var("NETLAB_RANDOM_WITHOUT").unwrap_or_default();
-    let without: Vec<&str> = without.split(',').map(str::trim).collect();
-    pool.iter().filter(|(k, _)| !without.contains(k)).copied().collect()
+    pool.iter().filter(|(k, _)| !without(k)).copied().collect()
 }
 
 /// The interface a per-interface sysctl key names, if it is one.
@@ -351,6 +354,7 @@ impl Topo {
             let dev = rng.one_in(3).then(|| iface.clone());
             let metric = match rng.below(4) {
                 0 | 1 => None,
+                2 if six && without("ipv6-metric-0") => None,
                 2 => Some(0),
                 _ => Some(1 + rng.below(300) as u32),
             };

@@ -3,7 +3,10 @@
 //! their routes, address lifetimes, and which of several IPv4 addresses on one subnet is the
 //! primary (the `secondary` flag, and the `prefsrc` of routes of such an interface) are left
 //! out. A veth's peer is named by node and interface; the ownership alias is compared with
-//! its two ends in sorted order (a link is an unordered pair).
+//! its two ends in sorted order (a link is an unordered pair). A bridge with no ports has
+//! its carrier (state, `NO-CARRIER`/`LOWER_UP`, `linkdown` on its routes) left out: the
+//! kernel turns it off when the last port goes and a new bridge starts with it on, and no
+//! `up` can change that short of recreating the bridge.
 
 use crate::support::*;
 use serde_json::Value;
@@ -62,6 +65,13 @@ pub fn observe(lab: &TestLab, nodes: &[String]) -> BTreeSet<String> {
     }
     for node in nodes {
         let ns = lab.ns(node);
+        let portless: BTreeSet<String> = arr(&links[node])
+            .iter()
+            .filter(|i| i["ifalias"].as_str().is_some_and(|a| a.ends_with(":bridge")))
+            .filter_map(|i| i["ifname"].as_str())
+            .filter(|b| !arr(&links[node]).iter().any(|p| p["master"].as_str() == Some(b)))
+            .map(str::to_string)
+            .collect();
         let ids: BTreeMap<u64, String> = arr(&json(&format!("ip -j -n {ns} netns list-id")))
             .iter()
             .filter_map(|i| {
@@ -72,6 +82,11 @@ pub fn observe(lab: &TestLab, nodes: &[String]) -> BTreeSet<String> {
         for i in arr(&links[node]) {
             let ifname = i["ifname"].as_str().unwrap();
             let mut flags: Vec<&str> = arr(&i["flags"]).iter().filter_map(|f| f.as_str()).collect();
+            let mut state = i["operstate"].to_string();
+            if portless.contains(ifname) {
+                flags.retain(|f| *f != "NO-CARRIER" && *f != "LOWER_UP");
+                state = "(no ports)".to_string();
+            }
             flags.sort();
             let peer = match (i["link_index"].as_u64(), i["link_netnsid"].as_u64()) {
                 (Some(idx), Some(id)) => {
@@ -87,7 +102,7 @@ pub fn observe(lab: &TestLab, nodes: &[String]) -> BTreeSet<String> {
             out.insert(format!(
                 "{node} link {ifname} mtu={} state={} flags={} master={} type={} qdisc={} txqlen={} peer={peer} alias={al}",
                 i["mtu"],
-                i["operstate"],
+                state,
                 flags.join(","),
                 i["master"].as_str().unwrap_or("-"),
                 i["link_type"],
@@ -123,6 +138,9 @@ pub fn observe(lab: &TestLab, nodes: &[String]) -> BTreeSet<String> {
                 let mut drop = vec!["expires"];
                 if multi.contains(dev) {
                     drop.push("prefsrc");
+                }
+                if portless.contains(dev) {
+                    drop.push("flags");
                 }
                 out.insert(format!("{node} route{fam} {}", without(r, &drop)));
             }
