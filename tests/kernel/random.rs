@@ -144,7 +144,9 @@ fn run_seed(seed: u64, edits: usize, failures: &mut Vec<Failure>) {
             fail("oracle 1: up failed", format!("{up:?}"));
         } else {
             let plan = lab.plan();
-            if plan.code != 0 {
+            if plan.code == 1 {
+                fail("oracle 1: plan fails after an up that succeeded", plan_lines(&plan));
+            } else if plan.code != 0 {
                 fail(
                     "oracle 1: plan is not empty after one up",
                     format!("{}\n--- the up said\n{}", plan_lines(&plan), up.stdout),
