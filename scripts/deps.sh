@@ -4,7 +4,7 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq \
-    iproute2 iputils-ping util-linux procps python3 busybox-static iperf3 \
+    iproute2 iputils-ping util-linux procps python3 busybox-static iperf3 bird2 \
     nftables iptables pkg-config libnftnl-dev libmnl-dev \
     build-essential ca-certificates curl >/dev/null
 if ! command -v cargo >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/cargo" ]; then
