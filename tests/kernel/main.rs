@@ -15,5 +15,6 @@ mod lan;
 mod library;
 mod ownership;
 mod reconcile;
+mod seccomp;
 mod shaping;
 mod workloads;
