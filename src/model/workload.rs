@@ -2,7 +2,7 @@
 //! seccomp filter, the commands run once after wiring, and the supervised workloads.
 
 use super::limits::{self, Limits};
-use super::seccomp::{self, DefaultAction, Seccomp};
+use super::seccomp::{self, Seccomp};
 use crate::error::SpecError;
 use crate::spec::raw::{RawLimits, RawNode, RawSeccomp, RawWorkload, S};
 use crate::spec::Source;
@@ -115,48 +115,17 @@ fn resolve_limits(src: &Source, raw: &S<RawLimits>) -> R<Limits> {
     Ok(Limits { memory, cpu, pids })
 }
 
-fn resolve_seccomp(src: &Source, raw: &S<toml::Value>) -> R<Seccomp> {
-    let profile = match raw.get_ref() {
-        toml::Value::String(s) if s == "default" => seccomp::default_profile(),
-        toml::Value::String(s) if s == "unconfined" => Seccomp::Unconfined,
-        toml::Value::String(s) => {
-            return Err(src.error(
-                raw.span(),
-                format!("unknown seccomp profile \"{s}\""),
-                "write seccomp = \"default\", \"unconfined\" or { default = \"errno\", allow = [...] }",
-            ))
-        }
-        toml::Value::Table(_) => {
-            let t: RawSeccomp = raw.get_ref().clone().try_into().map_err(|e: toml::de::Error| {
-                src.error(raw.span(), format!("seccomp table: {}", e.message().trim()), "write { default = \"allow\"|\"errno\"|\"kill\", allow = [\"read\", ...], deny = [\"unshare\", ...] }")
-            })?;
-            let default = match t.default.as_str() {
-                "allow" => DefaultAction::Allow,
-                "errno" => DefaultAction::Errno,
-                "kill" => DefaultAction::Kill,
-                other => {
-                    return Err(src.error(
-                        raw.span(),
-                        format!("unknown seccomp default \"{other}\""),
-                        "write default = \"allow\", \"errno\" or \"kill\"",
-                    ))
-                }
-            };
-            Seccomp::Filter { default, allow: t.allow, deny: t.deny }
-        }
-        _ => {
-            return Err(src.error(
-                raw.span(),
-                "seccomp must be a profile name or a table".to_string(),
-                "write seccomp = \"default\"",
-            ))
-        }
-    };
-    profile.check().map_err(|e| src.error(raw.span(), e, "see `man 2 syscalls` for the names"))?;
-    Ok(profile)
+fn resolve_seccomp(src: &Source, raw: &S<RawSeccomp>, dir: &std::path::Path, iso: &Isolation) -> R<Seccomp> {
+    seccomp::spec::resolve(src, raw, dir, seccomp::DefaultContext { uts: iso.uts })
 }
 
-fn resolve_workload(src: &Source, raw: &S<RawWorkload>, node_seccomp: &Seccomp) -> R<Workload> {
+fn resolve_workload(
+    src: &Source,
+    raw: &S<RawWorkload>,
+    node_seccomp: &Seccomp,
+    dir: &std::path::Path,
+    iso: &Isolation,
+) -> R<Workload> {
     let w = raw.get_ref();
     let name = w.name.get_ref().clone();
     let ok = !name.is_empty()
@@ -206,7 +175,7 @@ fn resolve_workload(src: &Source, raw: &S<RawWorkload>, node_seccomp: &Seccomp) 
         seccomp: w
             .seccomp
             .as_ref()
-            .map(|s| resolve_seccomp(src, s))
+            .map(|s| resolve_seccomp(src, s, dir, iso))
             .transpose()?
             .unwrap_or_else(|| node_seccomp.clone()),
         restart,
@@ -267,11 +236,15 @@ pub fn resolve(src: &Source, node: &str, raw: &RawNode, dir: &std::path::Path) -
         iso.rootfs = Some(std::path::absolute(&path).unwrap_or(path));
         iso.mount = true;
     }
-    let node_seccomp =
-        raw.seccomp.as_ref().map(|s| resolve_seccomp(src, s)).transpose()?.unwrap_or(Seccomp::Unconfined);
+    let node_seccomp = raw
+        .seccomp
+        .as_ref()
+        .map(|s| resolve_seccomp(src, s, dir, &iso))
+        .transpose()?
+        .unwrap_or(Seccomp::Unconfined);
     let mut run: Vec<Workload> = Vec::new();
     for w in &raw.run {
-        let wl = resolve_workload(src, w, &node_seccomp)?;
+        let wl = resolve_workload(src, w, &node_seccomp, dir, &iso)?;
         if run.iter().any(|o| o.name == wl.name) {
             return Err(src.error(
                 w.get_ref().name.span(),
