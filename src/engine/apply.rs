@@ -96,6 +96,10 @@ async fn run<B: Netns + Links + Firewall, P: Spawner>(
         Op::DelRoute { ns, route } => b.del_route(ns, route, names::NETLAB_PROTO).await,
         Op::PruneRoute { ns, route, proto } => b.del_route(ns, route, *proto).await,
         Op::PruneAddr { ns, iface, addr } => b.del_addr(ns, iface, addr).await,
+        Op::ReplaceAddr { ns, iface, old, new } => {
+            b.del_addr(ns, iface, old).await?;
+            b.add_addr(ns, iface, new).await
+        }
         Op::DelAddr { ns, iface, addr } => b.del_addr(ns, iface, addr).await,
         Op::DelLink { ns, iface } => b.del_link(ns, iface).await,
         Op::DelNetns { ns } => b.del_netns(ns).await,
@@ -105,7 +109,7 @@ async fn run<B: Netns + Links + Firewall, P: Spawner>(
         Op::SetMtu { ns, iface, mtu } => b.set_mtu(ns, iface, *mtu).await,
         Op::SetMaster { ns, iface, master } => b.set_master(ns, iface, master).await,
         Op::AddAddr { ns, iface, addr } => b.add_addr(ns, iface, addr).await,
-        Op::SetUp { ns, iface, .. } => b.set_up(ns, iface).await,
+        Op::SetUp { ns, iface, announce, .. } => b.set_up(ns, iface, announce).await,
         Op::SetShape { ns, iface, shape } => b.set_shape(ns, iface, shape).await,
         Op::DelShape { ns, iface } => b.del_shape(ns, iface).await,
         Op::SetSysctl { ns, key, value, .. } => {
@@ -130,7 +134,7 @@ mod tests {
         let h1 = NsRef::Named("t-h1".into());
         let h2 = NsRef::Named("t-h2".into());
         Plan::new(vec![
-            Op::SetUp { ns: h1.clone(), iface: "eth0".into(), port: false },
+            Op::SetUp { ns: h1.clone(), iface: "eth0".into(), port: false, announce: Vec::new() },
             Op::AddAddr { ns: h1.clone(), iface: "eth0".into(), addr: "10.0.0.1/24".parse().unwrap() },
             Op::AddVeth {
                 a: (h1.clone(), "eth0".into()),

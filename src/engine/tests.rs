@@ -123,6 +123,40 @@ fn swapping_a_links_two_ends_is_no_change() {
 }
 
 #[test]
+fn a_new_prefix_for_an_ipv6_address_replaces_it_in_place() {
+    let v6 = TWO.replace(
+        r#"addresses = ["10.0.0.1/24", "10.0.0.2/24"]"#,
+        r#"addresses = ["10.0.0.1/24", ["10.0.0.2/24", "fd00::2/64"]]"#,
+    );
+    let (fake, _) = converged(&v6);
+    let wider = lab(&v6.replace("fd00::2/64", "fd00::2/48"));
+    assert_eq!(plan(&fake, &wider), ["~ addr t-b:eth0 fd00::2/64 -> fd00::2/48"]);
+    up(&fake, &wider).unwrap();
+    assert!(plan(&fake, &wider).is_empty());
+}
+
+/// The plan's order works around what the kernel does on its own (the fake does it too): it
+/// must not take a verify round to get there.
+#[test]
+fn the_plans_order_gets_ahead_of_the_kernels_reactions() {
+    let (fake, _) = converged(TWO);
+    // a's only address on the subnet of its route's gateway changes; the route does not.
+    let a_moves = lab(&TWO.replace("\"10.0.0.1/24\"", "\"10.0.0.7/24\""));
+    let report = block_on(up::up(&fake, &a_moves, Default::default(), &|_| {}, &|| {})).unwrap();
+    assert!(report.reapplied.is_empty(), "needed a second round: {:?}", report.reapplied);
+    assert!(fake.machine().ns[&ns("t-a")].routes.keys().any(|(d, _)| d.to_string() == "10.9.0.0/24"));
+    // ip_forward resets accept_redirects: it goes first, so the file's value holds.
+    let fwd = Fake::default();
+    let both = lab(&TWO.replace(
+        "\"net.ipv4.ip_forward\" = 1",
+        "\"net.ipv4.ip_forward\" = 1, \"net.ipv4.conf.all.accept_redirects\" = 1",
+    ));
+    let report = block_on(up::up(&fwd, &both, Default::default(), &|_| {}, &|| {})).unwrap();
+    assert!(report.reapplied.is_empty(), "needed a second round: {:?}", report.reapplied);
+    assert_eq!(fwd.machine().ns[&ns("t-a")].sysctls["net.ipv4.conf.all.accept_redirects"], "1");
+}
+
+#[test]
 fn drift_is_planned_and_repaired() {
     let (fake, l) = converged(TWO);
     fake.machine().ns.get_mut(&ns("t-b")).unwrap().ifaces.get_mut("eth0").unwrap().addrs.clear();

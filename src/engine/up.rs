@@ -108,6 +108,13 @@ pub async fn plan<S: System>(sys: &S, lab: &model::Lab, opts: Options) -> Result
     if !seen.foreign.is_empty() {
         return Err(Error::Foreign(format!("refusing to touch anything: {}", seen.foreign.join("; "))));
     }
+    if !seen.clashes.is_empty() && !opts.prune {
+        return Err(Error::Foreign(format!(
+            "refusing to touch anything: {}; remove what is in the way, or run `netlab up --prune` to remove \
+             everything in the lab's namespaces that is not the lab's",
+            seen.clashes.join("; ")
+        )));
+    }
     let mut plan = plan::diff(lab, &want, &seen);
     if opts.prune {
         plan = Plan::new(plan.ops.into_iter().chain(plan::prune(&seen)).collect());
@@ -148,7 +155,9 @@ pub async fn up<S: System>(
     // `exec` commands of this very run enter nodes through it.
     note_exec_info(sys, lab)?;
     progress(plan.ops.len() as u64);
-    let opts = Options { firewall: Some(kind), ..opts };
+    // Later rounds only repair what the kernel undid: pruning again would fight a routing
+    // daemon that puts its routes back, forever.
+    let opts = Options { firewall: Some(kind), prune: false, ..opts };
     let mut reapplied = Vec::new();
     let mut round = plan.clone();
     for attempt in 0..=VERIFY_ROUNDS {

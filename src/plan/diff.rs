@@ -5,6 +5,7 @@ use crate::model::firewall::FirewallKind;
 use crate::model::{names, Lab, NsRef};
 use crate::state::{IfKind, IfState, NetState, NsState};
 use crate::state::{Observed, Record};
+use ipnetwork::IpNetwork;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What `up --prune` removes besides: every route and address in the lab's namespaces that
@@ -97,9 +98,8 @@ pub fn diff(lab: &Lab, want: &NetState, seen: &Observed) -> Plan {
             fresh.insert((ns.clone(), name.clone()));
             gone.insert((ns.clone(), name.clone()));
         }
-        // In a lab namespace every interface is the lab's; in the host, `observe` only
-        // reports interfaces that carry the lab's mark. Either way, what the file does not
-        // name goes.
+        // The observer reports only the lab's interfaces (marked, or half-made): what the file
+        // does not name goes.
         for name in s.ifaces.keys() {
             if !w.ifaces.contains_key(name) {
                 ops.push(Op::DelLink { ns: ns.clone(), iface: name.clone() });
@@ -109,8 +109,14 @@ pub fn diff(lab: &Lab, want: &NetState, seen: &Observed) -> Plan {
             let key = (ns.clone(), name.clone());
             let si = if fresh.contains(&key) { None } else { s.ifaces.get(name) };
             // A port of a bridge made anew has lost its master with the old bridge.
-            let master_lost = wi.master.as_ref().is_some_and(|m| fresh.contains(&(ns.clone(), m.clone())));
-            iface_ops(ns, name, wi, si, fresh.contains(&key), master_lost, &mut ops);
+            let how = Made {
+                now: fresh.contains(&key),
+                master_lost: wi.master.as_ref().is_some_and(|m| fresh.contains(&(ns.clone(), m.clone()))),
+                // Made anew in a namespace that was there: its addresses move to a new MAC,
+                // which peers may remember wrong. In a namespace made now, nobody knew the old.
+                announce: fresh.contains(&key) && present(ns),
+            };
+            iface_ops(ns, name, wi, si, how, &mut ops);
         }
         let renewed = |iface: &str| gone.contains(&(ns.clone(), iface.to_string()));
         sysctl_ops(ns, w, seen, present(ns), &renewed, &mut ops);
@@ -158,19 +164,23 @@ pub fn diff(lab: &Lab, want: &NetState, seen: &Observed) -> Plan {
     Plan::new(ops)
 }
 
-/// Attribute changes of one interface; `si` is `None` when it is new.
-fn iface_ops(
-    ns: &NsRef,
-    name: &str,
-    wi: &IfState,
-    si: Option<&IfState>,
-    created_with_mtu: bool,
+/// How an interface comes to be in this run.
+#[derive(Clone, Copy)]
+struct Made {
+    /// Made now (a veth made now already has its mtu).
+    now: bool,
+    /// A port of a bridge made anew: it has lost its master with the old bridge.
     master_lost: bool,
-    ops: &mut Vec<Op>,
-) {
+    /// Its addresses are to be announced once it is up.
+    announce: bool,
+}
+
+/// Attribute changes of one interface; `si` is `None` when it is new.
+fn iface_ops(ns: &NsRef, name: &str, wi: &IfState, si: Option<&IfState>, how: Made, ops: &mut Vec<Op>) {
+    let Made { now, master_lost, announce } = how;
     let iface = name.to_string();
     if let Some(m) = wi.mtu {
-        let veth_has_it = created_with_mtu && wi.kind == IfKind::Veth;
+        let veth_has_it = now && wi.kind == IfKind::Veth;
         if !veth_has_it && si.is_none_or(|s| s.mtu != Some(m)) {
             ops.push(Op::SetMtu { ns: ns.clone(), iface: iface.clone(), mtu: m });
         }
@@ -181,15 +191,27 @@ fn iface_ops(
         }
     }
     let have = si.map(|s| s.addrs.clone()).unwrap_or_default();
+    // The kernel keeps one IPv6 address per address, whatever its prefix: a new prefix for
+    // one of the lab's addresses replaces it in place (remove, then add).
+    let retarget =
+        |a: &IpNetwork| a.is_ipv6().then(|| have.iter().find(|h| h.ip() == a.ip() && *h != a)).flatten();
+    let mut replaced = BTreeSet::new();
     for addr in wi.addrs.difference(&have) {
-        ops.push(Op::AddAddr { ns: ns.clone(), iface: iface.clone(), addr: *addr });
+        match retarget(addr) {
+            Some(old) => {
+                replaced.insert(*old);
+                ops.push(Op::ReplaceAddr { ns: ns.clone(), iface: iface.clone(), old: *old, new: *addr });
+            }
+            None => ops.push(Op::AddAddr { ns: ns.clone(), iface: iface.clone(), addr: *addr }),
+        }
     }
-    for addr in have.difference(&wi.addrs) {
+    for addr in have.difference(&wi.addrs).filter(|a| !replaced.contains(*a)) {
         ops.push(Op::DelAddr { ns: ns.clone(), iface: iface.clone(), addr: *addr });
     }
     if wi.up && !si.is_some_and(|s| s.up) {
         let port = wi.kind == IfKind::Bridge || wi.master.is_some();
-        ops.push(Op::SetUp { ns: ns.clone(), iface: iface.clone(), port });
+        let announce = if announce { wi.addrs.iter().copied().collect() } else { Vec::new() };
+        ops.push(Op::SetUp { ns: ns.clone(), iface: iface.clone(), port, announce });
     }
     let seen_shape = si.and_then(|s| s.shape);
     match (wi.shape, seen_shape) {

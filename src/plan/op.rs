@@ -27,6 +27,8 @@ pub enum Op {
     DelRoute { ns: NsRef, route: RouteState },
     /// `ip addr del`
     DelAddr { ns: NsRef, iface: String, addr: IpNetwork },
+    /// `ip addr del OLD; ip addr add NEW`: an IPv6 address whose prefix changes
+    ReplaceAddr { ns: NsRef, iface: String, old: IpNetwork, new: IpNetwork },
     /// `ip route del … proto N` of a route the lab did not make (`up --prune`)
     PruneRoute { ns: NsRef, route: RouteState, proto: u8 },
     /// `ip addr del` of an address the lab did not add (`up --prune`)
@@ -50,7 +52,9 @@ pub enum Op {
     /// `ip link set NAME up`. `port`: a bridge or a bridge port, which comes up before the
     /// interfaces that carry addresses: those announce themselves (gratuitous ARP) as they
     /// come up, and the announcement needs the far end up to get anywhere.
-    SetUp { ns: NsRef, iface: String, port: bool },
+    /// `announce`: addresses to announce once it is up (gratuitous ARP, unsolicited NA),
+    /// for an interface made anew whose peers may remember its old MAC.
+    SetUp { ns: NsRef, iface: String, port: bool, announce: Vec<IpNetwork> },
     /// `tc qdisc replace dev NAME root handle 4e4c: tbf|netem ...`
     SetShape { ns: NsRef, iface: String, shape: Shape },
     /// `tc qdisc del dev NAME root`
@@ -97,7 +101,7 @@ impl Op {
                 SysctlRank::Namespace => 10,
                 SysctlRank::Interface => 15,
             },
-            Op::SetMtu { .. } | Op::SetMaster { .. } | Op::AddAddr { .. } => 11,
+            Op::SetMtu { .. } | Op::SetMaster { .. } | Op::AddAddr { .. } | Op::ReplaceAddr { .. } => 11,
             Op::DelAddr { .. } => 12,
             Op::SetUp { port: true, .. } | Op::SetShape { .. } => 13,
             Op::SetUp { port: false, .. } => 14,
@@ -206,6 +210,7 @@ impl fmt::Display for Op {
         match self {
             Op::DelRoute { ns, route } => write!(f, "- route {}: {route}", ns_label(ns)),
             Op::DelAddr { ns, iface, addr } => write!(f, "- addr {} {addr}", At(ns, iface)),
+            Op::ReplaceAddr { ns, iface, old, new } => write!(f, "~ addr {} {old} -> {new}", At(ns, iface)),
             Op::PruneRoute { ns, route, proto } => {
                 write!(
                     f,

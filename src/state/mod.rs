@@ -3,6 +3,7 @@
 
 pub mod ns;
 pub mod observed;
+pub mod own;
 pub mod procs;
 pub mod record;
 pub mod workload;

@@ -37,6 +37,8 @@ pub struct Unmanaged {
     pub routes: Vec<(RouteState, u8)>,
     /// Addresses by interface.
     pub addrs: Vec<(String, IpNetwork)>,
+    /// Interfaces the lab did not make (a workload's tun, a bridge an `exec` command made).
+    pub links: Vec<String>,
 }
 
 /// The name `ip route` gives a route protocol (`/etc/iproute2/rt_protos`), or its number.
@@ -63,7 +65,7 @@ pub fn proto_name(proto: u8) -> String {
 
 impl Unmanaged {
     pub fn is_empty(&self) -> bool {
-        self.routes.is_empty() && self.addrs.is_empty()
+        self.routes.is_empty() && self.addrs.is_empty() && self.links.is_empty()
     }
 }
 
@@ -126,7 +128,16 @@ impl RouteState {
 
     /// Whether an observed route satisfies this desired one.
     pub fn satisfied_by(&self, seen: &RouteState) -> bool {
-        if self.dst != seen.dst || self.metric != seen.metric || self.via != seen.via {
+        if self.dst != seen.dst || self.metric != seen.metric {
+            return false;
+        }
+        // The kernel merges IPv6 routes of one destination and metric into one multipath
+        // route, whoever added them, and shows it under the first one's protocol: the lab's
+        // single route is there if one of its next hops is.
+        if self.dst.is_ipv6() && self.hops.is_empty() && seen.via.is_none() && !seen.hops.is_empty() {
+            return seen.hops.iter().any(|h| Some(h.via) == self.via && same_dev(&self.dev, &h.dev));
+        }
+        if self.via != seen.via {
             return false;
         }
         if self.hops.len() != seen.hops.len() || !same_dev(&self.dev, &seen.dev) {

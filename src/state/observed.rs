@@ -17,6 +17,9 @@ pub struct Observed {
     pub broken: BTreeSet<String>,
     /// Names the lab needs that belong to someone else, each described in a sentence.
     pub foreign: Vec<String>,
+    /// Places in lab namespaces that the file's routes and addresses need and someone else's
+    /// hold: refused, unless `up --prune` is to clear them.
+    pub clashes: Vec<String>,
     pub record: Option<Record>,
     /// What runs for the lab's nodes.
     pub procs: super::procs::ProcsState,

@@ -9,6 +9,7 @@ use crate::backend::{Observer, Probes, Store, System};
 use crate::error::{Error, Result, SysError};
 use crate::model::firewall::FirewallKind;
 use crate::model::{self, names, NsRef, Probe};
+use crate::state::own;
 use crate::state::workload::{ExecInfo, WorkloadStatus};
 use crate::state::{NetState, Observed, ProcsState, Record, TeardownView};
 use futures::stream::{self, StreamExt};
@@ -37,7 +38,7 @@ async fn is_ours(lab: &str, record: Option<&Record>, name: &str) -> Result<bool,
         return Ok(in_record);
     }
     match netns::run(netns::Place::Named(name.to_string()), dump::lo_alias_here).await {
-        Ok(alias) => Ok(observe::owner(lab, alias.as_deref()) == observe::Owner::Ours),
+        Ok(alias) => Ok(own::owner(lab, alias.as_deref()) == own::Owner::Ours),
         // Unreadable and not named by the record (another tool is making or removing it as
         // we look): nothing proves it is ours, so it is left alone.
         Err(_) if !in_record => Ok(false),

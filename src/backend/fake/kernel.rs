@@ -93,17 +93,28 @@ impl Links for Fake {
         self.log(format!("set_master {ns}:{name} {master}"))?;
         self.with_iface(ns, name, "set_master", |i| i.master = Some(master.to_string()))
     }
-    async fn set_up(&self, ns: &NsRef, name: &str) -> Result<(), SysError> {
+    async fn set_up(&self, ns: &NsRef, name: &str, _: &[IpNetwork]) -> Result<(), SysError> {
         self.log(format!("set_up {ns}:{name}"))?;
         self.with_iface(ns, name, "set_up", |i| i.up = true)
     }
     async fn add_addr(&self, ns: &NsRef, name: &str, addr: &IpNetwork) -> Result<(), SysError> {
         self.log(format!("add_addr {ns}:{name} {addr}"))?;
-        self.with_iface(ns, name, "add_addr", |i| i.addrs.insert(*addr)).map(drop)
+        self.with_iface(ns, name, "add_addr", |i| i.addrs.insert(*addr))?;
+        self.with_ns(ns, "add_addr", |s| s.marked.insert((name.to_string(), *addr))).map(drop)
     }
     async fn del_addr(&self, ns: &NsRef, name: &str, addr: &IpNetwork) -> Result<(), SysError> {
         self.log(format!("del_addr {ns}:{name} {addr}"))?;
-        self.with_iface(ns, name, "del_addr", |i| i.addrs.remove(addr)).map(drop)
+        self.with_ns(ns, "del_addr", |s| {
+            let Some(iface) = s.ifaces.get_mut(name) else { return };
+            iface.addrs.remove(addr);
+            s.marked.remove(&(name.to_string(), *addr));
+            // The kernel's own reaction: when the interface has no IPv4 address left on that
+            // subnet, the routes through gateways on it go.
+            let subnet_left = iface.addrs.iter().any(|a| a.is_ipv4() && a.contains(addr.ip()));
+            if addr.is_ipv4() && !subnet_left {
+                s.routes.retain(|_, (r, _)| !r.via.is_some_and(|v| addr.contains(v)));
+            }
+        })
     }
     async fn add_route(&self, ns: &NsRef, route: &RouteState) -> Result<(), SysError> {
         self.log(format!("add_route {ns} {route}"))?;
@@ -137,6 +148,11 @@ impl Links for Fake {
     async fn set_sysctl(&self, ns: &NsRef, key: &str, value: &str) -> Result<String, SysError> {
         self.log(format!("set_sysctl {ns} {key}={value}"))?;
         self.with_ns(ns, "set_sysctl", |s| {
+            // As the kernel does: turning forwarding on or off resets accept_redirects.
+            if key == "net.ipv4.ip_forward" {
+                let redirects = if value == "0" { "1" } else { "0" };
+                s.sysctls.insert("net.ipv4.conf.all.accept_redirects".into(), redirects.into());
+            }
             s.sysctls.insert(key.to_string(), value.to_string()).unwrap_or_else(|| "0".into())
         })
     }

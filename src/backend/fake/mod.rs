@@ -33,6 +33,8 @@ pub struct FakeNs {
     pub sysctls: BTreeMap<String, String>,
     /// Tables by name, as their canonical listing.
     pub tables: BTreeMap<String, Vec<String>>,
+    /// The addresses netlab added (with its `IFA_PROTO` mark), by interface.
+    pub marked: BTreeSet<(String, IpNetwork)>,
 }
 
 /// The identity of the network namespace the fake runs in at first (nsfs device, inode), as

@@ -6,27 +6,30 @@ use crate::backend::{Observer, Probes, Store, System};
 use crate::error::{Error, SysError};
 use crate::model::firewall::FirewallKind;
 use crate::model::{self, names, NsRef};
+use crate::state::own::{self, RawNs};
 use crate::state::workload::{ExecInfo, WorkloadStatus};
-use crate::state::{NetState, NsState, Observed, ProcsState, Record, RouteState, TeardownView};
+use crate::state::{NetState, NsState, Observed, ProcsState, Record, TeardownView};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-/// What namespace `s` holds, as the observer reports it: `routes` selects the routes.
-fn read_ns(s: &FakeNs, keys: &[String], routes: impl Fn(&RouteState, u8) -> bool) -> NsState {
-    NsState {
+/// What namespace `s` holds, as a kernel dump reports it: everything, with its marks.
+fn raw(s: &FakeNs, keys: &[String]) -> RawNs {
+    let state = NsState {
         ifaces: s.ifaces.clone(),
-        routes: s
-            .routes
-            .iter()
-            .filter(|(_, (r, p))| routes(r, *p))
-            .map(|(k, (r, _))| (*k, r.clone()))
-            .collect(),
+        routes: s.routes.iter().filter(|(_, (_, p))| *p != 2).map(|(k, (r, _))| (*k, r.clone())).collect(),
         sysctls: keys
             .iter()
             .map(|k| (k.clone(), s.sysctls.get(k).cloned().unwrap_or_else(|| "0".into())))
             .collect(),
         nft: None,
         unmanaged: Default::default(),
+    };
+    RawNs {
+        lo_alias: s.lo_mark.clone(),
+        state,
+        route_protos: s.routes.iter().map(|(k, (_, p))| (*k, *p)).collect(),
+        marked_addrs: s.marked.clone(),
+        addr_proto_known: true,
     }
 }
 
@@ -52,7 +55,7 @@ impl Observer for Fake {
         for (ns, s) in &m.ns {
             let NsRef::Named(name) = ns else { continue };
             let wanted = want.contains_key(ns);
-            if s.lo_mark.as_deref() != Some(names::netns_mark(lab).as_str()) {
+            if own::owner(lab, s.lo_mark.as_deref()) != own::Owner::Ours {
                 if wanted {
                     seen.foreign
                         .push(format!("network namespace {name} already exists and is not this lab's"));
@@ -62,37 +65,22 @@ impl Observer for Fake {
             if !wanted && !recorded.contains(name) {
                 continue;
             }
-            let mut state = read_ns(s, &keys(ns), |_, p| p != 2);
-            state.nft = s.tables.get(&names::table_name(lab, ns)).cloned();
+            let mut r = raw(s, &keys(ns));
+            r.state.nft = s.tables.get(&names::table_name(lab, ns)).cloned();
+            let sorted = own::lab_ns(r, ns, lab, want.get(ns), record.as_ref());
+            seen.foreign.extend(sorted.foreign);
+            seen.clashes.extend(sorted.clashes);
+            let mut state = sorted.state;
+            own::recall_shapes(&mut state, ns, record.as_ref());
             seen.ns.insert(ns.clone(), state);
         }
-        let host_want = want.get(&NsRef::Host);
         let empty = FakeNs::default();
         let h = m.ns.get(&NsRef::Host).unwrap_or(&empty);
-        let recorded_routes = record.as_ref().map(|r| r.host_routes.clone()).unwrap_or_default();
-        for (key, (r, p)) in &h.routes {
-            if *p != NETLAB_PROTO && host_want.is_some_and(|w| w.routes.contains_key(key)) {
-                seen.foreign
-                    .push(format!("the host namespace already has a route {r} that is not this lab's"));
-            }
-        }
-        let mut host = read_ns(h, &keys(&NsRef::Host), |r, p| {
-            let wanted = host_want.is_some_and(|w| w.routes.contains_key(&(r.dst, r.metric)));
-            let recorded = recorded_routes.iter().any(|x| x.dst == r.dst && x.metric == r.metric);
-            p == NETLAB_PROTO && (wanted || recorded)
-        });
-        let mark = names::mark_prefix(lab);
-        host.ifaces.retain(|name, i| {
-            let ours = i.alias.as_ref().is_some_and(|a| a.starts_with(&mark));
-            if !ours && host_want.is_some_and(|w| w.ifaces.contains_key(name)) {
-                seen.foreign.push(format!(
-                    "interface {name} already exists in the host namespace and is not this lab's"
-                ));
-            }
-            ours
-        });
-        host.nft = h.tables.get(&names::table_name(lab, &NsRef::Host)).cloned();
-        seen.ns.insert(NsRef::Host, host);
+        let mut r = raw(h, &keys(&NsRef::Host));
+        r.state.nft = h.tables.get(&names::table_name(lab, &NsRef::Host)).cloned();
+        let sorted = own::host(r, lab, want.get(&NsRef::Host), record.as_ref());
+        seen.foreign.extend(sorted.foreign);
+        seen.ns.insert(NsRef::Host, sorted.state);
         Ok(seen)
     }
 
@@ -113,7 +101,9 @@ impl Observer for Fake {
             }
         }
         if let Some(h) = m.ns.get(&NsRef::Host) {
-            view.host = read_ns(h, &[], |_, p| p == NETLAB_PROTO);
+            let mut r = raw(h, &[]);
+            r.state.routes.retain(|k, _| r.route_protos.get(k) == Some(&NETLAB_PROTO));
+            view.host = r.state;
             view.host.nft = h.tables.get(&names::table_name(lab, &NsRef::Host)).cloned();
             if let Some(o) = record.and_then(|r| r.sysctl_orig.get(&Record::ns_key(&NsRef::Host))) {
                 view.host_sysctls = o

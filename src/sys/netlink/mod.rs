@@ -4,6 +4,7 @@
 //! (`observe`). Grouped so the one place that speaks the wire format is easy to find; the
 //! hand-written attribute encoder below serves nfnetlink (`firewall::nft`) as well.
 
+mod announce;
 pub mod dump;
 pub mod observe;
 mod parse;

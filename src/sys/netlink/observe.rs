@@ -8,7 +8,8 @@ use crate::error::{Error, SysError};
 use crate::model::firewall::FirewallKind;
 use crate::model::shape::Shape;
 use crate::model::{names, NsRef};
-use crate::state::{IfState, NetState, NsState, RouteState};
+use crate::state::own::{self, Owner, RawNs};
+use crate::state::{IfState, NetState, NsState};
 use crate::state::{Observed, Record};
 use crate::sys::{firewall, netns, sysctl};
 use futures::stream::{self, StreamExt};
@@ -26,29 +27,8 @@ use std::net::IpAddr;
 const FALLBACK_TUNNELS: [&str; 9] =
     ["sit0", "tunl0", "ip6tnl0", "ip6gre0", "gre0", "gretap0", "erspan0", "ip_vti0", "ip6_vti0"];
 
-/// What a namespace's `lo` says about who owns the namespace.
-#[derive(Debug, PartialEq)]
-pub enum Owner {
-    Ours,
-    /// No mark: a namespace the lab was creating when it was interrupted, or a stranger's.
-    Unmarked,
-    Other(String),
-}
-
-/// Everything the kernel holds in one namespace, with interface names resolved. `state`
-/// holds every address and every route but the kernel's own; `observe` sorts them into the
-/// lab's and the rest.
-pub struct Snapshot {
-    pub lo_alias: Option<String>,
-    pub state: NsState,
-    /// The protocol of each route in `state.routes`, by its key.
-    pub route_protos: BTreeMap<(IpNetwork, u32), u8>,
-    /// The addresses that carry netlab's `IFA_PROTO` mark, by interface.
-    pub marked_addrs: BTreeSet<(String, IpNetwork)>,
-    /// Whether this kernel reports `IFA_PROTO` at all (Linux 6.3+): its `lo` address then
-    /// carries the kernel's own protocol. Without it, no address can be told apart by mark.
-    pub addr_proto_known: bool,
-}
+/// A namespace as the kernel holds it, before it is sorted into the lab's and the rest.
+pub type Snapshot = RawNs;
 
 fn sys(op: String) -> impl FnOnce(io::Error) -> SysError {
     move |e| SysError::new(op, e)
@@ -85,7 +65,7 @@ pub async fn snapshot(
         netns::run(netns::place(ns), read).await.map_err(sys(format!("reading netns {label}")))?;
     let by_index: HashMap<u32, String> =
         dump.links.iter().filter_map(|l| Some((l.header.index, link_name(l)?.to_string()))).collect();
-    let mut snap = Snapshot {
+    let mut snap = RawNs {
         lo_alias: None,
         state: NsState::default(),
         route_protos: BTreeMap::new(),
@@ -182,43 +162,6 @@ pub async fn snapshot(
     Ok(snap)
 }
 
-/// Splits what a snapshot of namespace `ns` holds into what netlab manages (routes with its
-/// protocol; addresses with its mark, or the very addresses the file asks for there) and the
-/// rest. A kernel without `IFA_PROTO` marks no address: there the record says which
-/// addresses the lab added.
-fn sort_out(snap: &mut Snapshot, ns: &NsRef, want: Option<&NsState>, record: Option<&Record>) {
-    let state = &mut snap.state;
-    for (key, proto) in &snap.route_protos {
-        if *proto != NETLAB_PROTO {
-            if let Some(r) = state.routes.remove(key) {
-                state.unmanaged.routes.push((r, *proto));
-            }
-        }
-    }
-    for (name, iface) in state.ifaces.iter_mut() {
-        let wanted = want.and_then(|w| w.ifaces.get(name)).map(|w| &w.addrs);
-        let recorded = record.and_then(|r| r.addrs.get(&Record::iface_key(ns, name)));
-        let (ours, theirs): (BTreeSet<IpNetwork>, BTreeSet<IpNetwork>) = iface.addrs.iter().partition(|a| {
-            let marked = match snap.addr_proto_known {
-                true => snap.marked_addrs.contains(&(name.clone(), **a)),
-                false => recorded.is_some_and(|r| r.contains(a)),
-            };
-            marked || wanted.is_some_and(|w| w.contains(a))
-        });
-        iface.addrs = ours;
-        state.unmanaged.addrs.extend(theirs.into_iter().map(|a| (name.clone(), a)));
-    }
-}
-
-/// Who owns a namespace, judged by its `lo` mark.
-pub fn owner(lab: &str, lo_alias: Option<&str>) -> Owner {
-    match lo_alias {
-        Some(a) if a == names::netns_mark(lab) => Owner::Ours,
-        None | Some("") => Owner::Unmarked,
-        Some(a) => Owner::Other(a.to_string()),
-    }
-}
-
 /// Reads the lab's share of the kernel: `want` names what it needs, `record` what it made.
 pub async fn observe(
     lab: &str,
@@ -283,8 +226,8 @@ pub async fn observe(
         .collect()
         .await;
     for (name, snap) in snaps {
-        let mut snap = snap?;
-        match owner(lab, snap.lo_alias.as_deref()) {
+        let snap = snap?;
+        match own::owner(lab, snap.lo_alias.as_deref()) {
             Owner::Ours => {}
             Owner::Other(mark) if names::lab_of_mark(&mark).is_some() => {
                 seen.foreign.push(format!(
@@ -301,134 +244,26 @@ pub async fn observe(
             }
         }
         let ns = NsRef::Named(name);
-        sort_out(&mut snap, &ns, want.get(&ns), record.as_ref());
-        // A route the file asks for whose place a stranger's route holds cannot be added.
-        for (r, proto) in &snap.state.unmanaged.routes {
-            if want.get(&ns).is_some_and(|w| w.routes.contains_key(&(r.dst, r.metric))) {
-                seen.foreign.push(format!("{ns} already has a route {r} of protocol {proto} that is not this lab's; give the lab's route another metric"));
-            }
-        }
-        let mut state = snap.state;
-        recall_shapes(&mut state, &ns, record.as_ref());
+        let sorted = own::lab_ns(snap, &ns, lab, want.get(&ns), record.as_ref());
+        seen.foreign.extend(sorted.foreign);
+        seen.clashes.extend(sorted.clashes);
+        let mut state = sorted.state;
+        own::recall_shapes(&mut state, &ns, record.as_ref());
         seen.ns.insert(ns, state);
     }
 
-    // The host: only what carries our mark, plus the routes we recorded or want.
-    let mark = names::mark_prefix(lab);
-    let host_want = want.get(&NsRef::Host);
-    let recorded_routes: Vec<RouteState> = record.as_ref().map(|r| r.host_routes.clone()).unwrap_or_default();
-    let mut snap = snapshot(
+    // The host: only what carries the lab's mark, and the routes its record names.
+    let snap = snapshot(
         &NsRef::Host,
         sysctl_keys(&NsRef::Host),
         Some((kind, lab.to_string(), names::table_name(lab, &NsRef::Host))),
         may_have_shapes(&NsRef::Host),
     )
     .await?;
-    for (key, proto) in &snap.route_protos {
-        let wanted = host_want.is_some_and(|w| w.routes.contains_key(key));
-        let recorded = recorded_routes.iter().any(|x| (x.dst, x.metric) == *key);
-        let route = snap.state.routes.remove(key).expect("every route has its protocol");
-        match *proto == NETLAB_PROTO {
-            true if wanted || recorded => drop(snap.state.routes.insert(*key, route)),
-            true => {}
-            false if wanted => seen.foreign.push(format!("the host namespace already has a route {route} that is not this lab's; give the lab's route another metric, or remove that route")),
-            // Everyone else's routes in the host are none of the lab's business, not even
-            // as "unmanaged".
-            false => {}
-        }
-    }
-    let mut host = snap.state;
-    let mut ours = BTreeMap::new();
-    for (name, iface) in std::mem::take(&mut host.ifaces) {
-        let marked = iface.alias.as_ref().is_some_and(|a| a.starts_with(&mark));
-        if marked {
-            ours.insert(name, iface);
-        } else if host_want.is_some_and(|w| w.ifaces.contains_key(&name)) {
-            seen.foreign.push(format!("interface {name} already exists in the host namespace and is not this lab's; rename the lab's end or remove that interface"));
-        }
-    }
-    host.ifaces = ours;
-    snap.state = host;
-    sort_out(&mut snap, &NsRef::Host, host_want, record.as_ref());
-    // Only the lab's own interfaces were kept: what else is on them is unmanaged.
-    let mut host = snap.state;
-    host.unmanaged.routes.clear();
-    recall_shapes(&mut host, &NsRef::Host, record.as_ref());
+    let sorted = own::host(snap, lab, want.get(&NsRef::Host), record.as_ref());
+    seen.foreign.extend(sorted.foreign);
+    let mut host = sorted.state;
+    own::recall_shapes(&mut host, &NsRef::Host, record.as_ref());
     seen.ns.insert(NsRef::Host, host);
     Ok(seen)
-}
-
-/// The parameters of the lab's qdiscs, which the kernel shows only in its own encoding: as
-/// the record says they were set. An unrecorded one stays `Shape::default()`, so it is reset.
-fn recall_shapes(state: &mut crate::state::NsState, ns: &NsRef, record: Option<&Record>) {
-    for (name, iface) in state.ifaces.iter_mut() {
-        if iface.shape.is_some() {
-            if let Some(s) = record.and_then(|r| r.shapes.get(&Record::iface_key(ns, name))) {
-                iface.shape = Some(*s);
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::state::IfKind;
-
-    fn snap(proto_known: bool) -> Snapshot {
-        let mut state = NsState::default();
-        let iface = IfState {
-            kind: IfKind::Veth,
-            alias: None,
-            mtu: Some(1500),
-            master: None,
-            addrs: ["10.0.0.1/24", "10.0.0.9/24", "10.0.0.5/24"].iter().map(|a| a.parse().unwrap()).collect(),
-            up: true,
-            shape: None,
-        };
-        state.ifaces.insert("eth0".into(), iface);
-        let mut route_protos = BTreeMap::new();
-        for (dst, proto) in [("10.9.0.0/24", NETLAB_PROTO), ("10.8.0.0/24", 12)] {
-            let r = RouteState::single(dst.parse().unwrap(), None, Some("eth0".into()), 0);
-            route_protos.insert((r.dst, 0), proto);
-            state.routes.insert((r.dst, 0), r);
-        }
-        let marked_addrs = [("eth0".to_string(), "10.0.0.1/24".parse().unwrap())].into_iter().collect();
-        Snapshot { lo_alias: None, state, route_protos, marked_addrs, addr_proto_known: proto_known }
-    }
-
-    fn want() -> NsState {
-        let mut w = snap(true).state;
-        w.ifaces.get_mut("eth0").unwrap().addrs = ["10.0.0.5/24".parse().unwrap()].into_iter().collect();
-        w
-    }
-
-    fn addrs(s: &Snapshot) -> (Vec<String>, Vec<String>) {
-        let ours = s.state.ifaces["eth0"].addrs.iter().map(|a| a.to_string()).collect();
-        let theirs = s.state.unmanaged.addrs.iter().map(|(_, a)| a.to_string()).collect();
-        (ours, theirs)
-    }
-
-    #[test]
-    fn routes_of_other_protocols_and_unmarked_addresses_are_unmanaged() {
-        let mut s = snap(true);
-        sort_out(&mut s, &NsRef::Named("x".into()), Some(&want()), None);
-        assert_eq!(s.state.routes.keys().map(|k| k.0.to_string()).collect::<Vec<_>>(), ["10.9.0.0/24"]);
-        assert_eq!(s.state.unmanaged.routes.len(), 1);
-        assert_eq!(s.state.unmanaged.routes[0].1, 12);
-        // Marked, or the very address the file asks for: the lab's.
-        assert_eq!(addrs(&s), (vec!["10.0.0.1/24".into(), "10.0.0.5/24".into()], vec!["10.0.0.9/24".into()]));
-    }
-
-    #[test]
-    fn without_ifa_proto_the_record_says_which_addresses_are_the_labs() {
-        let mut s = snap(false);
-        let ns = NsRef::Named("x".into());
-        let mut record = Record::default();
-        record
-            .addrs
-            .insert(Record::iface_key(&ns, "eth0"), ["10.0.0.9/24".parse().unwrap()].into_iter().collect());
-        sort_out(&mut s, &ns, Some(&want()), Some(&record));
-        assert_eq!(addrs(&s), (vec!["10.0.0.5/24".into(), "10.0.0.9/24".into()], vec!["10.0.0.1/24".into()]));
-    }
 }

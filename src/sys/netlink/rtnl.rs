@@ -122,25 +122,24 @@ impl Rtnl {
     /// Waits, a bounded time, until an interface that is up has carrier and the kernel has
     /// acted on it (operstate UP is set by the same linkwatch pass that tells IPv6 of the
     /// carrier). IPv6 resets `conf.IF.mtu` at that moment; written before, a value is lost.
-    async fn settle_carrier(&self, ns: &NsRef, name: &str) {
+    async fn settle_carrier(&self, ns: &NsRef, name: &str) -> Option<LinkMessage> {
         let deadline = std::time::Instant::now() + std::time::Duration::from_millis(500);
         while std::time::Instant::now() < deadline {
             let mut msg = LinkMessage::default();
             msg.attributes.push(LinkAttribute::IfName(name.to_string()));
-            let Ok(replies) = self.request(ns, RouteNetlinkMessage::GetLink(msg), 0).await else { return };
-            let Some(link) = replies.into_iter().find_map(|m| match m {
+            let replies = self.request(ns, RouteNetlinkMessage::GetLink(msg), 0).await.ok()?;
+            let link = replies.into_iter().find_map(|m| match m {
                 RouteNetlinkMessage::NewLink(l) => Some(l),
                 _ => None,
-            }) else {
-                return;
-            };
+            })?;
             let oper_up = link.attributes.iter().any(|a| matches!(a, LinkAttribute::OperState(State::Up)));
             // Down by the file's will, or up and settled: nothing more will come.
             if !link.header.flags.contains(LinkFlags::Up) || oper_up {
-                return;
+                return Some(link);
             }
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
+        None
     }
 
     /// `ip link set NAME ...` by name: the kernel looks the name up when the index is 0.
@@ -219,6 +218,15 @@ impl Rtnl {
     }
 }
 
+/// A name for a veth end until it is moved and renamed: unique in this process, and not one a
+/// lab file is likely to use.
+fn temp_name() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("nlt{:05x}{:04x}", std::process::id() & 0xfffff, n & 0xffff)
+}
+
 fn at(ns: &NsRef, name: &str) -> String {
     match ns {
         NsRef::Host => format!("host:{name}"),
@@ -267,28 +275,45 @@ impl Links for Rtnl {
         mtu: u32,
     ) -> Result<(), SysError> {
         let op = format!("creating veth {} <-> {}", at(&a.0, &a.1), at(&b.0, &b.1));
-        let peer_ns = if a.0 != b.0 { Some(Self::ns_file(&b.0).map_err(|e| sys(&op, e))?) } else { None };
+        // Both ends are made and marked inside a lab namespace, and only then is the far end
+        // moved where it goes: a crash at any point leaves nothing unmarked in the host (in a
+        // lab namespace, an unmarked half-made veth is recognised and made anew). The far end
+        // has a name of its own until the move, since both ends may share a name.
+        let (here, there) =
+            if matches!(a.0, NsRef::Named(_)) || b.0 == NsRef::Host { (a, b) } else { (b, a) };
+        let home = &here.0;
+        let peer_name = if there.0 == *home { there.1.clone() } else { temp_name() };
         let mut peer = LinkMessage::default();
-        peer.attributes.push(LinkAttribute::IfName(b.1.clone()));
+        peer.attributes.push(LinkAttribute::IfName(peer_name.clone()));
         peer.attributes.push(LinkAttribute::Mtu(mtu));
-        if let Some(f) = &peer_ns {
-            peer.attributes.push(LinkAttribute::NetNsFd(f.as_raw_fd()));
-        }
         let mut msg = LinkMessage::default();
-        msg.attributes.push(LinkAttribute::IfName(a.1.clone()));
+        msg.attributes.push(LinkAttribute::IfName(here.1.clone()));
         msg.attributes.push(LinkAttribute::Mtu(mtu));
         msg.attributes.push(LinkAttribute::LinkInfo(vec![
             LinkInfo::Kind(InfoKind::Veth),
             LinkInfo::Data(InfoData::Veth(InfoVeth::Peer(peer))),
         ]));
-        self.request(&a.0, RouteNetlinkMessage::NewLink(msg), NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL)
+        self.request(home, RouteNetlinkMessage::NewLink(msg), NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL)
             .await
             .map_err(|e| sys(&op, e))?;
-        drop(peer_ns);
-        for end in [a, b] {
-            self.set_alias(&end.0, &end.1, alias)
+        for name in [&here.1, &peer_name] {
+            self.set_alias(home, name, alias)
                 .await
-                .map_err(|e| sys(format!("marking {}", at(&end.0, &end.1)), e))?;
+                .map_err(|e| sys(format!("marking {}", at(home, name)), e))?;
+        }
+        if there.0 != *home {
+            let target = Self::ns_file(&there.0).map_err(|e| sys(&op, e))?;
+            // Renamed in the same request as it moves; the alias goes along.
+            let mut mv = LinkMessage::default();
+            mv.header.index = self.index(home, &peer_name).await.map_err(|e| sys(&op, e))?;
+            mv.attributes.push(LinkAttribute::NetNsFd(target.as_raw_fd()));
+            mv.attributes.push(LinkAttribute::IfName(there.1.clone()));
+            self.request(home, RouteNetlinkMessage::SetLink(mv), NLM_F_ACK).await.map_err(|e| {
+                sys(format!("moving {} to {}", at(home, &peer_name), at(&there.0, &there.1)), e)
+            })?;
+            drop(target);
+        }
+        for end in [a, b] {
             if end.0 == NsRef::Host {
                 // Lab namespaces give their interfaces the lab's knobs by default.
                 sysctl::lab_knobs(&end.1);
@@ -331,11 +356,30 @@ impl Links for Rtnl {
         self.set_link(ns, name, msg).await.map_err(|e| sys(&op, e))
     }
 
-    async fn set_up(&self, ns: &NsRef, name: &str) -> Result<(), SysError> {
+    async fn set_up(&self, ns: &NsRef, name: &str, announce: &[IpNetwork]) -> Result<(), SysError> {
         let mut msg = LinkMessage::default();
         msg.header.flags = LinkFlags::Up;
         msg.header.change_mask = LinkFlags::Up;
-        self.set_link(ns, name, msg).await.map_err(|e| sys(format!("bringing up {}", at(ns, name)), e))
+        self.set_link(ns, name, msg).await.map_err(|e| sys(format!("bringing up {}", at(ns, name)), e))?;
+        if announce.is_empty() {
+            return Ok(());
+        }
+        let Some(link) = self.settle_carrier(ns, name).await else { return Ok(()) };
+        let mac = link.attributes.iter().find_map(|a| match a {
+            LinkAttribute::Address(m) if m.len() == 6 => <[u8; 6]>::try_from(m.as_slice()).ok(),
+            _ => None,
+        });
+        let Some(mac) = mac else { return Ok(()) };
+        let (index, addrs) = (link.header.index, announce.to_vec());
+        // Twice, a moment apart: the far end's bridge may take the port's carrier a little
+        // after this end has it. Best effort: peers also learn in time on their own.
+        for pause in [0, 100] {
+            tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+            let a = addrs.clone();
+            let _ =
+                netns::run(netns::place(ns), move || super::announce::announce_here(index, mac, &a)).await;
+        }
+        Ok(())
     }
 
     async fn add_addr(&self, ns: &NsRef, name: &str, addr: &IpNetwork) -> Result<(), SysError> {
@@ -382,9 +426,14 @@ impl Links for Rtnl {
 
     async fn del_route(&self, ns: &NsRef, route: &RouteState, proto: u8) -> Result<(), SysError> {
         let op = format!("removing route {route} in {ns}");
-        // The interfaces may already be gone; destination, metric and protocol identify it.
-        let r = RouteState::single(route.dst, route.via, None, route.metric);
-        let mut msg = self.route_message(ns, &r).await.map_err(|e| sys(&op, e))?;
+        // Its gateway and interface too, so that only this route goes (an IPv6 route of
+        // another protocol may share its destination and metric as a sibling). An interface
+        // that is gone took the route with it.
+        let r = RouteState::single(route.dst, route.via, route.dev.clone(), route.metric);
+        let mut msg = match self.route_message(ns, &r).await {
+            Err(e) if errno(&e) == nix::libc::ENODEV => return Ok(()),
+            r => r.map_err(|e| sys(&op, e))?,
+        };
         // The kernel deletes only a route of this protocol: never someone else's by mistake.
         msg.header.protocol = RouteProtocol::from(proto);
         msg.header.scope = RouteScope::NoWhere;
