@@ -9,7 +9,7 @@ pub fn path(key: &str) -> io::Result<PathBuf> {
     if !crate::state::record::is_sysctl_key(key) {
         return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("{key:?} is not a net.* sysctl")));
     }
-    Ok(PathBuf::from("/proc/sys").join(key.replace('.', "/")))
+    Ok(PathBuf::from("/proc/sys").join(crate::model::sysctl::key_path(key)))
 }
 
 pub fn read(key: &str) -> io::Result<String> {

@@ -166,3 +166,22 @@ pub fn explain(e: &io::Error) -> String {
 pub fn available() -> bool {
     read_table("netlab-probe").is_ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// libnftnl keeps a rule's comment in a userdata buffer of NFTNL_UDATA_COMMENT_MAXLEN
+    /// (128) bytes, a type and a length byte before the text and its NUL: the model's limit
+    /// on a rule's text is exactly what it takes.
+    #[test]
+    fn libnftnl_takes_a_comment_of_the_models_longest_rule_text_and_no_longer() {
+        let table = Table::new(cstring("t").unwrap(), ProtoFamily::Inet);
+        let chain = Chain::new(cstring("c").unwrap(), &table);
+        let max = crate::model::firewall::MAX_RULE_TEXT;
+        let mut rule = Rule::new(&chain);
+        assert!(rule.set_comment(cstring(&"x".repeat(max)).unwrap()).is_ok());
+        let mut rule = Rule::new(&chain);
+        assert!(rule.set_comment(cstring(&"x".repeat(max + 1)).unwrap()).is_err());
+    }
+}
