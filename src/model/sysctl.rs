@@ -36,6 +36,16 @@ pub fn key_problem(key: &str) -> Option<String> {
     }
 }
 
+/// The key whose existence says whether `key` can be set in a new namespace: a
+/// per-interface key is probed as the same setting of `default`, which every interface
+/// made later inherits (`net.ipv4.conf.eth0.rp_filter` → `net.ipv4.conf.default.rp_filter`).
+pub fn probe_key(key: &str) -> String {
+    match (sysctl_iface(key), PER_IFACE.iter().find(|p| key.starts_with(**p))) {
+        (Some(iface), Some(p)) => format!("{p}default.{}", &key[p.len() + iface.len() + 1..]),
+        _ => key.to_string(),
+    }
+}
+
 /// The path of a key under `/proc/sys`, relative: dots become slashes except inside the
 /// interface part of a per-interface key (`net.ipv4.conf.eth0.100.rp_filter` is
 /// `net/ipv4/conf/eth0.100/rp_filter`).
@@ -131,6 +141,14 @@ mod tests {
         assert_eq!(key_path("net.ipv4.conf.eth0.100.rp_filter"), "net/ipv4/conf/eth0.100/rp_filter");
         assert_eq!(key_path("net.ipv4.conf.all.forwarding"), "net/ipv4/conf/all/forwarding");
         assert_eq!(key_path("net.ipv4.ip_forward"), "net/ipv4/ip_forward");
+    }
+
+    #[test]
+    fn per_interface_keys_are_probed_as_default() {
+        assert_eq!(probe_key("net.ipv4.conf.eth0.100.rp_filter"), "net.ipv4.conf.default.rp_filter");
+        assert_eq!(probe_key("net.ipv6.neigh.v-eth.gc_stale_time"), "net.ipv6.neigh.default.gc_stale_time");
+        assert_eq!(probe_key("net.ipv4.conf.all.forwarding"), "net.ipv4.conf.all.forwarding");
+        assert_eq!(probe_key("net.core.somaxconn"), "net.core.somaxconn");
     }
 
     #[test]
