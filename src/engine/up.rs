@@ -163,6 +163,11 @@ pub async fn plan<S: System>(sys: &S, lab: &model::Lab, opts: Options) -> Result
     check_qdiscs(sys, lab).await?;
     check_sysctls(sys, lab).await?;
     check_programs(sys, lab)?;
+    compute(sys, lab, opts).await
+}
+
+/// The plan, without the preflights: what `up` looks at again after applying.
+async fn compute<S: System>(sys: &S, lab: &model::Lab, opts: Options) -> Result<Planned> {
     let record = sys.load(&lab.name)?;
     super::bind::check_up(sys, lab, record.as_ref(), opts.adopt)?;
     let (kind, notice) = firewall_kind(sys, lab, opts.firewall, record.as_ref())?;
@@ -243,7 +248,7 @@ pub async fn up<S: System>(
         // The kernel acts on some changes some time after it acknowledged them (carrier
         // comes up, and resets what was set before it): give it a moment before looking.
         sys.pause(std::time::Duration::from_millis(20 << attempt)).await;
-        let again = self::plan(sys, lab, opts).await?;
+        let again = compute(sys, lab, opts).await?;
         if again.plan.is_empty() {
             settle_record(lab, &mut record);
             sys.save(&mut record)?;

@@ -48,9 +48,14 @@ pub fn iface_name_problem(name: &str) -> Option<String> {
             name.len()
         ));
     }
-    if name == "." || name == ".." || name.contains(['/', ':']) || name.chars().any(char::is_whitespace) {
+    if name == "." || name == ".." {
         return Some(format!(
-            "interface name \"{name}\" contains a character the kernel forbids (/, :, whitespace)"
+            "interface name \"{name}\" is refused by the kernel: . and .. name directories"
+        ));
+    }
+    if name.contains(['/', ':']) || name.chars().any(char::is_whitespace) {
+        return Some(format!(
+            "interface name {name:?} contains a character the kernel forbids (/, :, whitespace)"
         ));
     }
     if name.contains('%') {

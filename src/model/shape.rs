@@ -154,8 +154,18 @@ fn one(
     }
     let shape = Shape {
         rate: conv(src, rate, parse_rate, "write rate = \"100mbit\"")?,
-        delay: conv(src, delay, parse_time, "write delay = \"20ms\"")?,
-        jitter: conv(src, jitter, parse_time, "write jitter = \"5ms\"")?,
+        delay: conv(
+            src,
+            delay,
+            |s| parse_time(s).map_err(|e| format!("delay {e}")),
+            "write delay = \"20ms\"",
+        )?,
+        jitter: conv(
+            src,
+            jitter,
+            |s| parse_time(s).map_err(|e| format!("jitter {e}")),
+            "write jitter = \"5ms\"",
+        )?,
         loss: conv(src, loss, parse_loss, "write loss = \"1%\"")?,
         limit: match limit {
             None => None,

@@ -186,7 +186,6 @@ fn resolve_cwd(
         }
         None => {
             let p = dir.join(path);
-            let p = std::path::absolute(&p).unwrap_or(p);
             let shown = p.display().to_string();
             (p, shown)
         }
@@ -200,7 +199,7 @@ fn resolve_cwd(
     }
     Ok(match rootfs {
         Some(_) => cwd.clone(),
-        None => on_host.display().to_string(),
+        None => std::path::absolute(&on_host).unwrap_or(on_host).display().to_string(),
     })
 }
 
@@ -289,8 +288,11 @@ fn resolve_workload(
 /// would confine nothing. Kept absolute.
 fn resolve_rootfs(src: &Source, r: &S<String>, dir: &std::path::Path) -> R<PathBuf> {
     let hint = "point rootfs at an unpacked root filesystem, relative to the topology file";
-    if r.get_ref().contains('\0') || r.get_ref().is_empty() {
-        return Err(src.error(r.span(), "rootfs is empty or contains a NUL byte".to_string(), hint));
+    if r.get_ref().contains('\0') {
+        return Err(src.error(r.span(), "rootfs contains a NUL byte".to_string(), hint));
+    }
+    if r.get_ref().is_empty() {
+        return Err(src.error(r.span(), "rootfs is an empty path".to_string(), hint));
     }
     let path = dir.join(r.get_ref());
     if !path.is_dir() {

@@ -113,7 +113,7 @@ pub(super) fn resolve_check(
             .map_err(|why| {
                 src.error(
                     t.span(),
-                    format!("timeout {} {why}", t.get_ref()),
+                    format!("timeout {} {why}", src.text.get(t.span()).unwrap_or("").trim()),
                     "write a timeout between 1ms and 300s, such as timeout = \"500ms\", \"3s\" or 3 (seconds)",
                 )
             })?,
