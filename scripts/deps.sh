@@ -7,6 +7,11 @@ apt-get install -y -qq \
     iproute2 iputils-ping util-linux procps python3 busybox-static iperf3 bird2 \
     nftables iptables pkg-config libnftnl-dev libmnl-dev \
     build-essential ca-certificates curl >/dev/null
+# bird2 ships a system service: the tests run BIRD only as lab workloads, never one in the
+# machine's own network namespace.
+if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+    systemctl disable --now bird.service >/dev/null 2>&1 || true
+fi
 if ! command -v cargo >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/cargo" ]; then
     # Debian's own rustc is too old for the crates netlab uses.
     curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal

@@ -2,7 +2,7 @@
 //! seccomp filter, the commands run once after wiring, and the supervised workloads.
 
 use super::limits::{self, Limits};
-use super::seccomp::{self, DefaultAction, Seccomp};
+use super::seccomp::{self, Seccomp};
 use crate::error::SpecError;
 use crate::spec::raw::{RawLimits, RawNode, RawSeccomp, RawWorkload, S};
 use crate::spec::Source;
@@ -115,45 +115,8 @@ fn resolve_limits(src: &Source, raw: &S<RawLimits>) -> R<Limits> {
     Ok(Limits { memory, cpu, pids })
 }
 
-fn resolve_seccomp(src: &Source, raw: &S<toml::Value>) -> R<Seccomp> {
-    let profile = match raw.get_ref() {
-        toml::Value::String(s) if s == "default" => seccomp::default_profile(),
-        toml::Value::String(s) if s == "unconfined" => Seccomp::Unconfined,
-        toml::Value::String(s) => {
-            return Err(src.error(
-                raw.span(),
-                format!("unknown seccomp profile \"{s}\""),
-                "write seccomp = \"default\", \"unconfined\" or { default = \"errno\", allow = [...] }",
-            ))
-        }
-        toml::Value::Table(_) => {
-            let t: RawSeccomp = raw.get_ref().clone().try_into().map_err(|e: toml::de::Error| {
-                src.error(raw.span(), format!("seccomp table: {}", e.message().trim()), "write { default = \"allow\"|\"errno\"|\"kill\", allow = [\"read\", ...], deny = [\"unshare\", ...] }")
-            })?;
-            let default = match t.default.as_str() {
-                "allow" => DefaultAction::Allow,
-                "errno" => DefaultAction::Errno,
-                "kill" => DefaultAction::Kill,
-                other => {
-                    return Err(src.error(
-                        raw.span(),
-                        format!("unknown seccomp default \"{other}\""),
-                        "write default = \"allow\", \"errno\" or \"kill\"",
-                    ))
-                }
-            };
-            Seccomp::Filter { default, allow: t.allow, deny: t.deny }
-        }
-        _ => {
-            return Err(src.error(
-                raw.span(),
-                "seccomp must be a profile name or a table".to_string(),
-                "write seccomp = \"default\"",
-            ))
-        }
-    };
-    profile.check().map_err(|e| src.error(raw.span(), e, "see `man 2 syscalls` for the names"))?;
-    Ok(profile)
+fn resolve_seccomp(src: &Source, raw: &S<RawSeccomp>, dir: &std::path::Path, iso: &Isolation) -> R<Seccomp> {
+    seccomp::spec::resolve(src, raw, dir, seccomp::DefaultContext { uts: iso.uts })
 }
 
 /// A workload's `cwd`: no NUL byte; inside a node with a rootfs an absolute path of a
@@ -208,7 +171,7 @@ fn resolve_workload(
     raw: &S<RawWorkload>,
     node_seccomp: &Seccomp,
     dir: &std::path::Path,
-    rootfs: Option<&std::path::Path>,
+    iso: &Isolation,
 ) -> R<Workload> {
     let w = raw.get_ref();
     let name = w.name.get_ref().clone();
@@ -254,7 +217,7 @@ fn resolve_workload(
             ));
         }
     }
-    let cwd = w.cwd.as_ref().map(|c| resolve_cwd(src, c, dir, rootfs)).transpose()?;
+    let cwd = w.cwd.as_ref().map(|c| resolve_cwd(src, c, dir, iso.rootfs.as_deref())).transpose()?;
     let restart = match w.restart.as_ref().map(|r| (r.get_ref().as_str(), r.span())) {
         None | Some(("no", _)) => Restart::No,
         Some(("on-failure", _)) => Restart::OnFailure,
@@ -276,7 +239,7 @@ fn resolve_workload(
         seccomp: w
             .seccomp
             .as_ref()
-            .map(|s| resolve_seccomp(src, s))
+            .map(|s| resolve_seccomp(src, s, dir, iso))
             .transpose()?
             .unwrap_or_else(|| node_seccomp.clone()),
         restart,
@@ -364,11 +327,15 @@ pub fn resolve(src: &Source, node: &str, raw: &RawNode, dir: &std::path::Path) -
         iso.rootfs = Some(resolve_rootfs(src, r, dir)?);
         iso.mount = true;
     }
-    let node_seccomp =
-        raw.seccomp.as_ref().map(|s| resolve_seccomp(src, s)).transpose()?.unwrap_or(Seccomp::Unconfined);
+    let node_seccomp = raw
+        .seccomp
+        .as_ref()
+        .map(|s| resolve_seccomp(src, s, dir, &iso))
+        .transpose()?
+        .unwrap_or(Seccomp::Unconfined);
     let mut run: Vec<Workload> = Vec::new();
     for w in &raw.run {
-        let wl = resolve_workload(src, w, &node_seccomp, dir, iso.rootfs.as_deref())?;
+        let wl = resolve_workload(src, w, &node_seccomp, dir, &iso)?;
         if run.iter().any(|o| o.name == wl.name) {
             return Err(src.error(
                 w.get_ref().name.span(),

@@ -36,8 +36,8 @@ pub struct RawNode {
     pub isolate: Option<S<Vec<S<String>>>>,
     pub rootfs: Option<S<String>>,
     pub limits: Option<S<RawLimits>>,
-    /// "default", "unconfined", or a table (see `RawSeccomp`).
-    pub seccomp: Option<S<toml::Value>>,
+    /// "default", "unconfined", "FILE.json" or a table (see `RawSeccomp`).
+    pub seccomp: Option<S<RawSeccomp>>,
     #[serde(default)]
     pub exec: Vec<S<String>>,
     #[serde(default)]
@@ -53,15 +53,71 @@ pub struct RawLimits {
     pub pids: Option<S<i64>>,
 }
 
+/// `seccomp = "NAME"` (a profile name or a JSON file) or `seccomp = { default = ..., ... }`.
+#[derive(Debug)]
+pub enum RawSeccomp {
+    Name(String),
+    Table(RawSeccompTable),
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawSeccomp {
-    pub default: String,
+pub struct RawSeccompTable {
+    pub default: S<String>,
     #[serde(default)]
-    pub allow: Vec<String>,
+    pub allow: Vec<S<RawSeccompRule>>,
     #[serde(default)]
-    pub deny: Vec<String>,
+    pub deny: Vec<S<RawSeccompRule>>,
 }
+
+/// An entry of `allow`/`deny`: `"name"` or `{ name = "x", action = "errno", errno = 38 }`.
+#[derive(Debug)]
+pub enum RawSeccompRule {
+    Name(String),
+    Table(RawSeccompRuleTable),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSeccompRuleTable {
+    pub name: S<String>,
+    pub action: Option<S<String>>,
+    pub errno: Option<S<i64>>,
+}
+
+/// Deserializes a string as `$name` and a table as `$table`, keeping the spans of what is
+/// inside the table (an untagged enum would lose them).
+macro_rules! string_or_table {
+    ($ty:ident, $name:ident, $table:ident, $expecting:literal) => {
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> serde::de::Visitor<'de> for V {
+                    type Value = $ty;
+                    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                        f.write_str($expecting)
+                    }
+                    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<$ty, E> {
+                        Ok($ty::$name(v.to_string()))
+                    }
+                    fn visit_map<M: serde::de::MapAccess<'de>>(self, m: M) -> Result<$ty, M::Error> {
+                        Deserialize::deserialize(serde::de::value::MapAccessDeserializer::new(m))
+                            .map($ty::$table)
+                    }
+                }
+                d.deserialize_any(V)
+            }
+        }
+    };
+}
+
+string_or_table!(RawSeccomp, Name, Table, "a seccomp profile name string or a table");
+string_or_table!(
+    RawSeccompRule,
+    Name,
+    Table,
+    "a syscall name string or a table { name = ..., action = ... }"
+);
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -72,7 +128,7 @@ pub struct RawWorkload {
     pub env: std::collections::BTreeMap<String, S<String>>,
     pub cwd: Option<S<String>>,
     pub limits: Option<S<RawLimits>>,
-    pub seccomp: Option<S<toml::Value>>,
+    pub seccomp: Option<S<RawSeccomp>>,
     pub restart: Option<S<String>>,
 }
 

@@ -1,41 +1,117 @@
 //! Seccomp filters: compiled to classic BPF by seccompiler in the parent (before fork, where
-//! allocating is fine), installed in the workload's process just before `execve`.
+//! allocating is fine), installed in the process just before `execve`.
 //!
-//! seccompiler's filters have one action for listed syscalls and one for the rest, while the
-//! model has three (deny → `EPERM`, allow → allow, the rest → default). In every case but
-//! `Kill` with a deny list, two of those are the same action; that case is two seccompiler
-//! filters chained, see `chain`.
+//! seccompiler's filters have one action for matching calls and one for the rest, while a
+//! model filter has an action per rule. So the rules are grouped by action and each group is
+//! one seccompiler filter, most severe first; their programs are chained (see `chain`), each
+//! passing the calls it does not decide on to the next, and the last one returns the default.
+//! The first group that matches decides, which is the model's "most severe rule wins".
+//! Syscall numbers come from the model (netlab's own table), so seccompiler's name tables are
+//! not used at all.
 
+use std::collections::BTreeMap;
 use std::io;
 
 use nix::libc;
-use seccompiler::{sock_filter, BpfProgram, SeccompAction, TargetArch};
+use seccompiler::{
+    sock_filter, BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
+    SeccompRule, TargetArch,
+};
 
-use crate::model::seccomp::{native_arch, DefaultAction, Seccomp};
+use crate::model::seccomp::{Action, Arch, CmpOp, Filter, Rule, Seccomp};
 
-/// The BPF program for `s`, or `None` when it is unconfined. Checks the names first, so a bad
-/// list fails with the model's sentence rather than seccompiler's.
+/// The BPF program for `s`, or `None` when it is unconfined.
 pub fn compile(s: &Seccomp) -> io::Result<Option<BpfProgram>> {
-    let Seccomp::Filter { default, allow, deny } = s else {
+    let Seccomp::Filter(f) = s else {
         return Ok(None);
     };
-    s.check().map_err(invalid)?;
-    let arch = native_arch().map_err(invalid)?;
-    let eperm = SeccompAction::Errno(libc::EPERM as u32);
-    // With default Allow the allow list changes nothing, with Errno the deny list changes
-    // nothing; only Kill needs both.
-    let body = match default {
-        DefaultAction::Allow => stage(deny, eperm, SeccompAction::Allow, arch)?,
-        DefaultAction::Errno => stage(allow, SeccompAction::Allow, eperm, arch)?,
-        DefaultAction::Kill if deny.is_empty() => {
-            stage(allow, SeccompAction::Allow, SeccompAction::KillProcess, arch)?
+    compile_filter(f).map(Some)
+}
+
+fn target(arch: Arch) -> TargetArch {
+    match arch {
+        Arch::X86_64 => TargetArch::x86_64,
+        Arch::Aarch64 => TargetArch::aarch64,
+        Arch::Riscv64 => TargetArch::riscv64,
+    }
+}
+
+fn action(a: Action) -> SeccompAction {
+    match a {
+        Action::Allow => SeccompAction::Allow,
+        Action::Log => SeccompAction::Log,
+        Action::Errno(n) => SeccompAction::Errno(n as u32),
+        Action::Trap => SeccompAction::Trap,
+        Action::KillThread => SeccompAction::KillThread,
+        Action::KillProcess => SeccompAction::KillProcess,
+    }
+}
+
+/// The rules of one action, as seccompiler wants them: number → rules, where an empty list
+/// means "whatever the arguments".
+fn group(rules: &[&Rule]) -> io::Result<BTreeMap<i64, Vec<SeccompRule>>> {
+    let mut map: BTreeMap<i64, Option<Vec<SeccompRule>>> = BTreeMap::new();
+    for r in rules {
+        let entry = map.entry(r.nr as i64).or_insert_with(|| Some(Vec::new()));
+        if r.args.is_empty() {
+            *entry = None; // unconditional: no rule can narrow it
+            continue;
         }
-        DefaultAction::Kill => chain(
-            stage(deny, eperm, SeccompAction::Allow, arch)?,
-            stage(allow, SeccompAction::Allow, SeccompAction::KillProcess, arch)?,
-        )?,
-    };
-    let mut prog = if arch == TargetArch::x86_64 { x32_guard() } else { Vec::new() };
+        if let Some(list) = entry {
+            let conds = r
+                .args
+                .iter()
+                .map(|c| {
+                    let op = match c.op {
+                        CmpOp::Eq => SeccompCmpOp::Eq,
+                        CmpOp::Ne => SeccompCmpOp::Ne,
+                        CmpOp::Lt => SeccompCmpOp::Lt,
+                        CmpOp::Le => SeccompCmpOp::Le,
+                        CmpOp::Gt => SeccompCmpOp::Gt,
+                        CmpOp::Ge => SeccompCmpOp::Ge,
+                        CmpOp::MaskedEq(m) => SeccompCmpOp::MaskedEq(m),
+                    };
+                    SeccompCondition::new(c.index, SeccompCmpArgLen::Qword, op, c.value).map_err(bad)
+                })
+                .collect::<io::Result<Vec<_>>>()?;
+            list.push(SeccompRule::new(conds).map_err(bad)?);
+        }
+    }
+    Ok(map.into_iter().map(|(nr, rules)| (nr, rules.unwrap_or_default())).collect())
+}
+
+fn bad(e: seccompiler::BackendError) -> io::Error {
+    invalid(format!("compiling the seccomp filter: {e}"))
+}
+
+pub fn compile_filter(f: &Filter) -> io::Result<BpfProgram> {
+    let arch = Arch::native().map_err(invalid)?;
+    let t = target(arch);
+    // Groups, most severe first; errnos of one severity by number, as the model decides.
+    let mut actions: Vec<Action> = f.rules.iter().map(|r| r.action).collect();
+    actions.sort_by_key(|a| (std::cmp::Reverse(a.severity()), *a));
+    actions.dedup();
+    // The least severe groups that do what the default does anyway change nothing.
+    while actions.last() == Some(&f.default) {
+        actions.pop();
+    }
+    let mut body: BpfProgram = Vec::new();
+    if actions.is_empty() {
+        let other =
+            if f.default == Action::Allow { SeccompAction::KillProcess } else { SeccompAction::Allow };
+        let filter = SeccompFilter::new(BTreeMap::new(), action(f.default), other, t).map_err(bad)?;
+        body = filter.try_into().map_err(bad)?;
+    }
+    for (i, a) in actions.iter().enumerate() {
+        let rules: Vec<&Rule> = f.rules.iter().filter(|r| r.action == *a).collect();
+        let last = i + 1 == actions.len();
+        let mismatch = if last { action(f.default) } else { SeccompAction::Allow };
+        let filter = SeccompFilter::new(group(&rules)?, mismatch, action(*a), t).map_err(bad)?;
+        let prog: BpfProgram = filter.try_into().map_err(bad)?;
+        // Allow is the least severe action, so only the last group can have it as its match.
+        body = if i == 0 { prog } else { chain(body, prog)? };
+    }
+    let mut prog = if arch == Arch::X86_64 { x32_guard() } else { Vec::new() };
     prog.extend(body);
     if prog.len() > libc::BPF_MAXINSNS as usize {
         return Err(invalid(format!(
@@ -44,7 +120,7 @@ pub fn compile(s: &Seccomp) -> io::Result<Option<BpfProgram>> {
             libc::BPF_MAXINSNS
         )));
     }
-    Ok(Some(prog))
+    Ok(prog)
 }
 
 /// Installs `prog` on the calling thread, which passes it on through fork and `execve`. Meant
@@ -64,33 +140,9 @@ fn invalid(msg: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, msg)
 }
 
-/// One seccompiler filter: `names` get `on_match`, every other syscall `otherwise`. seccompiler
-/// maps names to numbers only in its JSON frontend, so the filter goes through JSON.
-fn stage(
-    names: &[String],
-    on_match: SeccompAction,
-    otherwise: SeccompAction,
-    arch: TargetArch,
-) -> io::Result<BpfProgram> {
-    let action = |a: SeccompAction| match a {
-        SeccompAction::Allow => serde_json::json!("allow"),
-        SeccompAction::Errno(n) => serde_json::json!({ "errno": n }),
-        SeccompAction::KillProcess => serde_json::json!("kill_process"),
-        other => unreachable!("netlab never asks for {other:?}"),
-    };
-    let rules: Vec<_> = names.iter().map(|n| serde_json::json!({ "syscall": n })).collect();
-    let json = serde_json::json!({
-        "netlab": { "mismatch_action": action(otherwise), "filter_action": action(on_match), "filter": rules }
-    });
-    let mut map = seccompiler::compile_from_json(json.to_string().as_bytes(), arch)
-        .map_err(|e| invalid(format!("compiling the seccomp filter: {e}")))?;
-    map.remove("netlab")
-        .ok_or_else(|| invalid("compiling the seccomp filter: seccompiler returned no program".into()))
-}
-
 const RET_K: u16 = (libc::BPF_RET | libc::BPF_K) as u16;
 
-/// `first` then `then`, where `first` is a stage whose only allowing outcome means "not decided
+/// `first` then `then`, where `first` is stages whose only allowing outcome means "not decided
 /// here": every `ret ALLOW` in it becomes a jump to the start of `then`. BPF jumps are relative
 /// and only go forward, so neither program's own jumps change; `then` repeats the arch check,
 /// which costs three instructions and keeps this independent of how seccompiler lays out code.
@@ -133,192 +185,4 @@ fn x32_guard() -> BpfProgram {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::seccomp::{default_profile, is_known_syscall};
-    use std::os::unix::process::{CommandExt, ExitStatusExt};
-    use std::process::{Command, Output};
-
-    fn filter(default: DefaultAction, allow: &[&str], deny: &[&str]) -> Seccomp {
-        Seccomp::filter(default, allow, deny)
-    }
-
-    /// The syscall number of `name` on this arch, read off a one-rule program: the `jeq`
-    /// that is neither the x32 guard's -1 nor the arch check's audit value.
-    fn nr(name: &str) -> u32 {
-        let prog = compile(&filter(DefaultAction::Allow, &[], &[name])).unwrap().unwrap();
-        let jeqs: Vec<_> = prog.iter().filter(|i| i.code == (libc::BPF_JMP | libc::BPF_JEQ) as u16).collect();
-        jeqs.iter().map(|i| i.k).find(|&k| k != u32::MAX && k < 0x1000).unwrap()
-    }
-
-    fn audit_arch() -> u32 {
-        match std::env::consts::ARCH {
-            "x86_64" => 62 | 0xC000_0000,
-            "aarch64" => 183 | 0xC000_0000,
-            "riscv64" => 243 | 0xC000_0000,
-            other => panic!("no audit arch for {other}"),
-        }
-    }
-
-    /// What the kernel would do with syscall `nr` under `prog`: a small classic-BPF
-    /// interpreter for the instructions these programs use.
-    fn run(prog: &[sock_filter], nr: u32, arch: u32) -> u32 {
-        let (mut pc, mut acc) = (0usize, 0u32);
-        loop {
-            let i = &prog[pc];
-            pc += 1;
-            let code = i.code as u32;
-            match code {
-                c if c == libc::BPF_LD | libc::BPF_W | libc::BPF_ABS => {
-                    acc = match i.k {
-                        0 => nr,
-                        4 => arch,
-                        k => panic!("load of seccomp_data offset {k}"),
-                    }
-                }
-                c if c == libc::BPF_RET | libc::BPF_K => return i.k,
-                c if c == libc::BPF_JMP | libc::BPF_JA => pc += i.k as usize,
-                c if c == libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K => {
-                    pc += (if acc == i.k { i.jt } else { i.jf }) as usize
-                }
-                c if c == libc::BPF_JMP | libc::BPF_JGE | libc::BPF_K => {
-                    pc += (if acc >= i.k { i.jt } else { i.jf }) as usize
-                }
-                c => panic!("unexpected BPF opcode {c:#x}"),
-            }
-        }
-    }
-
-    const ALLOW: u32 = libc::SECCOMP_RET_ALLOW;
-    const KILL: u32 = libc::SECCOMP_RET_KILL_PROCESS;
-    const EPERM: u32 = libc::SECCOMP_RET_ERRNO | libc::EPERM as u32;
-
-    #[test]
-    fn unconfined_compiles_to_nothing() {
-        assert!(compile(&Seccomp::Unconfined).unwrap().is_none());
-    }
-
-    #[test]
-    fn default_profile_compiles_to_a_deny_list() {
-        let prog = compile(&default_profile()).unwrap().unwrap();
-        let a = audit_arch();
-        assert_eq!(run(&prog, nr("unshare"), a), EPERM);
-        assert_eq!(run(&prog, nr("mount"), a), EPERM);
-        assert_eq!(run(&prog, nr("read"), a), ALLOW);
-        assert_eq!(run(&prog, nr("mkdirat"), a), ALLOW);
-        // Another ABI (i386 through int 0x80, say) is killed whatever the number.
-        assert_eq!(run(&prog, nr("read"), 3 | 0x4000_0000), KILL);
-    }
-
-    #[test]
-    fn errno_default_allows_only_the_allow_list() {
-        let prog =
-            compile(&filter(DefaultAction::Errno, &["read", "write", "exit_group"], &[])).unwrap().unwrap();
-        let a = audit_arch();
-        assert_eq!(run(&prog, nr("read"), a), ALLOW);
-        assert_eq!(run(&prog, nr("exit_group"), a), ALLOW);
-        assert_eq!(run(&prog, nr("openat"), a), EPERM);
-        assert_eq!(run(&prog, nr("unshare"), a), EPERM);
-    }
-
-    #[test]
-    fn kill_default_with_both_lists_has_three_outcomes() {
-        let prog = compile(&filter(DefaultAction::Kill, &["read", "write"], &["unshare", "mount"]))
-            .unwrap()
-            .unwrap();
-        let a = audit_arch();
-        assert_eq!(run(&prog, nr("read"), a), ALLOW);
-        assert_eq!(run(&prog, nr("write"), a), ALLOW);
-        assert_eq!(run(&prog, nr("unshare"), a), EPERM);
-        assert_eq!(run(&prog, nr("mount"), a), EPERM);
-        assert_eq!(run(&prog, nr("openat"), a), KILL);
-        assert_eq!(run(&prog, nr("read"), 3 | 0x4000_0000), KILL);
-    }
-
-    #[test]
-    fn kill_default_alone_kills_everything() {
-        let prog = compile(&filter(DefaultAction::Kill, &[], &[])).unwrap().unwrap();
-        assert!(!prog.is_empty());
-        for name in ["read", "execve", "exit_group"] {
-            assert_eq!(run(&prog, nr(name), audit_arch()), KILL);
-        }
-    }
-
-    #[test]
-    fn x32_calls_cannot_slip_past_a_deny_list() {
-        if std::env::consts::ARCH != "x86_64" {
-            return;
-        }
-        let prog = compile(&default_profile()).unwrap().unwrap();
-        let a = audit_arch();
-        assert_eq!(run(&prog, 0x4000_0000 | nr("unshare"), a), KILL);
-        assert_eq!(run(&prog, u32::MAX, a), ALLOW, "-1 is left to the kernel's ENOSYS");
-    }
-
-    #[test]
-    fn compile_rejects_bad_lists_with_the_model_sentence() {
-        let err = compile(&filter(DefaultAction::Allow, &[], &["frobnicate"])).unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
-        assert_eq!(
-            err.to_string(),
-            "unknown syscall \"frobnicate\"; write a Linux syscall name such as \"unshare\""
-        );
-    }
-
-    /// Runs `cmd` with `prog` (compiled beforehand, in the parent) applied in the child.
-    fn run_confined(cmd: &mut Command, prog: Option<BpfProgram>) -> Output {
-        if let Some(prog) = prog {
-            // SAFETY: the closure runs in the forked child of a multithreaded test process, where
-            // only async-signal-safe work is sound. It makes three syscalls (setrlimit, prctl,
-            // seccomp) and allocates nothing: the program was compiled before the fork and moved
-            // in, and `apply` builds its errors without allocating.
-            unsafe {
-                cmd.pre_exec(move || {
-                    // A process killed by seccomp dumps core; keep test runs free of core files.
-                    nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_CORE, 0, 0)?;
-                    apply(&prog)
-                });
-            }
-        }
-        cmd.output().unwrap()
-    }
-
-    #[test]
-    fn default_profile_stops_unshare_in_a_real_process() {
-        let prog = compile(&default_profile()).unwrap();
-        let out = run_confined(Command::new("unshare").args(["--user", "true"]), prog);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "unshare --user succeeded under the default profile");
-        assert!(stderr.contains("Operation not permitted"), "stderr: {stderr}");
-    }
-
-    #[test]
-    fn unconfined_lets_unshare_through() {
-        let prog = compile(&Seccomp::Unconfined).unwrap();
-        assert!(prog.is_none());
-        let out = run_confined(Command::new("unshare").args(["--user", "true"]), prog);
-        assert!(out.status.success(), "unshare --user failed: {}", String::from_utf8_lossy(&out.stderr));
-    }
-
-    #[test]
-    fn deny_list_fails_mkdir_with_eperm() {
-        let dir = std::env::temp_dir().join(format!("netlab-seccomp-test-{}", std::process::id()));
-        // aarch64 has no mkdir(2), only mkdirat.
-        let deny: Vec<&str> = ["mkdir", "mkdirat"].into_iter().filter(|n| is_known_syscall(n)).collect();
-        let prog = compile(&filter(DefaultAction::Allow, &[], &deny)).unwrap();
-        let out = run_confined(Command::new("mkdir").arg(&dir), prog);
-        let existed = dir.exists();
-        let _ = std::fs::remove_dir(&dir);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "mkdir succeeded under a filter denying it");
-        assert!(stderr.contains("Operation not permitted"), "stderr: {stderr}");
-        assert!(!existed, "{} was created", dir.display());
-    }
-
-    #[test]
-    fn kill_default_kills_with_sigsys() {
-        let prog = compile(&filter(DefaultAction::Kill, &[], &[])).unwrap();
-        let out = run_confined(Command::new("sh").args(["-c", "true"]), prog);
-        assert_eq!(out.status.signal(), Some(libc::SIGSYS), "status: {:?}", out.status);
-    }
-}
+mod tests;

@@ -18,6 +18,7 @@ mod ownership;
 mod random;
 mod reconcile;
 mod routing;
+mod seccomp;
 mod shaping;
 mod tamper;
 mod workloads;

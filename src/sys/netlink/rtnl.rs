@@ -13,7 +13,7 @@ use netlink_packet_core::{
 };
 use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage};
 use netlink_packet_route::link::{
-    InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
+    InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage, State,
 };
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteNextHop, RouteProtocol, RouteScope,
@@ -117,6 +117,30 @@ impl Rtnl {
             .into_iter()
             .find_map(|m| if let RouteNetlinkMessage::NewLink(l) = m { Some(l.header.index) } else { None })
             .ok_or_else(|| io::Error::from_raw_os_error(nix::libc::ENODEV))
+    }
+
+    /// Waits, a bounded time, until an interface that is up has carrier and the kernel has
+    /// acted on it (operstate UP is set by the same linkwatch pass that tells IPv6 of the
+    /// carrier). IPv6 resets `conf.IF.mtu` at that moment; written before, a value is lost.
+    async fn settle_carrier(&self, ns: &NsRef, name: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(500);
+        while std::time::Instant::now() < deadline {
+            let mut msg = LinkMessage::default();
+            msg.attributes.push(LinkAttribute::IfName(name.to_string()));
+            let Ok(replies) = self.request(ns, RouteNetlinkMessage::GetLink(msg), 0).await else { return };
+            let Some(link) = replies.into_iter().find_map(|m| match m {
+                RouteNetlinkMessage::NewLink(l) => Some(l),
+                _ => None,
+            }) else {
+                return;
+            };
+            let oper_up = link.attributes.iter().any(|a| matches!(a, LinkAttribute::OperState(State::Up)));
+            // Down by the file's will, or up and settled: nothing more will come.
+            if !link.header.flags.contains(LinkFlags::Up) || oper_up {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
     }
 
     /// `ip link set NAME ...` by name: the kernel looks the name up when the index is 0.
@@ -405,6 +429,9 @@ impl Links for Rtnl {
 
     async fn set_sysctl(&self, ns: &NsRef, key: &str, value: &str) -> Result<String, SysError> {
         let op = format!("setting {key} = {value} in {ns}");
+        if let Some(iface) = names::sysctl_iface(key).filter(|_| key.starts_with("net.ipv6.conf.")) {
+            self.settle_carrier(ns, iface).await;
+        }
         let (k, v) = (key.to_string(), value.to_string());
         netns::run(netns::place(ns), move || sysctl::swap(&k, &v)).await.map_err(|e| sys(&op, e))
     }
