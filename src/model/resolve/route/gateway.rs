@@ -134,7 +134,7 @@ impl Gateways<'_> {
             return Err(src.error(
                 span,
                 format!(
-                    "gateway {v} is node {}'s own address (on {}); the kernel refuses a local gateway",
+                    "gateway {v} is node {}'s own address (on {}): a route cannot go through the node itself (for IPv6 the kernel refuses it)",
                     node.name, e.iface
                 ),
                 "use the address of the neighbour at the other end of the link",
