@@ -10,6 +10,9 @@ pub enum SpecError {
     At { file: String, line: usize, col: usize, message: String, hint: String },
     #[error("reading {file}: {source}")]
     Read { file: String, source: std::io::Error },
+    /// A file refused before or while reading it, with no position to point at.
+    #[error("{file}: {message}\n  hint: {hint}")]
+    Refused { file: String, message: String, hint: String },
 }
 
 /// A kernel operation that failed, naming the operation and the object.

@@ -136,6 +136,13 @@ pub trait Probes {
     fn nft_available(&self) -> bool;
     /// Whether the kernel has the qdisc `kind` (`tbf`, `netem`).
     async fn has_qdisc(&self, kind: &str) -> Result<bool, SysError>;
+    /// Which of `keys` (`net.*` sysctls, per-interface ones as `...conf.default.KEY`) have no
+    /// file under /proc/sys: in a throwaway new network namespace when `fresh`, else in the
+    /// one netlab runs in.
+    async fn missing_sysctls(&self, keys: Vec<String>, fresh: bool) -> Result<Vec<String>, SysError>;
+    /// Whether `program` names a file a workload can exec: a path (absolute, or relative to
+    /// `/`) or a name found on the workload's PATH, inside `root` (a rootfs) or on the host.
+    fn finds_program(&self, root: Option<&std::path::Path>, program: &str) -> bool;
     /// The identity of the network namespace netlab runs in: the nsfs device and inode of
     /// `/proc/self/ns/net` (`stat -L`), the `net:[INODE]` that `readlink` shows. `None` when
     /// it cannot be read.

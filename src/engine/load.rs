@@ -1,7 +1,7 @@
 //! Loading a topology into the validated [`Lab`]: from a file, from text, or with a name of
 //! its own for tests that run side by side.
 
-use crate::error::{Error, Result, SpecError};
+use crate::error::{Error, Result};
 use crate::model::{self, Lab};
 use crate::spec;
 use std::path::Path;
@@ -32,8 +32,7 @@ impl Lab {
     /// (`nl` + 10 hex digits), so labs of parallel tests never collide.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Lab> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::Spec(SpecError::Read { file: path.display().to_string(), source: e }))?;
+        let text = spec::load::read_text(path).map_err(Error::Spec)?;
         Lab::parse_renamed(path, &text, &unique_name())
     }
 

@@ -186,6 +186,33 @@ fn a_missing_qdisc_stops_up_before_anything_changes() {
 }
 
 #[test]
+fn a_sysctl_the_kernel_lacks_stops_up_before_anything_changes() {
+    let fake = Fake::default();
+    // A per-interface key is probed as the `default` one every new interface inherits.
+    fake.without_sysctl("net.ipv4.conf.default.no_such_knob");
+    let file = TWO.replace("[nodes.b]", "[nodes.b]\nsysctls = { \"net.ipv4.conf.eth0.no_such_knob\" = 1 }");
+    let err = up(&fake, &lab(&file)).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, Error::Missing(_)), "{err}");
+    assert!(msg.contains("node b: this kernel has no sysctl net.ipv4.conf.eth0.no_such_knob"), "{msg}");
+    assert!(msg.contains("net/ipv4/conf/default/no_such_knob"), "{msg}");
+    assert!(fake.calls().is_empty());
+    assert!(fake.load("t").unwrap().is_none(), "no record either");
+}
+
+#[test]
+fn a_workload_program_that_is_not_there_stops_up_before_anything_changes() {
+    let fake = Fake::default();
+    fake.without_program("no-such-daemon");
+    let file =
+        TWO.replace("[nodes.b]", "run = [{ name = \"d\", cmd = [\"no-such-daemon\", \"-f\"] }]\n[nodes.b]");
+    let err = up(&fake, &lab(&file)).unwrap_err();
+    assert!(matches!(err, Error::Missing(_)), "{err}");
+    assert!(err.to_string().contains("workload d: there is no program no-such-daemon"), "{err}");
+    assert!(fake.calls().is_empty());
+}
+
+#[test]
 fn a_failed_up_stops_and_down_still_removes_what_it_made() {
     let fake = Fake::failing_on("add_addr");
     assert!(up(&fake, &lab(TWO)).is_err());

@@ -96,9 +96,78 @@ async fn check_qdiscs<S: Probes>(sys: &S, lab: &model::Lab) -> Result<()> {
     Ok(())
 }
 
+/// Refuses, before anything is touched, sysctls this kernel does not have: each distinct key
+/// (per-interface ones as their `default`) is looked up once, in a throwaway namespace for
+/// the lab's own nodes and where netlab runs for the host node.
+async fn check_sysctls<S: Probes>(sys: &S, lab: &model::Lab) -> Result<()> {
+    use std::collections::BTreeMap;
+    for fresh in [true, false] {
+        // probe key → (node, key as written) of its first use
+        let mut keys: BTreeMap<String, (&str, &str)> = BTreeMap::new();
+        for node in lab.nodes.values().filter(|n| (n.kind != model::NodeKind::Host) == fresh) {
+            for key in node.sysctls.keys() {
+                keys.entry(model::sysctl::probe_key(key)).or_insert((&node.name, key));
+            }
+        }
+        if keys.is_empty() {
+            continue;
+        }
+        let missing = sys.missing_sysctls(keys.keys().cloned().collect(), fresh).await?;
+        if let Some(probe) = missing.first() {
+            let (node, key) = keys[probe];
+            let place = if fresh { "a new network namespace" } else { "the namespace netlab runs in" };
+            let via = if probe != key {
+                format!(" (as {probe}, which every interface inherits)")
+            } else {
+                String::new()
+            };
+            return Err(Error::Missing(format!(
+                "node {node}: this kernel has no sysctl {key}: /proc/sys/{} is not there in {place}{via}; remove it from the file, or load the module that provides it",
+                model::sysctl::key_path(probe)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses, before anything is touched, a workload whose program is not there to run: a
+/// path, or a name on the workload's PATH, in the node's rootfs or on the host. `exec`
+/// commands are shell lines and are not looked into.
+fn check_programs<S: Probes>(sys: &S, lab: &model::Lab) -> Result<()> {
+    for node in lab.nodes.values() {
+        let root = node.processes.isolation.rootfs.as_deref();
+        for w in &node.processes.run {
+            let program = &w.cmd[0];
+            if !sys.finds_program(root, program) {
+                let place = match root {
+                    Some(r) => format!("in its rootfs {}", r.display()),
+                    None => "on this machine".to_string(),
+                };
+                let looked = if program.contains('/') {
+                    String::new()
+                } else {
+                    " (looked on the workload's PATH, /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin)".to_string()
+                };
+                return Err(Error::Missing(format!(
+                    "node {}, workload {}: there is no program {program} {place}{looked}; install it or fix cmd",
+                    node.name, w.name
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// What `up` would do (`netlab plan`). Refuses when a needed name belongs to someone else.
 pub async fn plan<S: System>(sys: &S, lab: &model::Lab, opts: Options) -> Result<Planned> {
     check_qdiscs(sys, lab).await?;
+    check_sysctls(sys, lab).await?;
+    check_programs(sys, lab)?;
+    compute(sys, lab, opts).await
+}
+
+/// The plan, without the preflights: what `up` looks at again after applying.
+async fn compute<S: System>(sys: &S, lab: &model::Lab, opts: Options) -> Result<Planned> {
     let record = sys.load(&lab.name)?;
     super::bind::check_up(sys, lab, record.as_ref(), opts.adopt)?;
     let (kind, notice) = firewall_kind(sys, lab, opts.firewall, record.as_ref())?;
@@ -188,7 +257,7 @@ pub async fn up<S: System>(
         // The kernel acts on some changes some time after it acknowledged them (carrier
         // comes up, and resets what was set before it): give it a moment before looking.
         sys.pause(std::time::Duration::from_millis(20 << attempt)).await;
-        let again = self::plan(sys, lab, opts).await?;
+        let again = compute(sys, lab, opts).await?;
         if again.plan.is_empty() {
             settle_record(lab, &mut record);
             sys.save(&mut record)?;

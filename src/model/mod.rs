@@ -1,6 +1,8 @@
 //! The validated lab: every name checked, every address parsed, every derived name computed.
 //! Nothing downstream re-parses strings or re-checks what `resolve` guaranteed.
 
+pub mod addr_class;
+pub mod duration;
 pub mod firewall;
 pub mod limits;
 pub mod names;
@@ -8,6 +10,7 @@ pub mod resolve;
 pub mod route_metric;
 pub mod seccomp;
 pub mod shape;
+pub mod sysctl;
 mod types;
 pub mod workload;
 

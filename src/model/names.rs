@@ -8,6 +8,10 @@ pub fn lab_name_problem(name: &str) -> Option<String> {
     if !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
         return Some(format!("lab name \"{name}\" may only use a-z, 0-9 and -"));
     }
+    if name.starts_with('-') {
+        // `--lab -x` would read as an option, `ip netns exec -x-h1` too.
+        return Some(format!("lab name \"{name}\" must start with a letter or a digit"));
+    }
     None
 }
 
@@ -16,28 +20,60 @@ pub fn node_name_problem(name: &str) -> Option<String> {
     if name.is_empty() || name.len() > 32 {
         return Some(format!("node name \"{name}\" must be 1–32 characters long"));
     }
-    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') || name.starts_with('_') {
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        || name.starts_with(['_', '-'])
+    {
         return Some(format!(
-            "node name \"{name}\" may only use letters, digits, - and _, and not start with _"
+            "node name \"{name}\" may only use letters, digits, - and _, and must start with a letter or a digit"
         ));
     }
     None
 }
 
-/// Why an interface name breaks the kernel's rule (`dev_valid_name`), or `None`.
+/// Interface names the kernel or its files reserve: `all` and `default` are the
+/// `/proc/sys/net/*/conf/` entries of every namespace (the kernel refuses them with EINVAL),
+/// `bonding_masters` is a file of `/sys/class/net` once the bonding module is loaded.
+pub const RESERVED_IFACE_NAMES: [&str; 3] = ["all", "default", "bonding_masters"];
+
+/// Why an interface name breaks the kernel's rule (`dev_valid_name`: 1–15 bytes, not `.` or
+/// `..`, no `/`, `:` or whitespace), names a reserved entry, or holds what the kernel would
+/// rewrite (`%`: `x%d` becomes `x0`, a name netlab never asked for), or `None`.
 pub fn iface_name_problem(name: &str) -> Option<String> {
     if name.is_empty() {
         return Some("an interface name cannot be empty".into());
     }
     if name.len() > 15 {
         return Some(format!(
-            "interface name \"{name}\" is {} characters long; the kernel allows at most 15",
+            "interface name \"{name}\" is {} bytes long; the kernel allows at most 15",
             name.len()
         ));
     }
-    if name == "." || name == ".." || name.contains(['/', ':']) || name.chars().any(char::is_whitespace) {
+    if name == "." || name == ".." {
         return Some(format!(
-            "interface name \"{name}\" contains a character the kernel forbids (/, :, whitespace)"
+            "interface name \"{name}\" is refused by the kernel: . and .. name directories"
+        ));
+    }
+    if name.contains(['/', ':']) || name.chars().any(char::is_whitespace) {
+        return Some(format!(
+            "interface name {name:?} contains a character the kernel forbids (/, :, whitespace)"
+        ));
+    }
+    if name.contains('%') {
+        return Some(format!(
+            "interface name \"{name}\" contains %, which the kernel replaces with a number (x%d becomes x0)"
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Some(format!("interface name {name:?} contains a control character"));
+    }
+    if name == "bonding_masters" {
+        return Some(format!(
+            "interface name \"{name}\" is reserved: /sys/class/net/{name} is the bonding driver's"
+        ));
+    }
+    if RESERVED_IFACE_NAMES.contains(&name) {
+        return Some(format!(
+            "interface name \"{name}\" is reserved: /proc/sys/net/ipv4/conf/{name} is the kernel's own"
         ));
     }
     None

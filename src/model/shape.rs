@@ -105,19 +105,23 @@ pub fn parse_rate(s: &str) -> Result<u64, String> {
     Ok(bps as u64)
 }
 
-/// "20ms", "1.5s", "250us".
+/// The longest delay or jitter of a link.
+const MAX_DELAY: Duration = Duration::from_secs(60);
+
+/// "20ms", "1.5s", "250us": a duration with its unit (a bare "20" could mean 20 ms as well as
+/// 20 s), parsed by the one duration parser, at most 60 s.
 pub fn parse_time(s: &str) -> Result<Duration, String> {
-    let t = s.trim().to_ascii_lowercase();
-    let bad = || format!("\"{s}\" is not a duration; write e.g. \"20ms\" or \"1s\"");
-    let (num, mult) = [("ms", 1e-3), ("us", 1e-6), ("s", 1.0)]
-        .iter()
-        .find_map(|(u, m)| t.strip_suffix(u).map(|n| (n.trim(), *m)))
-        .ok_or_else(bad)?;
-    let v: f64 = num.parse().map_err(|_| bad())?;
-    if !(0.0..=60.0).contains(&(v * mult)) {
-        return Err(format!("\"{s}\" is not between 0 and 60 s"));
+    if s.trim().parse::<f64>().is_ok_and(|v| v.is_finite()) {
+        return Err(format!("\"{s}\" has no unit; write e.g. \"{}ms\" or \"{}s\"", s.trim(), s.trim()));
     }
-    Ok(Duration::from_secs_f64(v * mult))
+    let d = super::duration::parse_str(s).map_err(|why| {
+        if why == "is not a duration" {
+            format!("\"{s}\" is not a duration; write e.g. \"20ms\" or \"1s\"")
+        } else {
+            format!("\"{s}\" {why}")
+        }
+    })?;
+    super::duration::within(d, Duration::ZERO, MAX_DELAY).map_err(|why| format!("\"{s}\" {why}"))
 }
 
 /// "1%", "0.5%".
@@ -150,8 +154,18 @@ fn one(
     }
     let shape = Shape {
         rate: conv(src, rate, parse_rate, "write rate = \"100mbit\"")?,
-        delay: conv(src, delay, parse_time, "write delay = \"20ms\"")?,
-        jitter: conv(src, jitter, parse_time, "write jitter = \"5ms\"")?,
+        delay: conv(
+            src,
+            delay,
+            |s| parse_time(s).map_err(|e| format!("delay {e}")),
+            "write delay = \"20ms\"",
+        )?,
+        jitter: conv(
+            src,
+            jitter,
+            |s| parse_time(s).map_err(|e| format!("jitter {e}")),
+            "write jitter = \"5ms\"",
+        )?,
         loss: conv(src, loss, parse_loss, "write loss = \"1%\"")?,
         limit: match limit {
             None => None,

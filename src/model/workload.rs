@@ -119,6 +119,53 @@ fn resolve_seccomp(src: &Source, raw: &S<RawSeccomp>, dir: &std::path::Path, iso
     seccomp::spec::resolve(src, raw, dir, seccomp::DefaultContext { uts: iso.uts })
 }
 
+/// A workload's `cwd`: no NUL byte; inside a node with a rootfs an absolute path of a
+/// directory of the rootfs; elsewhere an absolute directory, or one relative to the file's
+/// directory (kept absolute). Checked on the user's filesystem, as `rootfs` is.
+fn resolve_cwd(
+    src: &Source,
+    c: &S<String>,
+    dir: &std::path::Path,
+    rootfs: Option<&std::path::Path>,
+) -> R<String> {
+    let cwd = c.get_ref();
+    if cwd.contains('\0') {
+        return Err(src.error(c.span(), "cwd contains a NUL byte".to_string(), "remove the NUL byte"));
+    }
+    if cwd.is_empty() {
+        return Err(src.error(c.span(), "cwd is empty".to_string(), "write cwd = \"/\", or remove it"));
+    }
+    let path = std::path::Path::new(cwd);
+    let (on_host, shown) = match rootfs {
+        Some(root) => {
+            if !path.is_absolute() {
+                return Err(src.error(
+                    c.span(),
+                    format!("cwd \"{cwd}\" is relative, in a node with a rootfs"),
+                    "write the directory as the workload sees it, from the rootfs's /, such as cwd = \"/srv\"",
+                ));
+            }
+            (root.join(path.strip_prefix("/").unwrap_or(path)), format!("{cwd} (in the rootfs)"))
+        }
+        None => {
+            let p = dir.join(path);
+            let shown = p.display().to_string();
+            (p, shown)
+        }
+    };
+    if !on_host.is_dir() {
+        return Err(src.error(
+            c.span(),
+            format!("cwd {shown} is not a directory"),
+            "create the directory, or point cwd at one that exists (a relative cwd is relative to the topology file)",
+        ));
+    }
+    Ok(match rootfs {
+        Some(_) => cwd.clone(),
+        None => std::path::absolute(&on_host).unwrap_or(on_host).display().to_string(),
+    })
+}
+
 fn resolve_workload(
     src: &Source,
     raw: &S<RawWorkload>,
@@ -154,6 +201,23 @@ fn resolve_workload(
             "remove the NUL byte",
         ));
     }
+    for (k, v) in &w.env {
+        if k.is_empty() || k.contains(['=', '\0']) {
+            return Err(src.error(
+                v.span(),
+                format!("environment variable name {k:?} is empty or holds = or a NUL byte"),
+                "name variables with letters, digits and _, such as PORT = \"80\"",
+            ));
+        }
+        if v.get_ref().contains('\0') {
+            return Err(src.error(
+                v.span(),
+                format!("the value of environment variable {k} contains a NUL byte"),
+                "remove the NUL byte",
+            ));
+        }
+    }
+    let cwd = w.cwd.as_ref().map(|c| resolve_cwd(src, c, dir, iso.rootfs.as_deref())).transpose()?;
     let restart = match w.restart.as_ref().map(|r| (r.get_ref().as_str(), r.span())) {
         None | Some(("no", _)) => Restart::No,
         Some(("on-failure", _)) => Restart::OnFailure,
@@ -170,7 +234,7 @@ fn resolve_workload(
         name,
         cmd,
         env: w.env.iter().map(|(k, v)| (k.clone(), v.get_ref().clone())).collect(),
-        cwd: w.cwd.as_ref().map(|c| c.get_ref().clone()),
+        cwd,
         limits: w.limits.as_ref().map(|l| resolve_limits(src, l)).transpose()?.unwrap_or_default(),
         seccomp: w
             .seccomp
@@ -180,6 +244,41 @@ fn resolve_workload(
             .unwrap_or_else(|| node_seccomp.clone()),
         restart,
     })
+}
+
+/// A node's `rootfs`: a directory (relative to the file's directory), not empty, and not
+/// the host's own `/` under another name (a symlink to it, or `../..`): pivoting into it
+/// would confine nothing. Kept absolute.
+fn resolve_rootfs(src: &Source, r: &S<String>, dir: &std::path::Path) -> R<PathBuf> {
+    let hint = "point rootfs at an unpacked root filesystem, relative to the topology file";
+    if r.get_ref().contains('\0') {
+        return Err(src.error(r.span(), "rootfs contains a NUL byte".to_string(), hint));
+    }
+    if r.get_ref().is_empty() {
+        return Err(src.error(r.span(), "rootfs is an empty path".to_string(), hint));
+    }
+    let path = dir.join(r.get_ref());
+    if !path.is_dir() {
+        return Err(src.error(r.span(), format!("rootfs {} is not a directory", path.display()), hint));
+    }
+    let real = std::fs::canonicalize(&path)
+        .map_err(|e| src.error(r.span(), format!("rootfs {}: {e}", path.display()), hint))?;
+    if real == std::path::Path::new("/") {
+        return Err(src.error(
+            r.span(),
+            format!("rootfs {} is the host's / itself", path.display()),
+            "a rootfs must be a directory of its own, such as an exported busybox image",
+        ));
+    }
+    let empty = std::fs::read_dir(&real).map(|mut d| d.next().is_none()).unwrap_or(true);
+    if empty {
+        return Err(src.error(
+            r.span(),
+            format!("rootfs {} is empty", path.display()),
+            "unpack a root filesystem into it (docker export IMAGE | tar -x -C DIR)",
+        ));
+    }
+    Ok(std::path::absolute(&path).unwrap_or(path))
 }
 
 /// Resolves a node's process keys. `dir`: the topology file's directory, for `rootfs`.
@@ -225,15 +324,7 @@ pub fn resolve(src: &Source, node: &str, raw: &RawNode, dir: &std::path::Path) -
         iso.uts = true;
     }
     if let Some(r) = &raw.rootfs {
-        let path = dir.join(r.get_ref());
-        if !path.is_dir() {
-            return Err(src.error(
-                r.span(),
-                format!("rootfs {} is not a directory", path.display()),
-                "point rootfs at an unpacked root filesystem, relative to the topology file",
-            ));
-        }
-        iso.rootfs = Some(std::path::absolute(&path).unwrap_or(path));
+        iso.rootfs = Some(resolve_rootfs(src, r, dir)?);
         iso.mount = true;
     }
     let node_seccomp = raw
@@ -261,6 +352,13 @@ pub fn resolve(src: &Source, node: &str, raw: &RawNode, dir: &std::path::Path) -
                 e.span(),
                 "an empty exec command".to_string(),
                 "write a shell command, such as \"ip link set lo mtu 9000\"",
+            ));
+        }
+        if e.get_ref().contains('\0') {
+            return Err(src.error(
+                e.span(),
+                "an exec command contains a NUL byte".to_string(),
+                "remove the NUL byte",
             ));
         }
         exec.push(e.get_ref().clone());

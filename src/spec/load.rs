@@ -47,11 +47,113 @@ impl Source {
     }
 }
 
+/// The largest topology file netlab reads: far above any real lab (a 10 000-node file is about
+/// 1 MiB), small enough that reading it cannot exhaust memory.
+pub const MAX_FILE_BYTES: u64 = 16 << 20;
+
 /// Reads and parses a topology file.
 pub fn load_file(path: &Path) -> Result<(Source, RawTopo), SpecError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| SpecError::Read { file: path.display().to_string(), source: e })?;
+    let text = read_text(path)?;
     parse_str(path, text)
+}
+
+/// The text of a topology file: read only if it is a regular file of at most
+/// `MAX_FILE_BYTES`, and only if it is UTF-8. A FIFO is refused without opening it (opening
+/// one blocks until a writer comes), a device such as `/dev/zero` without reading it.
+pub fn read_text(path: &Path) -> Result<String, SpecError> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = path.display().to_string();
+    let refused = |message: String, hint: &str| SpecError::Refused {
+        file: file.clone(),
+        message,
+        hint: hint.to_string(),
+    };
+    let read_err = |e: std::io::Error| SpecError::Read { file: file.clone(), source: e };
+    let not_regular = |m: &std::fs::Metadata| {
+        refused(
+            format!("is {}, not a regular file", file_kind(m)),
+            "give the path of a topology file (.toml)",
+        )
+    };
+    let meta = std::fs::metadata(path).map_err(read_err)?;
+    if !meta.is_file() {
+        return Err(not_regular(&meta));
+    }
+    // O_NONBLOCK: should the path become a FIFO between the check and the open, the open
+    // does not wait for a writer; the check on the open file then refuses it.
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK | nix::libc::O_NOCTTY)
+        .open(path)
+        .map_err(read_err)?;
+    let meta = f.metadata().map_err(read_err)?;
+    if !meta.is_file() {
+        return Err(not_regular(&meta));
+    }
+    let too_big = |n: u64| {
+        refused(
+            format!("is {n} bytes long; netlab reads topology files of at most 16 MiB"),
+            "split the lab into several files, or generate a smaller one",
+        )
+    };
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(too_big(meta.len()));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    // One byte more than the cap: a file that grows while it is read is caught too.
+    f.by_ref().take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(read_err)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_big(bytes.len() as u64));
+    }
+    decode(path, bytes)
+}
+
+/// What kind of file a non-regular one is, in words.
+fn file_kind(m: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = m.file_type();
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// UTF-8 text, or an error at the line and column of the first byte that is not UTF-8. A
+/// UTF-16 file (it starts with a byte-order mark) is named as such.
+pub fn decode(path: &Path, bytes: Vec<u8>) -> Result<String, SpecError> {
+    let file = path.display().to_string();
+    if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
+        let order = if bytes[0] == 0xff { "little-endian" } else { "big-endian" };
+        return Err(SpecError::Refused {
+            file,
+            message: format!("is UTF-16 ({order}, with a byte-order mark), not UTF-8"),
+            hint: "save the file as UTF-8 (in most editors: Save As, encoding UTF-8)".into(),
+        });
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(text),
+        Err(e) => {
+            let bytes = e.as_bytes();
+            let at = e.utf8_error().valid_up_to();
+            let valid = std::str::from_utf8(&bytes[..at]).expect("valid up to here");
+            let src = Source { path: path.to_path_buf(), text: valid.to_string() };
+            Err(src.error(
+                at..at,
+                format!("byte 0x{:02x} is not UTF-8 (the file must be UTF-8 text)", bytes[at]),
+                "save the file as UTF-8, or write the character as a \\u escape inside a string",
+            ))
+        }
+    }
 }
 
 /// Parses topology text as if it were read from `path`.

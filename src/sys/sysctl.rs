@@ -9,7 +9,41 @@ pub fn path(key: &str) -> io::Result<PathBuf> {
     if !crate::state::record::is_sysctl_key(key) {
         return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("{key:?} is not a net.* sysctl")));
     }
-    Ok(PathBuf::from("/proc/sys").join(key.replace('.', "/")))
+    Ok(PathBuf::from("/proc/sys").join(crate::model::sysctl::key_path(key)))
+}
+
+/// Which of `keys` have no file under /proc/sys: looked up on a thread in a new network
+/// namespace of its own when `fresh` (what a lab namespace will have), else here.
+pub fn missing(keys: Vec<String>, fresh: bool) -> io::Result<Vec<String>> {
+    let look = move || -> io::Result<Vec<String>> {
+        Ok(keys.into_iter().filter(|k| path(k).map(|p| !p.exists()).unwrap_or(true)).collect())
+    };
+    if fresh {
+        super::netns::in_scratch_netns(look)
+    } else {
+        std::thread::spawn(look).join().unwrap_or_else(|_| Err(io::Error::other("probe thread panicked")))
+    }
+}
+
+/// The PATH a workload runs with (set by the supervisor).
+pub const WORKLOAD_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Whether a workload's `program` is there to exec: a path, or a name on `WORKLOAD_PATH`,
+/// looked up inside `root` when the node has a rootfs (a symlink counts as there: it is
+/// resolved inside the rootfs only at exec time).
+pub fn finds_program(root: Option<&std::path::Path>, program: &str) -> bool {
+    let at = |p: &str| -> bool {
+        let rel = p.trim_start_matches('/');
+        let full = match root {
+            Some(r) => r.join(rel),
+            None => std::path::Path::new("/").join(rel),
+        };
+        std::fs::symlink_metadata(&full).is_ok_and(|m| !m.is_dir())
+    };
+    if program.contains('/') {
+        return at(program);
+    }
+    WORKLOAD_PATH.split(':').any(|dir| at(&format!("{dir}/{program}")))
 }
 
 pub fn read(key: &str) -> io::Result<String> {

@@ -176,6 +176,18 @@ impl Probes for Real {
             .map_err(|e| SysError::new(format!("probing sch_{kind}"), e))
     }
 
+    async fn missing_sysctls(&self, keys: Vec<String>, fresh: bool) -> Result<Vec<String>, SysError> {
+        let op = || format!("probing sysctls {}", if fresh { "in a new network namespace" } else { "here" });
+        tokio::task::spawn_blocking(move || super::sysctl::missing(keys, fresh))
+            .await
+            .map_err(|e| SysError::new(op(), std::io::Error::other(e)))?
+            .map_err(|e| SysError::new(op(), e))
+    }
+
+    fn finds_program(&self, root: Option<&std::path::Path>, program: &str) -> bool {
+        super::sysctl::finds_program(root, program)
+    }
+
     fn netns_identity(&self) -> Option<(u64, u64)> {
         netns::self_identity()
     }

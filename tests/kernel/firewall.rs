@@ -354,3 +354,30 @@ fn users_own_table_in_a_node_survives() {
     lab.down();
     lab.assert_gone();
 }
+
+/// A table of 3000 rules is one batch of about 3000 messages, each acknowledged: more than
+/// the socket's default buffers hold (the kernel said ENOBUFS). It loads, reads back as the
+/// file says (plan is empty), and down removes it.
+#[test]
+fn a_table_of_3000_rules_loads_and_reads_back() {
+    if !root_or_skip("a_table_of_3000_rules_loads_and_reads_back") {
+        return;
+    }
+    let lab = TestLab::new("big");
+    let rules: Vec<String> = (1..=3000)
+        .map(|p| format!("  {{ in = \"eth0\", proto = \"tcp\", port = {p}, action = \"accept\" }},"))
+        .collect();
+    lab.write(&format!(
+        "[nodes.a]\nfirewall.input_policy = \"drop\"\nfirewall.input = [\n{}\n]\n[nodes.b]\n\
+         [[links]]\nendpoints = [\"a:eth0\", \"b:eth0\"]\naddresses = [\"10.0.0.1/24\", \"10.0.0.2/24\"]\n",
+        rules.join("\n")
+    ));
+    lab.up();
+    let listing = nft_in(&lab.ns("a"), "list table inet netlab");
+    let rules = listing.lines().filter(|l| l.contains("tcp dport") && l.contains("comment")).count();
+    assert_eq!(rules, 3000, "all 3000 rules are in the kernel");
+    assert!(listing.contains("tcp dport 3000 accept"), "the last rule too");
+    lab.assert_converged();
+    lab.down();
+    lab.assert_gone();
+}

@@ -72,6 +72,9 @@ struct Shared {
     fail_on: Mutex<Option<String>>,
     /// Qdiscs this fake kernel lacks.
     missing_qdiscs: Mutex<BTreeSet<String>>,
+    /// Sysctls this fake kernel lacks, and programs its filesystem lacks.
+    missing_sysctls: Mutex<BTreeSet<String>>,
+    missing_programs: Mutex<BTreeSet<String>>,
     netns: Mutex<Netns>,
 }
 
@@ -104,6 +107,24 @@ impl Fake {
     /// Makes the fake kernel lack the qdisc `kind`.
     pub fn without_qdisc(&self, kind: &str) {
         self.shared.missing_qdiscs.lock().expect("fake").insert(kind.to_string());
+    }
+
+    /// Makes the fake kernel lack the sysctl `key` (as probed: `conf.default.` for an interface's).
+    pub fn without_sysctl(&self, key: &str) {
+        self.shared.missing_sysctls.lock().expect("fake").insert(key.to_string());
+    }
+
+    /// Makes the fake filesystem lack the program `name`.
+    pub fn without_program(&self, name: &str) {
+        self.shared.missing_programs.lock().expect("fake").insert(name.to_string());
+    }
+
+    pub(super) fn lacks_sysctl(&self, key: &str) -> bool {
+        self.shared.missing_sysctls.lock().expect("fake").contains(key)
+    }
+
+    pub(super) fn lacks_program(&self, name: &str) -> bool {
+        self.shared.missing_programs.lock().expect("fake").contains(name)
     }
 
     /// Runs netlab as if from the network namespace `id` (`nsenter --net=`); `None`: one whose

@@ -175,6 +175,12 @@ impl Probes for Fake {
     async fn has_qdisc(&self, kind: &str) -> Result<bool, SysError> {
         Ok(!self.shared.missing_qdiscs.lock().expect("fake").contains(kind))
     }
+    async fn missing_sysctls(&self, keys: Vec<String>, _fresh: bool) -> Result<Vec<String>, SysError> {
+        Ok(keys.into_iter().filter(|k| self.lacks_sysctl(k)).collect())
+    }
+    fn finds_program(&self, _root: Option<&std::path::Path>, program: &str) -> bool {
+        !self.lacks_program(program)
+    }
     fn netns_identity(&self) -> Option<(u64, u64)> {
         self.netns_here()
     }

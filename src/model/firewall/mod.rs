@@ -15,6 +15,12 @@ pub use resolve::resolve;
 pub use rule::{Action, CtState, Firewall, Nat, Proto, Rule};
 pub use text::CHAINS;
 
+/// The longest text of one rule: it is the rule's nftables comment, which libnftnl keeps in
+/// a userdata buffer of 128 bytes (`NFTNL_UDATA_COMMENT_MAXLEN`) with a type byte, a length
+/// byte and a NUL beside the text. The kernel's own bound (`NFT_USERDATA_MAXLEN`, 256) is
+/// higher; a unit test of `sys::firewall::nft` holds libnftnl to this one.
+pub const MAX_RULE_TEXT: usize = 125;
+
 /// Which kernel interface carries a lab's firewall.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, clap::ValueEnum,

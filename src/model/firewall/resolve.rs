@@ -70,6 +70,21 @@ pub fn resolve(
         }
     };
 
+    // A rule's text is its nftables comment: it must fit libnftnl's buffer.
+    let fits = |text: String, span: std::ops::Range<usize>| -> R<()> {
+        if text.len() <= super::MAX_RULE_TEXT {
+            return Ok(());
+        }
+        Err(src.error(
+            span,
+            format!(
+                "this rule is {} bytes long as nftables text (\"{text}\"); nftables keeps at most {} bytes of a rule's comment, which netlab needs to recognise the rule",
+                text.len(),
+                super::MAX_RULE_TEXT
+            ),
+            "split it into narrower rules, or use shorter networks or interface names",
+        ))
+    };
     let mut out = Firewall::default();
     for entry in nat {
         let e = entry.get_ref();
@@ -126,6 +141,7 @@ pub fn resolve(
             })?;
             out.nat.push(Nat::Dnat { iif: iface(&d.in_)?, proto, port: port(&d.port)?, to });
         }
+        fits(out.nat.last().expect("one pushed").to_string(), entry.span())?;
     }
     let Some(fw) = fw else { return Ok(out) };
     let f = fw.get_ref();
@@ -169,7 +185,7 @@ pub fn resolve(
         };
         let mut states = Vec::new();
         for s in raw.state.as_ref().map(|s| s.get_ref().as_slice()).unwrap_or(&[]) {
-            states.push(match s.get_ref().as_str() {
+            let state = match s.get_ref().as_str() {
                 "established" => CtState::Established,
                 "related" => CtState::Related,
                 "new" => CtState::New,
@@ -181,7 +197,15 @@ pub fn resolve(
                         "use \"established\", \"related\", \"new\" or \"invalid\"",
                     ))
                 }
-            });
+            };
+            if states.contains(&state) {
+                return Err(src.error(
+                    s.span(),
+                    format!("connection state \"{}\" is listed twice", s.get_ref()),
+                    "list each state once",
+                ));
+            }
+            states.push(state);
         }
         let action = match raw.action.get_ref().as_str() {
             "accept" => Action::Accept,
@@ -195,7 +219,7 @@ pub fn resolve(
                 ))
             }
         };
-        Ok(Rule {
+        let rule = Rule {
             iif: raw.in_.as_ref().map(&iface).transpose()?,
             oif: raw.out.as_ref().map(&iface).transpose()?,
             from,
@@ -204,7 +228,9 @@ pub fn resolve(
             port,
             states,
             action: Some(action),
-        })
+        };
+        fits(rule.to_string(), r.span())?;
+        Ok(rule)
     };
     out.forward = f.forward.iter().map(&rule).collect::<R<_>>()?;
     out.input = f.input.iter().map(&rule).collect::<R<_>>()?;

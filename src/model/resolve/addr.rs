@@ -38,7 +38,19 @@ pub(super) fn parse_addr_entry(src: &Source, v: &S<toml::Value>) -> R<Vec<IpNetw
             ))
         }
     };
-    strings.into_iter().map(|s| parse_cidr(s).map_err(|(m, h)| src.error(v.span(), m, &h))).collect()
+    let mut out = Vec::new();
+    for s in strings {
+        let net = parse_cidr(s).map_err(|(m, h)| src.error(v.span(), m, &h))?;
+        if let Some(why) = crate::model::addr_class::address_problem(&net) {
+            return Err(src.error(
+                v.span(),
+                why,
+                "give the interface a unicast host address inside its subnet, such as \"10.0.0.1/24\" or \"fd00::1/64\"",
+            ));
+        }
+        out.push(net);
+    }
+    Ok(out)
 }
 
 /// A CIDR with an explicit prefix length.

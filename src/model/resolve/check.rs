@@ -2,11 +2,16 @@
 //! outcome and its timeout (with the duration syntax it accepts).
 
 use super::R;
+use crate::model::duration;
 use crate::model::types::*;
 use crate::spec::raw::S;
 use crate::spec::Source;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::time::Duration;
+
+/// The longest a check may wait for its answer.
+const MAX_CHECK_TIMEOUT: Duration = Duration::from_secs(300);
 
 pub(super) fn resolve_check(
     src: &Source,
@@ -103,33 +108,15 @@ pub(super) fn resolve_check(
     let name = rc.name.as_ref().map(|n| n.get_ref().clone()).unwrap_or_else(|| format!("{from}: {target}"));
     let timeout = match &rc.timeout {
         None => CHECK_TIMEOUT,
-        Some(t) => parse_duration(t.get_ref())
-            .filter(|d| !d.is_zero() && *d <= std::time::Duration::from_secs(300))
-            .ok_or_else(|| {
+        Some(t) => duration::parse_value(t.get_ref())
+            .and_then(|d| duration::within(d, Duration::from_millis(1), MAX_CHECK_TIMEOUT))
+            .map_err(|why| {
                 src.error(
                     t.span(),
-                    format!("timeout {} is not a duration between 1ms and 300s", t.get_ref()),
-                    "write timeout = \"500ms\", \"3s\" or a number of seconds",
+                    format!("timeout {} {why}", src.text.get(t.span()).unwrap_or("").trim()),
+                    "write a timeout between 1ms and 300s, such as timeout = \"500ms\", \"3s\" or 3 (seconds)",
                 )
             })?,
     };
     Ok(Check { name, from: from.clone(), probe, expect_ok, timeout })
-}
-
-/// "500ms", "2s", "1.5s", or a number of seconds.
-fn parse_duration(v: &toml::Value) -> Option<std::time::Duration> {
-    let secs = match v {
-        toml::Value::Integer(i) => *i as f64,
-        toml::Value::Float(f) => *f,
-        toml::Value::String(s) => {
-            let s = s.trim();
-            if let Some(ms) = s.strip_suffix("ms") {
-                ms.trim().parse::<f64>().ok()? / 1000.0
-            } else {
-                s.strip_suffix('s').unwrap_or(s).trim().parse::<f64>().ok()?
-            }
-        }
-        _ => return None,
-    };
-    (secs.is_finite() && secs >= 0.0).then(|| std::time::Duration::from_secs_f64(secs))
 }

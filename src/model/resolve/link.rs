@@ -89,7 +89,7 @@ pub(super) fn resolve_link(
             return Err(src.error(
                 ep.span(),
                 p,
-                "use 1–15 characters without /, : or whitespace, such as \"eth0\"",
+                "use 1–15 characters without /, :, % or whitespace, such as \"eth0\"",
             ));
         }
         if iface == "lo" || (n.kind == NodeKind::Switch && iface == BRIDGE_NAME) {

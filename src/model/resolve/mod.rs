@@ -88,8 +88,26 @@ pub fn resolve(src: &Source, raw: RawTopo) -> R<Lab> {
     // (node, iface) → span of its first use, for duplicate detection.
     let mut ifaces: HashMap<(String, String), Range<usize>> = HashMap::new();
     let mut links = Vec::new();
+    let mut ports: HashMap<String, usize> = HashMap::new();
     for raw_link in &raw.links {
         let link = resolve_link(src, &nodes, raw_link, &mut ifaces)?;
+        for (i, end) in [&link.a, &link.b].into_iter().enumerate() {
+            if nodes[&end.node].kind != NodeKind::Switch {
+                continue;
+            }
+            let n = ports.entry(end.node.clone()).or_default();
+            *n += 1;
+            if *n > MAX_BRIDGE_PORTS {
+                return Err(src.error(
+                    raw_link.get_ref().endpoints.get_ref()[i].span(),
+                    format!(
+                        "this is port {} of switch \"{}\"; a Linux bridge takes at most {MAX_BRIDGE_PORTS}",
+                        *n, end.node
+                    ),
+                    "split the hosts over several switches joined by a link",
+                ));
+            }
+        }
         links.push(link);
     }
     check_addresses(src, &raw.links, &links)?;
@@ -104,6 +122,7 @@ pub fn resolve(src: &Source, raw: RawTopo) -> R<Lab> {
         let mine = ifaces_of.get(key.get_ref().as_str()).map(Vec::as_slice).unwrap_or(&[]);
         let routes = resolve_routes(src, node, mine, &raw_node.get_ref().routes)?;
         let names: Vec<&str> = mine.iter().map(|e| e.iface.as_str()).collect();
+        check_sysctl_ifaces(src, node, raw_node.get_ref(), &names)?;
         let r = raw_node.get_ref();
         let fw = firewall::resolve(
             src,
@@ -142,3 +161,35 @@ pub fn resolve(src: &Source, raw: RawTopo) -> R<Lab> {
     let file = std::path::absolute(&src.path).unwrap_or_else(|_| src.path.clone());
     Ok(Lab { name, prefix, file, nodes, links, checks })
 }
+
+/// A per-interface sysctl of a node netlab makes names one of its interfaces: `lo`, its ends
+/// of links, or a switch's bridge. A host node may name any of the machine's.
+fn check_sysctl_ifaces(src: &Source, node: &Node, raw: &crate::spec::raw::RawNode, names: &[&str]) -> R<()> {
+    if node.kind == NodeKind::Host {
+        return Ok(());
+    }
+    for key in raw.sysctls.keys() {
+        let Some(iface) = sysctl_iface(key.get_ref()) else { continue };
+        let known = iface == "lo"
+            || names.contains(&iface)
+            || (node.kind == NodeKind::Switch && iface == BRIDGE_NAME);
+        if !known {
+            let mut have: Vec<&str> = vec!["lo"];
+            have.extend(names);
+            return Err(src.error(
+                key.span(),
+                format!(
+                    "sysctl \"{}\" names interface {iface}, which node {} does not have",
+                    key.get_ref(),
+                    node.name
+                ),
+                format!("use one of its interfaces: {}", have.join(", ")),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The most ports a Linux bridge takes: port numbers are 10 bits (`BR_MAX_PORTS` = 1024) and
+/// number 0 is never given out.
+pub const MAX_BRIDGE_PORTS: usize = 1023;

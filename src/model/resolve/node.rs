@@ -87,26 +87,20 @@ pub(super) fn resolve_node(src: &Source, prefix: &str, key: &S<String>, node: &S
     }
     for (k, v) in &raw.sysctls {
         let key = k.get_ref();
-        let ok_chars = key.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
-        if !key.starts_with("net.") || !ok_chars || key.contains("..") || key.ends_with('.') {
+        if let Some(p) = crate::model::sysctl::key_problem(key) {
             return Err(src.error(
                 k.span(),
-                format!("sysctl \"{key}\" is not a per-namespace network sysctl"),
+                p,
                 "only net.* keys can be set per node, e.g. \"net.ipv4.ip_forward\" = 1",
             ));
         }
-        let value = match v.get_ref() {
-            toml::Value::Integer(i) => i.to_string(),
-            toml::Value::Boolean(b) => (*b as u8).to_string(),
-            toml::Value::String(s) if !s.contains('\n') && !s.is_empty() => s.clone(),
-            _ => {
-                return Err(src.error(
-                    v.span(),
-                    format!("sysctl \"{key}\" needs an integer or a one-line string value"),
-                    "write e.g. \"net.ipv4.ip_forward\" = 1",
-                ))
-            }
-        };
+        let value = crate::model::sysctl::value_text(v.get_ref()).map_err(|why| {
+            src.error(
+                v.span(),
+                format!("sysctl \"{key}\" {why}"),
+                "write an integer such as \"net.ipv4.ip_forward\" = 1, integers in a string such as \"1024 65535\", or one word such as \"cubic\"",
+            )
+        })?;
         sysctls.insert(key.clone(), value);
     }
     let ns = match kind {

@@ -30,9 +30,17 @@ impl Via<'_> {
 }
 
 fn parse_gateway(src: &Source, s: &S<String>, hint: &str) -> R<IpAddr> {
-    s.get_ref()
-        .parse::<IpAddr>()
-        .map_err(|_| src.error(s.span(), format!("gateway \"{}\" is not an IP address", s.get_ref()), hint))
+    let ip = s.get_ref().parse::<IpAddr>().map_err(|_| {
+        src.error(s.span(), format!("gateway \"{}\" is not an IP address", s.get_ref()), hint)
+    })?;
+    if let Some(why) = crate::model::addr_class::gateway_problem(ip, None) {
+        return Err(src.error(
+            s.span(),
+            why,
+            "use the unicast address of a neighbour on one of the node's subnets",
+        ));
+    }
+    Ok(ip)
 }
 
 /// Parses `via`: the gateway strings and the shape of the list, nothing that needs the node.
@@ -122,7 +130,22 @@ impl Gateways<'_> {
     /// The gateway is on a subnet of the node's interfaces (of `dev` when given).
     pub(super) fn reachable(&self, v: IpAddr, dev: Option<&String>, span: Range<usize>) -> R<()> {
         let (src, node, mine) = (self.src, self.node, self.ifaces);
+        if let Some(e) = mine.iter().find(|e| e.addrs.iter().any(|a| a.ip() == v)) {
+            return Err(src.error(
+                span,
+                format!(
+                    "gateway {v} is node {}'s own address (on {}): a route cannot go through the node itself (for IPv6 the kernel refuses it)",
+                    node.name, e.iface
+                ),
+                "use the address of the neighbour at the other end of the link",
+            ));
+        }
         let candidates = mine.iter().filter(|e| dev.is_none_or(|d| &e.iface == d));
+        if let Some(net) = candidates.clone().flat_map(|e| e.addrs.iter()).find(|a| a.contains(v)) {
+            if let Some(why) = crate::model::addr_class::gateway_problem(v, Some(net)) {
+                return Err(src.error(span, why, "use the unicast address of a neighbour on that subnet"));
+            }
+        }
         let reachable = candidates.flat_map(|e| e.addrs.iter()).any(|a| a.contains(v));
         let host_dev_outside_lab =
             node.kind == NodeKind::Host && dev.is_some_and(|d| !mine.iter().any(|e| &e.iface == d));

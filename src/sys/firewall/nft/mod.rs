@@ -83,14 +83,59 @@ fn add_expr(rule: &mut Rule, e: &Expr) {
     }
 }
 
+/// Room in the receive buffer for one acknowledgment: an `nlmsgerr` in an skb of its own,
+/// whose true size is well under this.
+const ACK_ROOM: usize = 2048;
+
+/// Sets a socket buffer of `fd` to at least `bytes`: `SO_*BUFFORCE` (root may pass
+/// `net.core.[rw]mem_max`), else the plain option, which the kernel caps.
+fn raise_buffer(fd: std::os::fd::RawFd, force: i32, plain: i32, bytes: usize) -> io::Result<()> {
+    let v = i32::try_from(bytes).unwrap_or(i32::MAX / 2);
+    for opt in [force, plain] {
+        // SAFETY: `fd` is an open socket for the duration of the call; the option value is a
+        // c_int that lives on the stack for the call, and its size is passed with it.
+        let r = unsafe {
+            nix::libc::setsockopt(
+                fd,
+                nix::libc::SOL_SOCKET,
+                opt,
+                (&v as *const i32).cast(),
+                std::mem::size_of::<i32>() as nix::libc::socklen_t,
+            )
+        };
+        if r == 0 {
+            return Ok(());
+        }
+    }
+    Err(io::Error::last_os_error())
+}
+
 /// Sends a batch and waits for every acknowledgment; the first NACK is the error.
+///
+/// The batch goes as one datagram: the kernel applies a batch only when its begin and end
+/// arrive in one message, and libnftnl cuts a large batch into pages that `send_all` would
+/// send one by one. The kernel handles the whole batch before `send` returns and queues one
+/// acknowledgment per message, so both buffers are sized for the batch first (3000 rules
+/// overflowed the default receive buffer: ENOBUFS).
 fn send(batch: Batch) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
     let batch = batch.finalize();
-    let socket = mnl::Socket::new(mnl::Bus::Netfilter)?;
-    let portid = socket.portid();
-    socket.send_all(&batch)?;
-    let mut buffer = vec![0; nftnl::nft_nlmsg_maxsize() as usize];
+    let bytes: Vec<u8> = batch.iter().flat_map(|page| page.iter().copied()).collect();
     let mut expected = batch.sequence_numbers();
+    let socket = mnl::Socket::new(mnl::Bus::Netfilter)?;
+    let fd = socket.as_raw_fd();
+    raise_buffer(fd, nix::libc::SO_SNDBUFFORCE, nix::libc::SO_SNDBUF, bytes.len() + (64 << 10))?;
+    raise_buffer(
+        fd,
+        nix::libc::SO_RCVBUFFORCE,
+        nix::libc::SO_RCVBUF,
+        expected.len() * ACK_ROOM + (256 << 10),
+    )?;
+    let portid = socket.portid();
+    if socket.send(&bytes)? < bytes.len() {
+        return Err(io::Error::other("the nftables batch was not sent whole"));
+    }
+    let mut buffer = vec![0; nftnl::nft_nlmsg_maxsize() as usize];
     while !expected.is_empty() {
         for message in socket.recv(&mut buffer[..])? {
             let message = message?;
@@ -165,4 +210,23 @@ pub fn explain(e: &io::Error) -> String {
 /// ENOENT where it does.
 pub fn available() -> bool {
     read_table("netlab-probe").is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// libnftnl keeps a rule's comment in a userdata buffer of NFTNL_UDATA_COMMENT_MAXLEN
+    /// (128) bytes, a type and a length byte before the text and its NUL: the model's limit
+    /// on a rule's text is exactly what it takes.
+    #[test]
+    fn libnftnl_takes_a_comment_of_the_models_longest_rule_text_and_no_longer() {
+        let table = Table::new(cstring("t").unwrap(), ProtoFamily::Inet);
+        let chain = Chain::new(cstring("c").unwrap(), &table);
+        let max = crate::model::firewall::MAX_RULE_TEXT;
+        let mut rule = Rule::new(&chain);
+        assert!(rule.set_comment(cstring(&"x".repeat(max)).unwrap()).is_ok());
+        let mut rule = Rule::new(&chain);
+        assert!(rule.set_comment(cstring(&"x".repeat(max + 1)).unwrap()).is_err());
+    }
 }
