@@ -1,6 +1,7 @@
 //! The validated lab: every name checked, every address parsed, every derived name computed.
 //! Nothing downstream re-parses strings or re-checks what `resolve` guaranteed.
 
+pub mod caps;
 pub mod firewall;
 pub mod limits;
 pub mod names;
