@@ -302,3 +302,28 @@ fn down_kills_a_setsid_child_left_in_a_lab_namespace() {
     assert!(!status.success(), "{status:?}");
     lab.assert_gone();
 }
+
+#[test]
+fn caps_add_and_drop_change_the_set_of_a_node_and_a_workload() {
+    if !root_or_skip("caps") {
+        return;
+    }
+    let lab = TestLab::new("caps");
+    lab.write(
+        r#"
+[nodes.n]
+limits = { pids = 32 }
+caps = { add = ["SYS_PTRACE"], drop = ["NET_RAW"] }
+run = [{ name = "bare", cmd = ["grep", "Cap", "/proc/self/status"], caps = { drop = ["ALL"] } }]
+"#,
+    );
+    lab.up();
+    let want = u64::from_str_radix(&profile(), 16).unwrap() & !(1 << 13) | 1 << 19;
+    let r = lab.exec("n", &["grep", "CapEff", "/proc/self/status"]);
+    assert!(r.stdout.contains(&format!("{want:016x}")), "{r:?}");
+    ended(&lab, "n", "bare");
+    let log = logs(&lab, "n/bare");
+    for set in ["CapEff", "CapPrm", "CapInh", "CapBnd", "CapAmb"] {
+        assert!(log.contains(&format!("{set}:\t0000000000000000")), "{set} is not empty:\n{log}");
+    }
+}
