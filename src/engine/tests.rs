@@ -318,3 +318,43 @@ fn routes_of_the_labs_protocol_are_the_labs_in_the_host() {
     assert_eq!(fake.load("h").unwrap().unwrap().host_routes.len(), 1);
     assert!(plan(&fake, &l).is_empty());
 }
+
+#[test]
+fn container_like_nodes_and_their_capabilities() {
+    let l = lab(r#"
+name = "t"
+[nodes.plain]
+run = [{ name = "w", cmd = ["sleep", "1"] }]
+[nodes.lim]
+limits = { pids = 8 }
+[nodes.sec]
+seccomp = "default"
+[nodes.iso]
+isolate = ["uts"]
+[nodes.named]
+hostname = "h"
+[nodes.capped]
+caps = { add = ["SYS_PTRACE", "cap_sys_admin"], drop = ["MKNOD", "NET_RAW"] }
+run = [
+  { name = "own", cmd = ["true"], caps = { drop = ["ALL"] } },
+  { name = "inherits", cmd = ["true"] },
+]
+[nodes.mixed]
+run = [{ name = "alone", cmd = ["true"], limits = { memory = "64M" } }]
+"#);
+    let p = |n: &str| &l.nodes[n].processes;
+    assert_eq!(p("plain").confine, None, "a plain node runs unconfined");
+    assert_eq!(p("plain").run[0].confine, None);
+    for n in ["lim", "sec", "iso", "named", "capped"] {
+        assert!(p(n).confine.is_some(), "{n} is container-like");
+    }
+    assert!(!p("lim").confine.unwrap().holder_view, "no holder: each process makes its view");
+    let caps = p("capped").confine.unwrap().caps;
+    let default = crate::model::caps::Caps::default();
+    assert_eq!(caps.keep, (default.keep | 1 << 19 | 1 << 21) & !(1 << 27 | 1 << 13), "{:?}", caps.names());
+    assert_eq!(p("capped").run[0].confine.unwrap().caps.keep, 0, "drop = [\"ALL\"] drops all");
+    assert_eq!(p("capped").run[1].confine.unwrap().caps, caps, "a workload inherits the node's caps");
+    // A workload that asks for confinement of its own gets it in a plain node.
+    assert_eq!(p("mixed").confine, None);
+    assert_eq!(p("mixed").run[0].confine.unwrap().caps, default);
+}

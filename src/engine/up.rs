@@ -294,11 +294,13 @@ fn note_originals(record: &mut Record, plan: &Plan) {
 fn note_exec_info<S: Store>(sys: &S, lab: &model::Lab) -> Result<()> {
     for node in lab.nodes.values() {
         let p = &node.processes;
-        let needs_cgroup = !p.limits.is_empty() || !p.run.is_empty() || p.isolation.needs_holder();
+        let needs_cgroup =
+            !p.limits.is_empty() || !p.run.is_empty() || p.isolation.needs_holder() || p.confine.is_some();
         let info = (!p.is_empty()).then(|| ExecInfo {
             seccomp: p.seccomp.clone(),
             cgroup: needs_cgroup
                 .then(|| format!("{}/_exec", model::names::node_cgroup(&lab.name, &node.name))),
+            confine: p.confine,
         });
         sys.set_exec_info(&lab.name, &node.name, info.as_ref())?;
     }

@@ -2,6 +2,7 @@
 //! Nothing downstream re-parses strings or re-checks what `resolve` guaranteed.
 
 pub mod addr_class;
+pub mod caps;
 pub mod duration;
 pub mod firewall;
 pub mod limits;

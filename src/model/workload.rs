@@ -1,6 +1,7 @@
 //! What runs in a node: its isolation (namespaces, hostname, rootfs), its cgroup limits and
 //! seccomp filter, the commands run once after wiring, and the supervised workloads.
 
+use super::caps::Caps;
 use super::limits::{self, Limits};
 use super::seccomp::{self, Seccomp};
 use crate::error::SpecError;
@@ -37,6 +38,22 @@ pub enum Restart {
     Always,
 }
 
+/// How a process of a container-like node is confined (`None` for a plain node's, which runs
+/// as full root on the host's filesystem, like `ip netns exec`): capabilities, `no_new_privs`,
+/// the Docker-like mount view (read-only `/proc/sys` and `/sys`, masked `/proc` files, a
+/// private `/dev`, a read-only cgroup mount), a cgroup namespace and the device cgroup. Its
+/// seccomp filter is the workload's or node's `seccomp`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confinement {
+    pub caps: Caps,
+    /// The node's holder has a mount namespace of its own, whose pid 1 set the view up once;
+    /// otherwise every process makes a private mount namespace with the view for itself.
+    pub holder_view: bool,
+    /// `/proc/sys/net` stays writable: the node has a network namespace of its own (a host
+    /// node's would be the host's).
+    pub net_sysctls: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Workload {
     pub name: String,
@@ -47,6 +64,9 @@ pub struct Workload {
     pub limits: Limits,
     pub seccomp: Seccomp,
     pub restart: Restart,
+    /// `None`: a plain node's workload, unconfined.
+    #[serde(default)]
+    pub confine: Option<Confinement>,
 }
 
 /// Everything about a node's processes.
@@ -58,12 +78,15 @@ pub struct Processes {
     pub seccomp: Seccomp,
     pub exec: Vec<String>,
     pub run: Vec<Workload>,
+    /// The profile of the holder, `netlab exec` and `exec` commands; `None` on a plain node.
+    pub confine: Option<Confinement>,
 }
 
 impl Default for Processes {
     fn default() -> Self {
         Processes {
             isolation: Isolation::default(),
+            confine: None,
             limits: Limits::default(),
             seccomp: Seccomp::Unconfined,
             exec: Vec::new(),
@@ -166,12 +189,20 @@ fn resolve_cwd(
     })
 }
 
+/// Whether a node is container-like, and the profile its processes get if so.
+struct Confined {
+    yes: bool,
+    caps: Caps,
+    profile: Confinement,
+}
+
 fn resolve_workload(
     src: &Source,
     raw: &S<RawWorkload>,
     node_seccomp: &Seccomp,
     dir: &std::path::Path,
     iso: &Isolation,
+    node: &Confined,
 ) -> R<Workload> {
     let w = raw.get_ref();
     let name = w.name.get_ref().clone();
@@ -230,19 +261,27 @@ fn resolve_workload(
             ))
         }
     };
+    let limits = w.limits.as_ref().map(|l| resolve_limits(src, l)).transpose()?.unwrap_or_default();
+    let own_seccomp = w.seccomp.as_ref().map(|s| resolve_seccomp(src, s, dir, iso)).transpose()?;
+    // A workload that asks for confinement of its own gets the whole profile, in a plain
+    // node too.
+    let asks = !limits.is_empty()
+        || own_seccomp.as_ref().is_some_and(|s| *s != Seccomp::Unconfined)
+        || w.caps.is_some();
+    let caps = match &w.caps {
+        Some(c) => node.caps.apply(src, c)?,
+        None => node.caps,
+    };
+    let confine = (node.yes || asks).then_some(Confinement { caps, ..node.profile });
     Ok(Workload {
         name,
         cmd,
         env: w.env.iter().map(|(k, v)| (k.clone(), v.get_ref().clone())).collect(),
         cwd,
-        limits: w.limits.as_ref().map(|l| resolve_limits(src, l)).transpose()?.unwrap_or_default(),
-        seccomp: w
-            .seccomp
-            .as_ref()
-            .map(|s| resolve_seccomp(src, s, dir, iso))
-            .transpose()?
-            .unwrap_or_else(|| node_seccomp.clone()),
+        limits,
+        seccomp: own_seccomp.unwrap_or_else(|| node_seccomp.clone()),
         restart,
+        confine,
     })
 }
 
@@ -333,9 +372,23 @@ pub fn resolve(src: &Source, node: &str, raw: &RawNode, dir: &std::path::Path) -
         .map(|s| resolve_seccomp(src, s, dir, &iso))
         .transpose()?
         .unwrap_or(Seccomp::Unconfined);
+    let limits = raw.limits.as_ref().map(|l| resolve_limits(src, l)).transpose()?.unwrap_or_default();
+    let caps = match &raw.caps {
+        Some(c) => Caps::default().apply(src, c)?,
+        None => Caps::default(),
+    };
+    let host = raw.kind.as_ref().is_some_and(|k| k.get_ref() == "host");
+    let confined = Confined {
+        yes: iso.needs_holder()
+            || !limits.is_empty()
+            || node_seccomp != Seccomp::Unconfined
+            || raw.caps.is_some(),
+        caps,
+        profile: Confinement { caps, holder_view: iso.mount, net_sysctls: !host },
+    };
     let mut run: Vec<Workload> = Vec::new();
     for w in &raw.run {
-        let wl = resolve_workload(src, w, &node_seccomp, dir, &iso)?;
+        let wl = resolve_workload(src, w, &node_seccomp, dir, &iso, &confined)?;
         if run.iter().any(|o| o.name == wl.name) {
             return Err(src.error(
                 w.get_ref().name.span(),
@@ -365,9 +418,10 @@ pub fn resolve(src: &Source, node: &str, raw: &RawNode, dir: &std::path::Path) -
     }
     Ok(Processes {
         isolation: iso,
-        limits: raw.limits.as_ref().map(|l| resolve_limits(src, l)).transpose()?.unwrap_or_default(),
+        limits,
         seccomp: node_seccomp,
         exec,
         run,
+        confine: confined.yes.then_some(confined.profile),
     })
 }

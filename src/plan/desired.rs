@@ -83,9 +83,12 @@ fn json<T: Serialize>(v: &T) -> String {
 }
 
 /// The fingerprint of everything a node's processes run inside of: its namespace, its
-/// isolation. When it changes, every process of the node starts over.
+/// isolation and confinement. When it changes, every process of the node starts over.
 fn base(ns: &NsRef, p: &Processes) -> String {
-    json(&(ns, &p.isolation))
+    match &p.confine {
+        None => json(&(ns, &p.isolation)),
+        Some(c) => json(&(ns, &p.isolation, c)),
+    }
 }
 
 /// What should run for every node of the lab.

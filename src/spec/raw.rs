@@ -38,6 +38,8 @@ pub struct RawNode {
     pub limits: Option<S<RawLimits>>,
     /// "default", "unconfined", "FILE.json" or a table (see `RawSeccomp`).
     pub seccomp: Option<S<RawSeccomp>>,
+    /// Capabilities on top of the default set of a container-like node.
+    pub caps: Option<S<RawCaps>>,
     #[serde(default)]
     pub exec: Vec<S<String>>,
     #[serde(default)]
@@ -129,7 +131,18 @@ pub struct RawWorkload {
     pub cwd: Option<S<String>>,
     pub limits: Option<S<RawLimits>>,
     pub seccomp: Option<S<RawSeccomp>>,
+    pub caps: Option<S<RawCaps>>,
     pub restart: Option<S<String>>,
+}
+
+/// `caps = { add = ["SYS_PTRACE"], drop = ["MKNOD"] }`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCaps {
+    #[serde(default)]
+    pub add: Vec<S<String>>,
+    #[serde(default)]
+    pub drop: Vec<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]

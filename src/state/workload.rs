@@ -56,6 +56,9 @@ pub struct ExecInfo {
     pub seccomp: crate::model::seccomp::Seccomp,
     /// The cgroup `netlab exec` processes join (under the node's, so its limits hold).
     pub cgroup: Option<String>,
+    /// The profile of a container-like node; `None` for a plain node.
+    #[serde(default)]
+    pub confine: Option<crate::model::workload::Confinement>,
 }
 
 /// A workload as `netlab status` shows it.

@@ -8,6 +8,7 @@
 //! - `process`: the helper processes (namespace holders, workload supervisors, `netlab exec`).
 
 pub mod cgroup;
+pub mod confine;
 pub mod firewall;
 pub mod netlink;
 pub mod netns;

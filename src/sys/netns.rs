@@ -255,9 +255,12 @@ pub async fn run<T: Send + 'static>(
     rx.await.unwrap_or_else(|_| Err(io::Error::other("namespace worker panicked")))
 }
 
-/// Removes a namespace name (`ip netns del`): detach the mount, unlink the file. Missing is done.
+/// Removes a namespace name (`ip netns del`): kill every process still inside it, detach the
+/// mount, unlink the file. Missing is done.
 pub fn delete(name: &str) -> Result<(), SysError> {
     let target = path(name);
+    // Nothing may keep the namespace alive once its name is gone.
+    crate::sys::process::kill_in_netns(&target);
     match umount2(&target, MntFlags::MNT_DETACH) {
         Ok(()) | Err(nix::Error::EINVAL) | Err(nix::Error::ENOENT) => {}
         Err(e) => return Err(SysError::new(format!("deleting netns {name}"), io_err(e))),
@@ -267,6 +270,14 @@ pub fn delete(name: &str) -> Result<(), SysError> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(SysError::new(format!("deleting netns {name}"), e)),
     }
+}
+
+/// Moves the calling thread into network namespace `name` for good (`nsenter --net`), and
+/// nothing else: for `netlab exec` in a container-like node, whose command makes its own
+/// mount view.
+pub fn enter_net(name: &str) -> io::Result<()> {
+    let file = File::open(path(name))?;
+    setns(&file, CloneFlags::CLONE_NEWNET).map_err(io_err)
 }
 
 /// Moves the calling process into namespace `name` for good, as `ip netns exec` does: the

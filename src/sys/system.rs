@@ -242,6 +242,7 @@ impl System for Real {
     fn procs(&self, name: &str, model: Option<&model::Lab>) -> Procs {
         let mut fingerprints = BTreeMap::new();
         let mut netns = BTreeMap::new();
+        let mut profiles = BTreeMap::new();
         if let Some(lab) = model {
             for (node, p) in crate::plan::desired::processes(lab) {
                 let mut put = |what: &str, fp: &Option<String>| {
@@ -256,6 +257,11 @@ impl System for Real {
                     fingerprints.insert((node.clone(), format!("workload:{name}")), fp.clone());
                 }
             }
+            profiles = lab
+                .nodes
+                .values()
+                .map(|n| (n.name.clone(), (n.processes.confine, n.processes.seccomp.clone())))
+                .collect();
             netns = lab
                 .nodes
                 .values()
@@ -265,6 +271,6 @@ impl System for Real {
                 })
                 .collect();
         }
-        Procs { files: Files { lab: name.to_string() }, netns, fingerprints }
+        Procs { files: Files { lab: name.to_string() }, netns, fingerprints, profiles }
     }
 }

@@ -7,6 +7,7 @@ mod support;
 
 mod binding;
 mod checks;
+mod confine;
 mod converge;
 mod exec;
 mod firewall;

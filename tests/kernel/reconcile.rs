@@ -217,14 +217,21 @@ fn limits_dropped_from_the_file_are_lifted() {
         return;
     }
     let lab = TestLab::new("lift");
-    lab.write("[nodes.n]\nlimits = { pids = 50 }\nrun = [{ name = \"s\", cmd = [\"sleep\", \"300\"] }]\n");
+    // The node stays container-like (seccomp) without its limits, so its workload keeps its
+    // profile and is not restarted.
+    let run = "seccomp = \"default\"\nrun = [{ name = \"s\", cmd = [\"sleep\", \"300\"] }]\n";
+    lab.write(&format!("[nodes.n]\nlimits = {{ pids = 50 }}\n{run}"));
     lab.up();
     let node = format!("netlab/{}/n", lab.name);
     let read = || cgroup_file(&node, "pids.max").trim().to_string();
     assert_eq!(read(), "50");
-    lab.write("[nodes.n]\nrun = [{ name = \"s\", cmd = [\"sleep\", \"300\"] }]\n");
+    lab.write(&format!("[nodes.n]\n{run}"));
     lab.assert_plan(&["~ limits n: none (lifted)"]);
     lab.up();
     assert_eq!(read(), "max");
     lab.assert_converged();
+    // Without limits and seccomp the node is plain: its workload runs unconfined, so it starts
+    // over.
+    lab.write("[nodes.n]\nrun = [{ name = \"s\", cmd = [\"sleep\", \"300\"] }]\n");
+    lab.assert_plan(&["- workload n/s", "+ workload n/s: sleep 300"]);
 }

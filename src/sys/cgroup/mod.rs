@@ -32,6 +32,23 @@ pub const CGROUP_ROOT: &str = "/sys/fs/cgroup";
 /// `cpu,cpuacct`, which path resolution follows.
 const V1_HIERARCHIES: [&str; 3] = ["memory", "cpu", "pids"];
 
+/// The v1 `devices` hierarchy, used where it is mounted: container-like nodes are limited to
+/// the devices in their `/dev` through it (`devices.deny`, `devices.allow`).
+const V1_DEVICES: &str = "devices";
+
+/// What a container-like node may open and `mknod` (Docker's list, without the console):
+/// null, zero, full, random, urandom, tty, ptmx, and the ptys of its own devpts.
+pub const ALLOWED_DEVICES: [&str; 8] = [
+    "c 1:3 rwm",
+    "c 1:5 rwm",
+    "c 1:7 rwm",
+    "c 1:8 rwm",
+    "c 1:9 rwm",
+    "c 5:0 rwm",
+    "c 5:2 rwm",
+    "c 136:* rwm",
+];
+
 /// How long `kill_all` waits for a group to empty before naming the survivors.
 const KILL_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -98,8 +115,8 @@ impl Layout {
         let rel = check_rel(rel)?;
         match self {
             Layout::V1 { root } => {
-                for h in V1_HIERARCHIES {
-                    mkdir_all(&root.join(h).join(rel))?;
+                for dir in self.group_dirs(rel.to_str().expect("checked"))? {
+                    mkdir_all(&dir)?;
                 }
                 for f in v1_limit_files(limits) {
                     write(&root.join(f.controller).join(rel).join(f.file), &f.value)?;
@@ -222,11 +239,48 @@ impl Layout {
 
     /// The group's directory in each hierarchy netlab uses.
     fn group_dirs(&self, rel: &str) -> io::Result<Vec<PathBuf>> {
+        Ok(self.node_dirs(rel)?.into_iter().map(|(_, d)| d).collect())
+    }
+
+    /// The group's directory in each hierarchy netlab uses, by hierarchy name (`""` for the
+    /// single v2 tree): how a container-like node sees them under `/sys/fs/cgroup`.
+    pub fn node_dirs(&self, rel: &str) -> io::Result<Vec<(String, PathBuf)>> {
         let rel = check_rel(rel)?;
         Ok(match self {
-            Layout::V1 { root } => V1_HIERARCHIES.iter().map(|h| root.join(h).join(rel)).collect(),
-            Layout::V2 { root } => vec![root.join(rel)],
+            Layout::V1 { root } => V1_HIERARCHIES
+                .iter()
+                .copied()
+                .chain(self.has_devices().then_some(V1_DEVICES))
+                .map(|h| (h.to_string(), root.join(h).join(rel)))
+                .collect(),
+            Layout::V2 { root } => vec![(String::new(), root.join(rel))],
         })
+    }
+
+    /// Whether device access can be limited per group: the v1 `devices` hierarchy is mounted.
+    /// (cgroup v2 does it with a BPF program, which netlab does not load: there a
+    /// container-like node loses `CAP_MKNOD` instead.)
+    pub fn has_devices(&self) -> bool {
+        match self {
+            Layout::V1 { root } => root.join(V1_DEVICES).join("devices.allow").is_file(),
+            Layout::V2 { .. } => false,
+        }
+    }
+
+    /// Limits the group to `ALLOWED_DEVICES`: `echo a > devices.deny`, then one allow line
+    /// each. Returns false (changing nothing) where the layout cannot limit devices.
+    pub fn restrict_devices(&self, rel: &str) -> io::Result<bool> {
+        let Layout::V1 { root } = self else { return Ok(false) };
+        if !self.has_devices() {
+            return Ok(false);
+        }
+        let dir = root.join(V1_DEVICES).join(check_rel(rel)?);
+        mkdir_all(&dir)?;
+        write(&dir.join("devices.deny"), "a")?;
+        for rule in ALLOWED_DEVICES {
+            write(&dir.join("devices.allow"), rule)?;
+        }
+        Ok(true)
     }
 }
 

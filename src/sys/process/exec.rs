@@ -3,12 +3,19 @@
 //! then replaces it with the command, so exit code, stdin/stdout/stderr and the tty pass
 //! through untouched. The CLI only finds the node; everything that forks, handles signals or
 //! execs is here, with the rest of the `unsafe`.
+//!
+//! In a container-like node (and in any node with a pid namespace) the command runs in a
+//! child in a process group of its own, made the terminal's foreground group when netlab's
+//! was: `kill 0` and, inside the node's pid namespace, `kill -1` reach only the node, while
+//! ^C, ^Z and `fg` work as for any job. The child enters the node's profile
+//! (`sys::confine`) before its seccomp filter and `execve`.
 
 use super::default_sigpipe;
 use super::store::Files;
 use crate::error::{Error, SysError};
 use crate::model::limits::Limits;
-use crate::sys::{cgroup, seccomp};
+use crate::sys::cgroup::{self, Layout};
+use crate::sys::{confine, seccomp};
 use nix::sched::{setns, CloneFlags};
 use std::ffi::CString;
 use std::fs::File;
@@ -34,16 +41,67 @@ pub fn run_in_node(lab: &str, node: &str, netns: Option<&str>, cmd: &[String]) -
                 .map_err(|_| Error::Usage(format!("argument {a:?} contains a NUL byte")))
         })
         .collect::<Result<_, Error>>()?;
-    let in_pid_ns = enter_node(netns, files.holder(node), info.as_ref().and_then(|i| i.cgroup.as_deref()))
-        .map_err(fail)?;
-    if !in_pid_ns {
+    let confined = info.as_ref().and_then(|i| i.confine);
+    let cgroup_rel = info.as_ref().and_then(|i| i.cgroup.clone());
+    let holder = files.holder(node);
+    let (in_pid_ns, layout) =
+        enter_node(netns, holder, cgroup_rel.as_deref(), confined.is_some()).map_err(fail)?;
+    let keep = match (&confined, &layout) {
+        (Some(c), Some(l)) => confine::effective_caps(&c.caps, l),
+        _ => 0,
+    };
+    if !in_pid_ns && confined.is_none() {
         return Ok(exec(node, &args, bpf.as_ref()));
     }
+    let terminal = foreground_terminal();
     // SAFETY: netlab exec is single-threaded: it runs before any runtime or thread starts.
     match unsafe { nix::unistd::fork() } {
-        Ok(nix::unistd::ForkResult::Child) => std::process::exit(exec(node, &args, bpf.as_ref())),
-        Ok(nix::unistd::ForkResult::Parent { child }) => Ok(wait_passing_signals(child)),
+        Ok(nix::unistd::ForkResult::Child) => {
+            let me = nix::unistd::Pid::from_raw(0);
+            let _ = nix::unistd::setpgid(me, me);
+            if terminal {
+                take_terminal(nix::unistd::getpgrp());
+            }
+            if let (Some(c), Some(l), Some(rel)) = (&confined, &layout, &cgroup_rel) {
+                // Without its holder (gone), the command makes the node's view itself.
+                let holder_view = c.holder_view && holder.is_some();
+                if let Err(e) = confine::enter(c, holder_view, l, rel, keep) {
+                    eprintln!("netlab: confining the command in node {node}: {e}");
+                    std::process::exit(126);
+                }
+            }
+            std::process::exit(exec(node, &args, bpf.as_ref()))
+        }
+        Ok(nix::unistd::ForkResult::Parent { child }) => {
+            // Also here: whichever of the two runs first, the group exists before it is used.
+            let _ = nix::unistd::setpgid(child, child);
+            if terminal {
+                take_terminal(child);
+            }
+            Ok(wait_passing_signals(child, terminal))
+        }
         Err(e) => Err(fail(io::Error::from_raw_os_error(e as i32))),
+    }
+}
+
+/// Whether stdin is a terminal whose foreground process group is netlab's: then the
+/// command's group gets the terminal, and netlab takes it back afterwards.
+fn foreground_terminal() -> bool {
+    let stdin = io::stdin();
+    nix::unistd::isatty(&stdin).unwrap_or(false)
+        && nix::unistd::tcgetpgrp(&stdin).is_ok_and(|g| g == nix::unistd::getpgrp())
+}
+
+/// Makes `pgrp` the terminal's foreground group. A background group that does this gets
+/// SIGTTOU unless it ignores it, so it is ignored meanwhile.
+fn take_terminal(pgrp: nix::unistd::Pid) {
+    use nix::sys::signal::{signal, SigHandler, Signal};
+    // SAFETY: ignoring a signal and restoring the default install no handler code.
+    let old = unsafe { signal(Signal::SIGTTOU, SigHandler::SigIgn) };
+    let _ = nix::unistd::tcsetpgrp(io::stdin(), pgrp);
+    if let Ok(h) = old {
+        // SAFETY: as above; `h` is the disposition that was in place.
+        let _ = unsafe { signal(Signal::SIGTTOU, h) };
     }
 }
 
@@ -73,53 +131,79 @@ fn exec(node: &str, args: &[CString], bpf: Option<&seccompiler::BpfProgram>) -> 
 static CHILD: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
 
 extern "C" fn forward(sig: i32) {
+    // The command's process group (a negative pid), once there is one.
     let pid = CHILD.load(std::sync::atomic::Ordering::SeqCst);
-    if pid > 0 {
+    if pid < 0 {
         // SAFETY: kill is async-signal-safe.
         unsafe { nix::libc::kill(pid, sig) };
     }
 }
 
-/// Waits for the command, which the terminal's signals reach directly (same process group);
-/// a SIGTERM or SIGHUP sent to netlab itself is passed on. Returns the command's exit code,
-/// or 128 + the signal that killed it.
-fn wait_passing_signals(child: nix::unistd::Pid) -> i32 {
-    use nix::sys::signal::{signal, SigHandler, Signal};
-    use nix::sys::wait::{waitpid, WaitStatus};
-    CHILD.store(child.as_raw(), std::sync::atomic::Ordering::SeqCst);
-    for s in [Signal::SIGTERM, Signal::SIGHUP] {
+/// Waits for the command, whose process group the terminal's signals reach directly when it
+/// has the terminal; a SIGINT, SIGQUIT, SIGTERM or SIGHUP sent to netlab itself is passed on
+/// to that group. When the command stops (^Z), netlab takes the terminal back and stops too,
+/// so the shell sees the job stopped; on `fg` the command gets the terminal and SIGCONT.
+/// Returns the command's exit code, or 128 + the signal that killed it.
+fn wait_passing_signals(child: nix::unistd::Pid, terminal: bool) -> i32 {
+    use nix::sys::signal::{kill, signal, SigHandler, Signal};
+    use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+    CHILD.store(-child.as_raw(), std::sync::atomic::Ordering::SeqCst);
+    for s in [Signal::SIGTERM, Signal::SIGHUP, Signal::SIGINT, Signal::SIGQUIT] {
         // SAFETY: the handler only reads an atomic and calls kill.
         let _ = unsafe { signal(s, SigHandler::Handler(forward)) };
     }
-    // The terminal's ^C and ^\ are the command's to handle; ^Z stops both, and `fg` resumes both.
-    for s in [Signal::SIGINT, Signal::SIGQUIT] {
-        // SAFETY: ignoring a signal installs no handler code.
-        let _ = unsafe { signal(s, SigHandler::SigIgn) };
-    }
-    loop {
-        match waitpid(child, None) {
-            Ok(WaitStatus::Exited(_, code)) => return code,
-            Ok(WaitStatus::Signaled(_, sig, _)) => return 128 + sig as i32,
+    let me = nix::unistd::getpgrp();
+    let flags = terminal.then_some(WaitPidFlag::WUNTRACED);
+    let code = loop {
+        match waitpid(child, flags) {
+            Ok(WaitStatus::Exited(_, code)) => break code,
+            Ok(WaitStatus::Signaled(_, sig, _)) => break 128 + sig as i32,
+            Ok(WaitStatus::Stopped(..)) => {
+                take_terminal(me);
+                let _ = kill(nix::unistd::getpid(), Signal::SIGSTOP);
+                // Resumed (`fg`): the command gets the terminal back and goes on.
+                take_terminal(child);
+                let _ = kill(nix::unistd::Pid::from_raw(-child.as_raw()), Signal::SIGCONT);
+            }
             Ok(_) | Err(nix::Error::EINTR) => continue,
-            Err(_) => return 1,
+            Err(_) => break 1,
         }
+    };
+    if terminal {
+        take_terminal(me);
     }
+    code
 }
 
-/// Enters the node. Returns whether a pid namespace was joined, in which case the command
-/// must run in a child: a pid namespace applies to the children of whoever joins it.
-fn enter_node(netns: Option<&str>, holder: Option<u32>, cgroup_rel: Option<&str>) -> io::Result<bool> {
+/// Enters the node (`confined`: limiting the cgroup to the node's devices). Returns whether a
+/// pid namespace was joined, in which case the command must run in a child: a pid namespace
+/// applies to the children of whoever joins it; and the cgroup layout, when a group was
+/// joined.
+fn enter_node(
+    netns: Option<&str>,
+    holder: Option<u32>,
+    cgroup_rel: Option<&str>,
+    confined: bool,
+) -> io::Result<(bool, Option<Layout>)> {
+    let mut layout = None;
     if let Some(rel) = cgroup_rel {
         // Before the mount namespace changes: the cgroup files are the host's.
-        let layout = cgroup::detect()?;
-        layout.create(rel, &Limits::default())?;
-        layout.join(rel, std::process::id())?;
+        let l = cgroup::detect()?;
+        l.create(rel, &Limits::default())?;
+        if confined {
+            l.restrict_devices(rel)?;
+        }
+        l.join(rel, std::process::id())?;
+        layout = Some(l);
     }
     let Some(h) = holder else {
-        if let Some(n) = netns {
-            crate::sys::netns::enter_for_exec(n)?;
+        match netns {
+            // The confined command makes a mount view of its own, with the node's /sys.
+            Some(n) if confined => crate::sys::netns::enter_net(n)?,
+            Some(n) => crate::sys::netns::enter_for_exec(n)?,
+            None => {}
         }
-        return Ok(false);
+        return Ok((false, layout));
     };
     let open = |name: &str| {
         File::open(format!("/proc/{h}/ns/{name}")).map_err(|e| {
@@ -145,5 +229,5 @@ fn enter_node(netns: Option<&str>, holder: Option<u32>, cgroup_rel: Option<&str>
         pid |= *flag == CloneFlags::CLONE_NEWPID;
     }
     nix::unistd::chdir("/").map_err(|e| io::Error::other(format!("entering /: {e}")))?;
-    Ok(pid)
+    Ok((pid, layout))
 }

@@ -2,11 +2,16 @@
 //! namespace, unshares the pid/mount/uts/ipc namespaces the node asks for and forks a pid 1
 //! that mounts /proc and /sys, sets the hostname, pivots into the rootfs, then only reaps
 //! orphans until it is told to stop. Workloads and `netlab exec` join its namespaces, so they
-//! share one view of the node however many there are.
+//! share one view of the node however many there are. In a container-like node (every node
+//! with a holder is one) the view is Docker's (`sys::confine::view`), and pid 1 drops to the
+//! node's profile once it is set up: capabilities, `no_new_privs`, not dumpable (so
+//! `/proc/1/mem` cannot be opened from inside), the node's seccomp filter.
 
 use super::{ctx, errno};
-use crate::model::workload::Isolation;
-use crate::sys::cgroup;
+use crate::model::seccomp::Seccomp;
+use crate::model::workload::{Confinement, Isolation};
+use crate::sys::cgroup::{self, Layout};
+use crate::sys::confine;
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sched::{setns, unshare, CloneFlags};
 use nix::sys::signal::{SigSet, Signal};
@@ -27,6 +32,15 @@ pub struct HolderSpec {
     pub isolation: Isolation,
     /// The holder's own cgroup, relative: netlab/LAB/NODE/init.
     pub cgroup: String,
+    /// The node's profile, which pid 1 drops to after setup (`None`: stays root).
+    #[serde(default)]
+    pub confine: Option<Confinement>,
+    #[serde(default = "unconfined")]
+    pub seccomp: Seccomp,
+}
+
+fn unconfined() -> Seccomp {
+    Seccomp::Unconfined
 }
 
 fn enter_netns(netns: &str) -> io::Result<()> {
@@ -44,11 +58,13 @@ fn flags(iso: &Isolation) -> CloneFlags {
     f
 }
 
-fn holder(spec: &HolderSpec) -> io::Result<()> {
-    let layout = cgroup::detect()?;
+fn holder(spec: &HolderSpec, layout: &Layout) -> io::Result<()> {
     layout.join(&spec.cgroup, std::process::id())?;
     enter_netns(&spec.netns)?;
-    ctx("unsharing namespaces", unshare(flags(&spec.isolation)))?;
+    let mut flags = flags(&spec.isolation);
+    // After joining the group, so that the namespace is rooted there.
+    flags.set(CloneFlags::CLONE_NEWCGROUP, spec.confine.is_some());
+    ctx("unsharing namespaces", unshare(flags))?;
     if spec.isolation.mount {
         // Nothing the node mounts may leak back to the host.
         ctx(
@@ -60,61 +76,34 @@ fn holder(spec: &HolderSpec) -> io::Result<()> {
 }
 
 /// Sets up the node's view inside its new namespaces: runs as the new pid 1.
-fn pid1_setup(iso: &Isolation) -> io::Result<()> {
+fn pid1_setup(spec: &HolderSpec, layout: &Layout) -> io::Result<()> {
+    let iso = &spec.isolation;
     if let Some(h) = &iso.hostname {
         ctx("setting the hostname", nix::unistd::sethostname(h))?;
     }
-    if let Some(root) = &iso.rootfs {
-        enter_rootfs(root)?;
+    let root = iso.rootfs.as_deref().unwrap_or(Path::new("/"));
+    let view = confine::view::View {
+        root,
+        fresh_proc: iso.pid,
+        net_sysctls: spec.confine.is_none_or(|c| c.net_sysctls),
+        node_cgroup: confine::node_of(&spec.cgroup),
+        layout,
+    };
+    if iso.rootfs.is_some() {
+        enter_rootfs(root, &view)?;
     } else if iso.mount {
-        mount_proc_sys(Path::new("/"), iso.pid)?;
+        confine::view::build(&view)?;
     }
     Ok(())
 }
 
-fn mount_proc_sys(root: &Path, proc_too: bool) -> io::Result<()> {
-    let nosuid = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
-    if proc_too {
-        let p = root.join("proc");
-        std::fs::create_dir_all(&p)?;
-        ctx("mounting /proc", mount(Some("proc"), &p, Some("proc"), nosuid, None::<&str>))?;
-    }
-    let s = root.join("sys");
-    std::fs::create_dir_all(&s)?;
-    // sysfs shows the mounting process's network namespace: the node's interfaces.
-    let _ = umount2(&s, MntFlags::MNT_DETACH);
-    ctx("mounting /sys", mount(Some("sysfs"), &s, Some("sysfs"), nosuid | MsFlags::MS_RDONLY, None::<&str>))
-}
-
-/// `pivot_root` into `root` (as `runc run` does) with /proc, /sys and a minimal /dev.
-fn enter_rootfs(root: &Path) -> io::Result<()> {
+/// `pivot_root` into `root` (as `runc run` does) with the node's /proc, /sys and /dev.
+fn enter_rootfs(root: &Path, view: &confine::view::View) -> io::Result<()> {
     ctx(
         "binding the rootfs",
         mount(Some(root), root, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>),
     )?;
-    let dev = root.join("dev");
-    std::fs::create_dir_all(&dev)?;
-    ctx(
-        "mounting /dev",
-        mount(Some("tmpfs"), &dev, Some("tmpfs"), MsFlags::MS_NOSUID, Some("mode=755,size=65536k")),
-    )?;
-    for name in ["null", "zero", "full", "random", "urandom", "tty"] {
-        let target = dev.join(name);
-        File::create(&target)?;
-        ctx(
-            &format!("binding /dev/{name}"),
-            mount(Some(&Path::new("/dev").join(name)), &target, None::<&str>, MsFlags::MS_BIND, None::<&str>),
-        )?;
-    }
-    for (link, to) in [
-        ("fd", "/proc/self/fd"),
-        ("stdin", "/proc/self/fd/0"),
-        ("stdout", "/proc/self/fd/1"),
-        ("stderr", "/proc/self/fd/2"),
-    ] {
-        let _ = std::os::unix::fs::symlink(to, dev.join(link));
-    }
-    mount_proc_sys(root, true)?;
+    confine::view::build(view)?;
     ctx("entering the rootfs", nix::unistd::chdir(root))?;
     // pivot_root(".", "."): the old root ends up on top of the new one, then goes away.
     ctx("pivot_root", nix::unistd::pivot_root(".", "."))?;
@@ -141,9 +130,28 @@ fn block(signals: &[Signal]) -> SigSet {
     set
 }
 
+/// Drops pid 1 to the node's profile once its setup is done.
+fn drop_privileges(spec: &HolderSpec, keep: u64, bpf: Option<&seccompiler::BpfProgram>) -> io::Result<()> {
+    if spec.confine.is_none() {
+        return Ok(());
+    }
+    confine::caps::not_dumpable()?;
+    confine::caps::drop_to(keep)?;
+    if let Some(p) = bpf {
+        crate::sys::seccomp::apply(p)?;
+    }
+    Ok(())
+}
+
 pub(super) fn hold(spec: &HolderSpec) -> io::Result<()> {
     ctx("setsid", nix::unistd::setsid())?;
-    holder(spec)?;
+    let layout = cgroup::detect()?;
+    let bpf = match spec.confine {
+        Some(_) => crate::sys::seccomp::compile(&spec.seccomp)?,
+        None => None,
+    };
+    let keep = spec.confine.map_or(0, |c| confine::effective_caps(&c.caps, &layout));
+    holder(spec, &layout)?;
     let (rd, wr) = ctx("pipe", nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC))?;
     // SAFETY: this process is single-threaded (dispatched before any thread is started).
     match unsafe { fork() }.map_err(errno)? {
@@ -151,12 +159,13 @@ pub(super) fn hold(spec: &HolderSpec) -> io::Result<()> {
             drop(rd);
             let set = block(&[Signal::SIGCHLD, Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP]);
             let mut report = File::from(wr);
-            match pid1_setup(&spec.isolation) {
-                Ok(()) => {
-                    drop(report);
-                    // `up` reads the parent's output to its end: pid 1 must not hold it open.
-                    detach_stdio();
-                }
+            let setup = pid1_setup(spec, &layout).and_then(|()| {
+                // `up` reads the parent's output to its end: pid 1 must not hold it open.
+                detach_stdio();
+                drop_privileges(spec, keep, bpf.as_ref())
+            });
+            match setup {
+                Ok(()) => drop(report),
                 Err(e) => {
                     let _ = write!(report, "{e}");
                     std::process::exit(1);

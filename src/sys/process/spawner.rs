@@ -9,7 +9,8 @@ use super::{node_cgroup, spawn, supervisor_cgroup, STOP_GRACE};
 use crate::backend::Spawner;
 use crate::error::SysError;
 use crate::model::limits::Limits;
-use crate::model::workload::{Isolation, Workload};
+use crate::model::seccomp::Seccomp;
+use crate::model::workload::{Confinement, Isolation, Workload};
 use crate::sys::cgroup::{self, Layout};
 use std::io;
 use std::time::Duration;
@@ -21,6 +22,8 @@ pub struct Procs {
     pub netns: std::collections::BTreeMap<String, Option<String>>,
     /// Fingerprints to store once an op has succeeded, by (node, what).
     pub fingerprints: std::collections::BTreeMap<(String, String), String>,
+    /// The profile and filter of each node's holder (`None`: a plain node).
+    pub profiles: std::collections::BTreeMap<String, (Option<Confinement>, Seccomp)>,
 }
 
 fn sys(op: String) -> impl FnOnce(io::Error) -> SysError {
@@ -78,12 +81,15 @@ impl Spawner for Procs {
             .netns_of(node)
             .map_err(sys(op.clone()))?
             .ok_or_else(|| sys(op.clone())(io::Error::other("a host node cannot be isolated")))?;
+        let (confine, seccomp) = self.profiles.get(node).cloned().unwrap_or((None, Seccomp::Unconfined));
         let spec = HolderSpec {
             lab: self.files.lab.clone(),
             node: node.to_string(),
             netns,
             isolation: isolation.clone(),
             cgroup: format!("{}/_init", node_cgroup(&self.files.lab, node)),
+            confine,
+            seccomp,
         };
         let files = self.files.clone();
         let (n, fp) = (node.to_string(), self.fingerprint(node, "holder"));
@@ -92,6 +98,9 @@ impl Spawner for Procs {
             layout.create(&spec.cgroup, &Limits::default())?;
             // A holder orphaned by an interrupted `up` goes first.
             layout.kill_all(&spec.cgroup)?;
+            if spec.confine.is_some() {
+                layout.restrict_devices(&spec.cgroup)?;
+            }
             let pid = spawn::start_holder(&spec, &files.node(&n, "holder.json"))?;
             files.write(&files.node(&n, "pid"), &pid.to_string())?;
             files.write(&files.node(&n, "fp"), &fp)
@@ -177,6 +186,9 @@ impl Spawner for Procs {
             layout.create(&supervisor_cgroup(&lab), &Limits::default())?;
             layout.create(&spec.cgroup, &limits)?;
             layout.kill_all(&spec.cgroup)?;
+            if spec.workload.confine.is_some() {
+                layout.restrict_devices(&spec.cgroup)?;
+            }
             std::fs::create_dir_all(files.dir().join("workloads"))?;
             let pid = spawn::start_workload(&spec, &files.workload(&n, &name, "json"))?;
             files.write(&files.workload(&n, &name, "pid"), &pid.to_string())?;

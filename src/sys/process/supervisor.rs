@@ -83,6 +83,8 @@ struct Joins {
     early: Vec<(OwnedFd, CloneFlags)>,
     /// Joined by each payload after it has entered its cgroup.
     mnt: Option<OwnedFd>,
+    /// The capabilities a confined payload keeps, decided while the host's /sys is in view.
+    keep: u64,
 }
 
 fn open_joins(spec: &WorkloadSpec) -> io::Result<Joins> {
@@ -107,10 +109,13 @@ fn open_joins(spec: &WorkloadSpec) -> io::Result<Joins> {
     } else if let Some(n) = &spec.netns {
         early.push((open(netns::path(n))?, CloneFlags::CLONE_NEWNET));
     }
-    Ok(Joins { early, mnt })
+    let layout = cgroup::detect()?;
+    let keep = spec.workload.confine.map_or(0, |c| crate::sys::confine::effective_caps(&c.caps, &layout));
+    Ok(Joins { early, mnt, keep })
 }
 
-/// Runs in the forked payload: cgroup, mount namespace, cwd, stdio, env, seccomp, exec.
+/// Runs in the forked payload: cgroup, mount namespace, a session of its own (so that `kill
+/// 0` cannot reach the supervisor), the node's profile, cwd, stdio, env, seccomp, exec.
 fn payload(
     spec: &WorkloadSpec,
     layout: &Layout,
@@ -123,7 +128,13 @@ fn payload(
     if let Some(m) = &joins.mnt {
         ctx("entering the node's mount namespace", setns(m.as_fd(), CloneFlags::CLONE_NEWNS))?;
     }
+    ctx("setsid", nix::unistd::setsid())?;
     let wl = &spec.workload;
+    if let Some(c) = &wl.confine {
+        // Without a holder (gone, or none), the payload makes the view itself.
+        let holder_view = c.holder_view && joins.mnt.is_some();
+        crate::sys::confine::enter(c, holder_view, layout, &spec.cgroup, joins.keep)?;
+    }
     ctx("changing directory", nix::unistd::chdir(Path::new(wl.cwd.as_deref().unwrap_or("/"))))?;
     ctx("stdin", nix::unistd::dup2_stdin(devnull))?;
     ctx("stdout", nix::unistd::dup2_stdout(out))?;

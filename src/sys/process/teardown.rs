@@ -54,12 +54,51 @@ pub fn teardown(lab: &str, recorded: bool) -> io::Result<()> {
     Ok(())
 }
 
+/// Kills every process that still sits in the network namespace bound at `path` (a lab's
+/// `/run/netns/NAME`), found by namespace identity: the (device, inode) of each process's
+/// `/proc/PID/ns/net` against the namespace's. A `setsid` child that left its cgroup, or a
+/// shell someone started with `ip netns exec`, would otherwise keep the namespace alive,
+/// nameless, after `down`. Waits (at most 2 s) until none is left; returns the pids killed.
+pub fn kill_in_netns(path: &std::path::Path) -> Vec<u32> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(ns) = std::fs::metadata(path) else { return Vec::new() };
+    let id = (ns.dev(), ns.ino());
+    let me = std::process::id();
+    let mut killed = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        let inside: Vec<u32> = std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|&pid| pid != me)
+            .filter(|pid| {
+                std::fs::metadata(format!("/proc/{pid}/ns/net")).is_ok_and(|m| (m.dev(), m.ino()) == id)
+            })
+            .collect();
+        if inside.is_empty() || std::time::Instant::now() > deadline {
+            return killed;
+        }
+        for pid in inside {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+            if !killed.contains(&pid) {
+                killed.push(pid);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// Removes `netlab/` itself when the last lab has left it: a plain rmdir, which the kernel
 /// refuses while another lab's groups are inside.
 fn remove_shared_parent(layout: &Layout) {
     let dirs: Vec<PathBuf> = match layout {
         Layout::V1 { root } => {
-            ["memory", "cpu", "pids"].iter().map(|c| root.join(c).join("netlab")).collect()
+            ["memory", "cpu", "pids", "devices"].iter().map(|c| root.join(c).join("netlab")).collect()
         }
         Layout::V2 { root } => vec![root.join("netlab")],
     };
