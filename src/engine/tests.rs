@@ -348,7 +348,10 @@ run = [{ name = "alone", cmd = ["true"], limits = { memory = "64M" } }]
     for n in ["lim", "sec", "iso", "named", "capped"] {
         assert!(p(n).confine.is_some(), "{n} is container-like");
     }
-    assert!(!p("lim").confine.unwrap().holder_view, "no holder: each process makes its view");
+    // As in Docker, a container-like node has a pid namespace of its own (and so a holder
+    // that sets up its view once), also when it asks only for limits.
+    assert!(p("lim").isolation.pid && p("lim").confine.unwrap().holder_view);
+    assert!(!p("plain").isolation.pid);
     let caps = p("capped").confine.unwrap().caps;
     let default = crate::model::caps::Caps::default();
     assert_eq!(caps.keep, (default.keep | 1 << 19 | 1 << 21) & !(1 << 27 | 1 << 13), "{:?}", caps.names());

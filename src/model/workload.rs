@@ -378,14 +378,17 @@ pub fn resolve(src: &Source, node: &str, raw: &RawNode, dir: &std::path::Path) -
         None => Caps::default(),
     };
     let host = raw.kind.as_ref().is_some_and(|k| k.get_ref() == "host");
-    let confined = Confined {
-        yes: iso.needs_holder()
-            || !limits.is_empty()
-            || node_seccomp != Seccomp::Unconfined
-            || raw.caps.is_some(),
-        caps,
-        profile: Confinement { caps, holder_view: iso.mount, net_sysctls: !host },
-    };
+    let yes =
+        iso.needs_holder() || !limits.is_empty() || node_seccomp != Seccomp::Unconfined || raw.caps.is_some();
+    if yes && !host {
+        // As Docker's containers: a pid namespace of its own, so that its root processes'
+        // `kill -1` reaches only the node, and with it the mount namespace its /proc needs.
+        // (A host node's processes share the host's: it is not isolated.)
+        iso.pid = true;
+        iso.mount = true;
+    }
+    let confined =
+        Confined { yes, caps, profile: Confinement { caps, holder_view: iso.mount, net_sysctls: !host } };
     let mut run: Vec<Workload> = Vec::new();
     for w in &raw.run {
         let wl = resolve_workload(src, w, &node_seccomp, dir, &iso, &confined)?;

@@ -257,10 +257,22 @@ impl System for Real {
                     fingerprints.insert((node.clone(), format!("workload:{name}")), fp.clone());
                 }
             }
+            // The holder (netlab's own pid 1 of the node) runs under the default allowlist: the
+            // node's own filter is written for its workloads, and may refuse what pid 1 needs
+            // to reap and forward signals.
             profiles = lab
                 .nodes
                 .values()
-                .map(|n| (n.name.clone(), (n.processes.confine, n.processes.seccomp.clone())))
+                .map(|n| {
+                    let uts = n.processes.isolation.uts;
+                    let filter = match n.processes.seccomp {
+                        crate::model::seccomp::Seccomp::Unconfined => n.processes.seccomp.clone(),
+                        _ => crate::model::seccomp::profile::default_profile(
+                            crate::model::seccomp::profile::DefaultContext { uts },
+                        ),
+                    };
+                    (n.name.clone(), (n.processes.confine, filter))
+                })
                 .collect();
             netns = lab
                 .nodes

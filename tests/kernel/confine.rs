@@ -221,6 +221,32 @@ run = [
     let _ = outside.wait();
 }
 
+/// A node that asks only for limits (or a seccomp filter) is container-like, and so has a pid
+/// namespace of its own, as Docker's containers do: its root processes cannot signal the host's.
+#[test]
+fn a_limits_only_node_has_its_own_pid_namespace() {
+    if !root_or_skip("pidonly") {
+        return;
+    }
+    let lab = TestLab::new("kpid");
+    let mut outside = std::process::Command::new("sleep").arg("60").spawn().unwrap();
+    lab.write(
+        r#"
+[nodes.box]
+limits = { pids = 64 }
+run = [{ name = "killer", cmd = ["sh", "-c", "sleep 0.3; kill -9 -1"] }]
+"#,
+    );
+    lab.up();
+    ended(&lab, "box", "killer");
+    assert!(outside.try_wait().unwrap().is_none(), "kill -9 -1 in a limits-only node killed a host process");
+    let ps = lab.exec("box", &["sh", "-c", "ls /proc | grep -c '^[0-9]'"]);
+    let n: u32 = ps.stdout.trim().parse().unwrap_or(999);
+    assert!(n < 10, "the node sees the host's processes ({n}): {ps:?}");
+    let _ = outside.kill();
+    let _ = outside.wait();
+}
+
 #[test]
 fn a_rootfs_node_is_confined_and_has_ptys_of_its_own() {
     if !root_or_skip("rootfs_pty") {

@@ -230,8 +230,8 @@ fn limits_dropped_from_the_file_are_lifted() {
     lab.up();
     assert_eq!(read(), "max");
     lab.assert_converged();
-    // Without limits and seccomp the node is plain: its workload runs unconfined, so it starts
-    // over.
+    // Without limits and seccomp the node is plain: its workload runs unconfined, and outside
+    // the pid namespace a container-like node has, so it starts over and the holder goes.
     lab.write("[nodes.n]\nrun = [{ name = \"s\", cmd = [\"sleep\", \"300\"] }]\n");
-    lab.assert_plan(&["- workload n/s", "+ workload n/s: sleep 300"]);
+    lab.assert_plan(&["- workload n/s", "- namespaces of node n", "+ workload n/s: sleep 300"]);
 }

@@ -109,9 +109,14 @@ impl Square {
     /// Brings the square up and waits until OSPF has converged: the routers hold BIRD's routes
     /// to both host subnets, r1 and r3 as multipath routes, and h1 pings h3.
     fn up(tag: &str) -> Square {
+        Square::up_edited(tag, |body| body)
+    }
+
+    /// The same, with the file edited first.
+    fn up_edited(tag: &str, edit: impl FnOnce(String) -> String) -> Square {
         let lab = TestLab::new(tag);
         let sq = Square { lab };
-        sq.lab.write(&square(&sq.lab, ""));
+        sq.lab.write(&edit(square(&sq.lab, "")));
         sq.lab.up();
         sq.wait_converged("after the first up");
         sq
@@ -329,6 +334,28 @@ fn bird_routes_are_not_the_labs_and_plan_is_empty() {
     );
     let plan = sq.lab.plan();
     assert_eq!(plan.code, 0, "plan of an unchanged lab with a converged OSPF is not empty: {plan:?}");
+    sq.lab.down();
+    sq.lab.assert_gone();
+}
+
+/// A router that is container-like (capabilities dropped to Docker's plus NET_ADMIN, the
+/// seccomp allowlist, its own pid namespace) still runs BIRD, which still installs its routes.
+#[test]
+fn bird_runs_in_a_container_like_router() {
+    if !root_or_skip("ospf-confined") {
+        return;
+    }
+    let sq = Square::up_edited("ospfc", |body| {
+        body.replace(
+            "[nodes.r2]\nforward = true\n",
+            "[nodes.r2]\nforward = true\nseccomp = \"default\"\nlimits = { pids = 64 }\n",
+        )
+    });
+    assert!(sq.bird_routes().iter().any(|r| r.starts_with("r2: ")), "{:#?}", sq.bird_routes());
+    let status = sq.lab.exec("r2", &["sh", "-c", "grep -E '^(CapEff|Seccomp|NoNewPrivs):' /proc/1/status"]);
+    assert!(status.stdout.contains("Seccomp:\t2") && status.stdout.contains("NoNewPrivs:\t1"), "{status:?}");
+    let plan = sq.lab.plan();
+    assert_eq!(plan.code, 0, "{plan:?}");
     sq.lab.down();
     sq.lab.assert_gone();
 }
