@@ -2,6 +2,7 @@
 //! and `netlab test` checks a lab that is up as it is: against the in-memory machine.
 
 use super::test::{prepare, run_checks, Prepared};
+use super::tests::HOSTED;
 use super::{down::down, status::status, up};
 use crate::backend::fake::{Fake, HOST_NETNS};
 use crate::backend::Store;
@@ -13,18 +14,6 @@ use std::path::{Path, PathBuf};
 
 /// Another network namespace than the fake's own.
 const OTHER_NETNS: (u64, u64) = (4, 4026532999);
-
-const HOSTED: &str = r#"
-name = "h"
-[nodes.host]
-kind = "host"
-sysctls = { "net.ipv4.ip_forward" = 1 }
-routes = [{ to = "10.8.0.0/24", via = "10.1.0.2" }]
-[nodes.x]
-[[links]]
-endpoints = ["host:v-h", "x:eth0"]
-addresses = ["10.1.0.1/24", "10.1.0.2/24"]
-"#;
 
 const CHECKED: &str = r#"
 name = "t"

@@ -226,7 +226,8 @@ fn a_failed_up_stops_and_down_still_removes_what_it_made() {
     assert!(fake.load("t").unwrap().is_none());
 }
 
-const HOSTED: &str = r#"
+/// A lab with a host node: its sysctl, route and veth end in the host namespace.
+pub(super) const HOSTED: &str = r#"
 name = "h"
 [nodes.host]
 kind = "host"

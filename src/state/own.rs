@@ -166,6 +166,17 @@ fn sort_addrs(
     }
 }
 
+/// The sysctls to read in namespace `ns`: those the file names there, and those whose
+/// originals the record keeps to put back.
+pub fn sysctl_keys(ns: &NsRef, want: &super::NetState, record: Option<&Record>) -> Vec<String> {
+    let mut keys: BTreeSet<String> =
+        want.get(ns).map(|w| w.sysctls.keys().cloned().collect()).unwrap_or_default();
+    if let Some(o) = record.and_then(|r| r.sysctl_orig.get(&Record::ns_key(ns))) {
+        keys.extend(o.keys().cloned());
+    }
+    keys.into_iter().collect()
+}
+
 /// The parameters of the lab's qdiscs, which the kernel shows only in its own encoding: as
 /// the record says they were set. An unrecorded one stays `Shape::default()`, so it is reset.
 pub fn recall_shapes(state: &mut NsState, ns: &NsRef, record: Option<&Record>) {

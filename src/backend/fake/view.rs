@@ -43,14 +43,7 @@ impl Observer for Fake {
     ) -> Result<Observed, Error> {
         let m = self.machine();
         let mut seen = Observed { record: record.clone(), firewall: kind, ..Default::default() };
-        let keys = |ns: &NsRef| -> Vec<String> {
-            let mut k: BTreeSet<String> =
-                want.get(ns).map(|w| w.sysctls.keys().cloned().collect()).unwrap_or_default();
-            if let Some(o) = record.as_ref().and_then(|r| r.sysctl_orig.get(&Record::ns_key(ns))) {
-                k.extend(o.keys().cloned());
-            }
-            k.into_iter().collect()
-        };
+        let keys = |ns: &NsRef| own::sysctl_keys(ns, want, record.as_ref());
         let recorded: BTreeSet<String> = record.as_ref().map(|r| r.namespaces.clone()).unwrap_or_default();
         for (ns, s) in &m.ns {
             let NsRef::Named(name) = ns else { continue };

@@ -188,14 +188,7 @@ pub async fn observe(
                 .as_ref()
                 .is_some_and(|r| r.shapes.keys().any(|k| k.starts_with(&format!("{}:", Record::ns_key(ns)))))
     };
-    let sysctl_keys = |ns: &NsRef| -> Vec<String> {
-        let mut keys: BTreeSet<String> =
-            want.get(ns).map(|w| w.sysctls.keys().cloned().collect()).unwrap_or_default();
-        if let Some(o) = record.as_ref().and_then(|r| r.sysctl_orig.get(&Record::ns_key(ns))) {
-            keys.extend(o.keys().cloned());
-        }
-        keys.into_iter().collect()
-    };
+    let sysctl_keys = |ns: &NsRef| own::sysctl_keys(ns, want, record.as_ref());
 
     let mut present = Vec::new();
     for name in candidates {
