@@ -8,6 +8,7 @@ mod announce;
 pub mod dump;
 pub mod observe;
 mod parse;
+mod request;
 pub mod rtnl;
 pub mod tc;
 

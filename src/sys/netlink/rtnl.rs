@@ -11,15 +11,12 @@ use ipnetwork::IpNetwork;
 use netlink_packet_core::{
     NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST,
 };
-use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage};
+use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressHeaderFlags};
 use netlink_packet_route::link::{
-    InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage, State,
+    InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
 };
-use netlink_packet_route::route::{
-    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteNextHop, RouteProtocol, RouteScope,
-    RouteType,
-};
-use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+use netlink_packet_route::route::{RouteProtocol, RouteScope};
+use netlink_packet_route::RouteNetlinkMessage;
 use rtnetlink::Handle;
 use std::collections::HashMap;
 use std::fs::File;
@@ -109,7 +106,7 @@ impl Rtnl {
     }
 
     /// The index of interface `name`, as `ip link show NAME` finds it.
-    async fn index(&self, ns: &NsRef, name: &str) -> io::Result<u32> {
+    pub(super) async fn index(&self, ns: &NsRef, name: &str) -> io::Result<u32> {
         let mut msg = LinkMessage::default();
         msg.attributes.push(LinkAttribute::IfName(name.to_string()));
         let replies = self.request(ns, RouteNetlinkMessage::GetLink(msg), 0).await?;
@@ -117,29 +114,6 @@ impl Rtnl {
             .into_iter()
             .find_map(|m| if let RouteNetlinkMessage::NewLink(l) = m { Some(l.header.index) } else { None })
             .ok_or_else(|| io::Error::from_raw_os_error(nix::libc::ENODEV))
-    }
-
-    /// Waits, a bounded time, until an interface that is up has carrier and the kernel has
-    /// acted on it (operstate UP is set by the same linkwatch pass that tells IPv6 of the
-    /// carrier). IPv6 resets `conf.IF.mtu` at that moment; written before, a value is lost.
-    async fn settle_carrier(&self, ns: &NsRef, name: &str) -> Option<LinkMessage> {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(500);
-        while std::time::Instant::now() < deadline {
-            let mut msg = LinkMessage::default();
-            msg.attributes.push(LinkAttribute::IfName(name.to_string()));
-            let replies = self.request(ns, RouteNetlinkMessage::GetLink(msg), 0).await.ok()?;
-            let link = replies.into_iter().find_map(|m| match m {
-                RouteNetlinkMessage::NewLink(l) => Some(l),
-                _ => None,
-            })?;
-            let oper_up = link.attributes.iter().any(|a| matches!(a, LinkAttribute::OperState(State::Up)));
-            // Down by the file's will, or up and settled: nothing more will come.
-            if !link.header.flags.contains(LinkFlags::Up) || oper_up {
-                return Some(link);
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        }
-        None
     }
 
     /// `ip link set NAME ...` by name: the kernel looks the name up when the index is 0.
@@ -155,76 +129,12 @@ impl Rtnl {
         self.set_link(ns, name, msg).await
     }
 
-    fn addr_message(index: u32, addr: &IpNetwork) -> AddressMessage {
-        let mut msg = AddressMessage::default();
-        msg.header.index = index;
-        msg.header.prefix_len = addr.prefix();
-        match addr {
-            IpNetwork::V4(_) => {
-                msg.header.family = AddressFamily::Inet;
-                msg.attributes.push(AddressAttribute::Local(addr.ip()));
-                msg.attributes.push(AddressAttribute::Address(addr.ip()));
-            }
-            IpNetwork::V6(_) => {
-                msg.header.family = AddressFamily::Inet6;
-                msg.attributes.push(AddressAttribute::Address(addr.ip()));
-            }
-        }
-        msg
-    }
-
-    async fn route_message(&self, ns: &NsRef, r: &RouteState) -> io::Result<RouteMessage> {
-        let mut msg = RouteMessage::default();
-        msg.header.address_family = if r.dst.is_ipv4() { AddressFamily::Inet } else { AddressFamily::Inet6 };
-        msg.header.destination_prefix_length = r.dst.prefix();
-        msg.header.table = RouteHeader::RT_TABLE_MAIN;
-        msg.header.protocol = RouteProtocol::Other(NETLAB_PROTO);
-        msg.header.kind = RouteType::Unicast;
-        let gatewayed = r.via.is_some() || !r.hops.is_empty();
-        msg.header.scope = if gatewayed { RouteScope::Universe } else { RouteScope::Link };
-        if r.dst.prefix() > 0 {
-            msg.attributes.push(RouteAttribute::Destination(RouteAddress::from(r.dst.network())));
-        }
-        if let Some(via) = r.via {
-            msg.attributes.push(RouteAttribute::Gateway(RouteAddress::from(via)));
-        }
-        if let Some(dev) = &r.dev {
-            msg.attributes.push(RouteAttribute::Oif(self.index(ns, dev).await?));
-        }
-        if !r.hops.is_empty() {
-            let mut hops = Vec::new();
-            for h in &r.hops {
-                let mut hop = RouteNextHop::default();
-                hop.hops = (h.weight.clamp(1, 256) - 1) as u8;
-                if let Some(dev) = &h.dev {
-                    hop.interface_index = self.index(ns, dev).await?;
-                }
-                // An IPv4 next hop of an IPv6 route would need RTA_VIA; the file's hops
-                // share the route's family (validate checks it).
-                hop.attributes.push(RouteAttribute::Gateway(RouteAddress::from(h.via)));
-                hops.push(hop);
-            }
-            msg.attributes.push(RouteAttribute::MultiPath(hops));
-        }
-        msg.attributes.push(RouteAttribute::Priority(r.metric));
-        Ok(msg)
-    }
-
     fn ns_file(ns: &NsRef) -> io::Result<File> {
         match ns {
             NsRef::Host => File::open("/proc/self/ns/net"),
             NsRef::Named(n) => File::open(netns::path(n)),
         }
     }
-}
-
-/// A name for a veth end until it is moved and renamed: unique in this process, and not one a
-/// lab file is likely to use.
-fn temp_name() -> String {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    format!("nlt{:05x}{:04x}", std::process::id() & 0xfffff, n & 0xffff)
 }
 
 fn at(ns: &NsRef, name: &str) -> String {
@@ -282,7 +192,7 @@ impl Links for Rtnl {
         let (here, there) =
             if matches!(a.0, NsRef::Named(_)) || b.0 == NsRef::Host { (a, b) } else { (b, a) };
         let home = &here.0;
-        let peer_name = if there.0 == *home { there.1.clone() } else { temp_name() };
+        let peer_name = if there.0 == *home { there.1.clone() } else { super::request::temp_name() };
         let mut peer = LinkMessage::default();
         peer.attributes.push(LinkAttribute::IfName(peer_name.clone()));
         peer.attributes.push(LinkAttribute::Mtu(mtu));
