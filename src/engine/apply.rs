@@ -53,7 +53,10 @@ pub async fn apply<B: Netns + Links + Firewall, P: Spawner>(
     done: &(dyn Fn() + Sync),
 ) -> Applied {
     let mut applied = Applied::default();
+    // Where the time goes, step by step, for the benchmarks.
+    let profile = std::env::var_os("NETLAB_PROFILE").is_some();
     for step in plan.phases() {
+        let started = std::time::Instant::now();
         let results: Vec<(&Op, Result<Option<SysctlPrev>, SysError>)> = stream::iter(step)
             .map(|op| async move {
                 let r = run(net, procs, op).await;
@@ -70,6 +73,16 @@ pub async fn apply<B: Netns + Links + Firewall, P: Spawner>(
                 Ok(None) => {}
                 Err(e) => failed.push((op.clone(), e)),
             }
+        }
+        if profile {
+            let what = step[0].to_string();
+            let kind = what.split(' ').take(2).collect::<Vec<_>>().join(" ");
+            eprintln!(
+                "netlab: profile: step {:>2} {:>5} ops ({kind} ...) {:>8.1} ms",
+                step[0].phase(),
+                step.len(),
+                started.elapsed().as_secs_f64() * 1000.0
+            );
         }
         failed.sort_by(|a, b| a.1.op.cmp(&b.1.op));
         let stop = !failed.is_empty() && on_error == OnError::Stop;

@@ -214,6 +214,7 @@ pub async fn up<S: System>(
     let want = plan::desired::network(lab);
     record.firewall = kind;
     record.host_routes.extend(want.get(&NsRef::Host).into_iter().flat_map(|h| h.routes.values().cloned()));
+    record.host_ifaces.extend(want.get(&NsRef::Host).into_iter().flat_map(|h| h.ifaces.keys().cloned()));
     let mut seen_keys = std::collections::BTreeSet::new();
     record.host_routes.retain(|r| seen_keys.insert((r.dst, r.metric)));
     record.tables.extend(want.iter().filter(|(_, s)| s.nft.is_some()).map(|(ns, _)| Record::ns_key(ns)));

@@ -49,7 +49,12 @@ pub fn teardown(lab: &str, record: Option<&Record>, view: &TeardownView, others:
     }
     let mark = names::mark_prefix(lab);
     for (name, iface) in &view.host.ifaces {
-        if iface.alias.as_ref().is_some_and(|a| a.starts_with(&mark)) {
+        // Marked, or an unmarked veth the record named before making it (an `up` killed
+        // between making and marking it).
+        let half_made = iface.alias.is_none()
+            && iface.kind == crate::state::IfKind::Veth
+            && record.is_some_and(|r| r.host_ifaces.contains(name));
+        if iface.alias.as_ref().is_some_and(|a| a.starts_with(&mark)) || half_made {
             ops.push(Op::DelLink { ns: NsRef::Host, iface: name.clone() });
         }
     }

@@ -102,10 +102,14 @@ pub fn host(raw: RawNs, lab: &str, want: Option<&NsState>, record: Option<&Recor
     let mut out = Sorted::default();
     let mark = names::mark_prefix(lab);
     let RawNs { state: mut all, route_protos, marked_addrs, addr_proto_known, .. } = raw;
+    let pending = |name: &str| record.is_some_and(|r| r.host_ifaces.contains(name));
     for (name, iface) in std::mem::take(&mut all.ifaces) {
-        if iface.alias.as_ref().is_some_and(|a| a.starts_with(&mark)) {
+        let wanted = want.and_then(|w| w.ifaces.get(&name));
+        // Made by an `up` that was killed before it could mark it: the record named it first.
+        let half_made = pending(&name) && wanted.is_some_and(|w| w.kind == iface.kind);
+        if iface.alias.as_ref().is_some_and(|a| a.starts_with(&mark)) || half_made {
             out.state.ifaces.insert(name, iface);
-        } else if want.is_some_and(|w| w.ifaces.contains_key(&name)) {
+        } else if wanted.is_some() {
             out.foreign.push(format!(
                 "interface {name} already exists in the host namespace and is not this lab's; rename the lab's end or remove that interface"
             ));

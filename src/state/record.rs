@@ -22,6 +22,10 @@ pub struct Record {
     pub nodes: BTreeMap<String, Option<String>>,
     /// Every namespace the lab may have created, including ones an interrupted `up` was about to.
     pub namespaces: BTreeSet<String>,
+    /// The interfaces the lab makes in the host namespace, written before it makes them: an
+    /// `up` killed between making a veth and marking it leaves one the record still names.
+    #[serde(default)]
+    pub host_ifaces: BTreeSet<String>,
     /// Routes the lab added in the host namespace.
     #[serde(default)]
     pub host_routes: Vec<RouteState>,

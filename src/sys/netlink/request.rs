@@ -93,12 +93,3 @@ impl Rtnl {
         Ok(msg)
     }
 }
-
-/// A name for a veth end until it is moved and renamed: unique in this process, and not one a
-/// lab file is likely to use.
-pub(super) fn temp_name() -> String {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    format!("nlt{:05x}{:04x}", std::process::id() & 0xfffff, n & 0xffff)
-}

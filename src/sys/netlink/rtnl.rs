@@ -185,45 +185,32 @@ impl Links for Rtnl {
         mtu: u32,
     ) -> Result<(), SysError> {
         let op = format!("creating veth {} <-> {}", at(&a.0, &a.1), at(&b.0, &b.1));
-        // Both ends are made and marked inside a lab namespace, and only then is the far end
-        // moved where it goes: a crash at any point leaves nothing unmarked in the host (in a
-        // lab namespace, an unmarked half-made veth is recognised and made anew). The far end
-        // has a name of its own until the move, since both ends may share a name.
-        let (here, there) =
-            if matches!(a.0, NsRef::Named(_)) || b.0 == NsRef::Host { (a, b) } else { (b, a) };
-        let home = &here.0;
-        let peer_name = if there.0 == *home { there.1.clone() } else { super::request::temp_name() };
+        // The peer is placed in its namespace by the creating request itself: moving an
+        // interface later waits for an RCU grace period under the kernel's rtnl lock, which
+        // makes a 100-link lab take seconds. Until they are marked, the two ends are known as
+        // the lab's by the record (host ends) or by their lab namespace (`state::own`).
+        let peer_ns = if a.0 != b.0 { Some(Self::ns_file(&b.0).map_err(|e| sys(&op, e))?) } else { None };
         let mut peer = LinkMessage::default();
-        peer.attributes.push(LinkAttribute::IfName(peer_name.clone()));
+        peer.attributes.push(LinkAttribute::IfName(b.1.clone()));
         peer.attributes.push(LinkAttribute::Mtu(mtu));
+        if let Some(f) = &peer_ns {
+            peer.attributes.push(LinkAttribute::NetNsFd(f.as_raw_fd()));
+        }
         let mut msg = LinkMessage::default();
-        msg.attributes.push(LinkAttribute::IfName(here.1.clone()));
+        msg.attributes.push(LinkAttribute::IfName(a.1.clone()));
         msg.attributes.push(LinkAttribute::Mtu(mtu));
         msg.attributes.push(LinkAttribute::LinkInfo(vec![
             LinkInfo::Kind(InfoKind::Veth),
             LinkInfo::Data(InfoData::Veth(InfoVeth::Peer(peer))),
         ]));
-        self.request(home, RouteNetlinkMessage::NewLink(msg), NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL)
+        self.request(&a.0, RouteNetlinkMessage::NewLink(msg), NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL)
             .await
             .map_err(|e| sys(&op, e))?;
-        for name in [&here.1, &peer_name] {
-            self.set_alias(home, name, alias)
-                .await
-                .map_err(|e| sys(format!("marking {}", at(home, name)), e))?;
-        }
-        if there.0 != *home {
-            let target = Self::ns_file(&there.0).map_err(|e| sys(&op, e))?;
-            // Renamed in the same request as it moves; the alias goes along.
-            let mut mv = LinkMessage::default();
-            mv.header.index = self.index(home, &peer_name).await.map_err(|e| sys(&op, e))?;
-            mv.attributes.push(LinkAttribute::NetNsFd(target.as_raw_fd()));
-            mv.attributes.push(LinkAttribute::IfName(there.1.clone()));
-            self.request(home, RouteNetlinkMessage::SetLink(mv), NLM_F_ACK).await.map_err(|e| {
-                sys(format!("moving {} to {}", at(home, &peer_name), at(&there.0, &there.1)), e)
-            })?;
-            drop(target);
-        }
+        drop(peer_ns);
         for end in [a, b] {
+            self.set_alias(&end.0, &end.1, alias)
+                .await
+                .map_err(|e| sys(format!("marking {}", at(&end.0, &end.1)), e))?;
             if end.0 == NsRef::Host {
                 // Lab namespaces give their interfaces the lab's knobs by default.
                 sysctl::lab_knobs(&end.1);
