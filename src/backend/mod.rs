@@ -75,7 +75,14 @@ pub trait Spawner {
         isolation: &crate::model::workload::Isolation,
     ) -> Result<(), SysError>;
     async fn stop_holder(&self, node: &str) -> Result<(), SysError>;
-    async fn run_exec(&self, node: &str, commands: &[String]) -> Result<(), SysError>;
+    /// Runs each command in turn; one that runs past `timeout` is killed, with whatever it
+    /// started, and fails the op.
+    async fn run_exec(
+        &self,
+        node: &str,
+        commands: &[String],
+        timeout: std::time::Duration,
+    ) -> Result<(), SysError>;
     async fn start_workload(
         &self,
         node: &str,

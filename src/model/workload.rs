@@ -69,6 +69,12 @@ pub struct Workload {
     pub confine: Option<Confinement>,
 }
 
+/// How long an `exec` command may run when the file does not say (`exec_timeout`).
+pub const EXEC_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+/// The bounds of `exec_timeout`.
+pub const EXEC_TIMEOUT_MIN: std::time::Duration = std::time::Duration::from_millis(100);
+pub const EXEC_TIMEOUT_MAX: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// Everything about a node's processes.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Processes {
@@ -77,6 +83,8 @@ pub struct Processes {
     /// The filter of `netlab exec`, `exec` commands and workloads without one of their own.
     pub seccomp: Seccomp,
     pub exec: Vec<String>,
+    /// How long each `exec` command may run before `up` kills it and fails.
+    pub exec_timeout: std::time::Duration,
     pub run: Vec<Workload>,
     /// The profile of the holder, `netlab exec` and `exec` commands; `None` on a plain node.
     pub confine: Option<Confinement>,
@@ -90,14 +98,16 @@ impl Default for Processes {
             limits: Limits::default(),
             seccomp: Seccomp::Unconfined,
             exec: Vec::new(),
+            exec_timeout: EXEC_TIMEOUT,
             run: Vec::new(),
         }
     }
 }
 
 impl Processes {
+    /// No processes of its own (a timeout alone, without commands, runs nothing).
     pub fn is_empty(&self) -> bool {
-        *self == Processes::default()
+        Processes { exec_timeout: EXEC_TIMEOUT, ..self.clone() } == Processes::default()
     }
 }
 
@@ -416,11 +426,24 @@ pub fn resolve(src: &Source, node: &str, raw: &RawNode, dir: &std::path::Path) -
         }
         exec.push(e.get_ref().clone());
     }
+    let exec_timeout = match &raw.exec_timeout {
+        None => EXEC_TIMEOUT,
+        Some(t) => super::duration::parse_value(t.get_ref())
+            .and_then(|d| super::duration::within(d, EXEC_TIMEOUT_MIN, EXEC_TIMEOUT_MAX))
+            .map_err(|why| {
+                src.error(
+                    t.span(),
+                    format!("exec_timeout {} {why}", src.text.get(t.span()).unwrap_or("").trim()),
+                    "write a timeout between 100ms and 3600s, such as exec_timeout = \"30s\" or 30 (seconds)",
+                )
+            })?,
+    };
     Ok(Processes {
         isolation: iso,
         limits,
         seccomp: node_seccomp,
         exec,
+        exec_timeout,
         run,
         confine: confined.yes.then_some(confined.profile),
     })

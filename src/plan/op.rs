@@ -70,8 +70,8 @@ pub enum Op {
     SetLimits { node: String, limits: Limits },
     /// Starts the process that holds the node's pid/mount/uts/ipc namespaces.
     StartHolder { node: String, isolation: Isolation },
-    /// Runs the node's `exec` commands, in order.
-    RunExec { node: String, commands: Vec<String> },
+    /// Runs the node's `exec` commands, in order, each for at most `timeout`.
+    RunExec { node: String, commands: Vec<String>, timeout: std::time::Duration },
     /// Starts a workload under its supervisor.
     StartWorkload { node: String, workload: Workload },
 }
@@ -249,7 +249,7 @@ impl fmt::Display for Op {
             Op::StartHolder { node, isolation } => {
                 write!(f, "+ namespaces of node {node}: {}", isolation_text(isolation))
             }
-            Op::RunExec { node, commands } => {
+            Op::RunExec { node, commands, .. } => {
                 write!(f, "+ exec {node}:")?;
                 for c in commands {
                     write!(f, "\n    {c}")?;

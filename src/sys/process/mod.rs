@@ -11,6 +11,7 @@
 pub mod exec;
 pub mod holder;
 pub mod init;
+pub mod oneshot;
 pub mod spawn;
 pub mod spawner;
 pub mod status;

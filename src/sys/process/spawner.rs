@@ -128,26 +128,13 @@ impl Spawner for Procs {
         .map_err(sys(format!("stopping node {node}")))
     }
 
-    async fn run_exec(&self, node: &str, commands: &[String]) -> Result<(), SysError> {
+    async fn run_exec(&self, node: &str, commands: &[String], timeout: Duration) -> Result<(), SysError> {
         let (lab, n, cmds) = (self.files.lab.clone(), node.to_string(), commands.to_vec());
         let files = self.files.clone();
         let fp = self.fingerprint(node, "exec");
         blocking(move || {
-            for cmd in &cmds {
-                let out = std::process::Command::new(spawn::netlab_exe())
-                    .args(["exec", &n, "--lab", &lab, "--", "/bin/sh", "-c", cmd])
-                    .stdin(std::process::Stdio::null())
-                    .output()?;
-                if !out.status.success() {
-                    let text = format!(
-                        "{}{}",
-                        String::from_utf8_lossy(&out.stdout),
-                        String::from_utf8_lossy(&out.stderr)
-                    );
-                    let code =
-                        out.status.code().map(|c| format!("exit {c}")).unwrap_or_else(|| "killed".into());
-                    return Err(io::Error::other(format!("`{cmd}` failed ({code}): {}", text.trim())));
-                }
+            for (i, cmd) in cmds.iter().enumerate() {
+                super::oneshot::run(&lab, &n, i, cmd, timeout)?;
             }
             files.write(&files.node(&n, "exec.fp"), &fp)
         })
