@@ -66,17 +66,15 @@ pub fn lab_dir(lab: &str) -> Result<PathBuf, Error> {
 }
 
 /// Opens a file under the run directory for writing, private, never through a symlink.
+/// A symlink here is refused (the lock must be the one every netlab opens).
 fn open_private(path: &Path, truncate: bool) -> std::io::Result<File> {
-    let f = OpenOptions::new()
-        .create(true)
-        .write(true)
-        .truncate(truncate)
-        .mode(0o600)
-        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
-        .open(path)?;
-    // A file made by an older netlab (or anyone) keeps its mode on open: make it private.
-    f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    Ok(f)
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(std::io::Error::other(format!(
+            "{} is a symlink; netlab follows no links under its run directory: remove it",
+            path.display()
+        )));
+    }
+    crate::sys::private::create(path, !truncate)
 }
 
 /// Holds the lab for one `up` or `down` at a time (released when dropped).

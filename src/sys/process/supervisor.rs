@@ -50,10 +50,7 @@ const LOG_MAX: u64 = 1 << 20;
 const GRACE: Duration = Duration::from_secs(2);
 
 fn write_status(path: &Path, st: &Status) {
-    let tmp = path.with_extension("tmp");
-    if std::fs::write(&tmp, serde_json::to_vec(st).unwrap_or_default()).is_ok() {
-        let _ = std::fs::rename(&tmp, path);
-    }
+    let _ = crate::sys::private::write(path, &serde_json::to_vec(st).unwrap_or_default());
 }
 
 struct Log {
@@ -63,7 +60,7 @@ struct Log {
 
 impl Log {
     fn open(path: &Path) -> io::Result<Log> {
-        let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+        let file = crate::sys::private::create(path, true)?;
         Ok(Log { path: path.to_path_buf(), file })
     }
     fn write(&mut self, data: &[u8]) {
