@@ -2,6 +2,7 @@
 //! starts or stops a process, sets limits or runs `exec` commands, done on a blocking thread
 //! (cgroup files and `fork` must not stall the runtime) and noted in the lab's runtime files.
 
+use super::claim;
 use super::holder::HolderSpec;
 use super::store::Files;
 use super::supervisor::WorkloadSpec;
@@ -165,10 +166,13 @@ impl Spawner for Procs {
         );
         let limits = workload.limits;
         blocking(move || {
-            // A supervisor of an earlier, interrupted `up` goes first.
+            // A supervisor of an earlier, interrupted `up` goes first: one holds the claim,
+            // whether or not its pid file was written.
             if let Some(old) = files.pid(&files.workload(&n, &name, "pid")) {
                 spawn::stop(old, &files.dir(), STOP_GRACE);
             }
+            let (claim, spec_path) = (files.workload(&n, &name, "lock"), files.workload(&n, &name, "json"));
+            claim::release(&claim, &spec_path, &files.dir(), STOP_GRACE)?;
             let layout = Procs::layout()?;
             layout.create(&supervisor_cgroup(&lab), &Limits::default())?;
             layout.create(&spec.cgroup, &limits)?;
@@ -193,6 +197,8 @@ impl Spawner for Procs {
             if let Some(pid) = files.pid(&files.workload(&n, &w, "pid")) {
                 spawn::stop(pid, &files.dir(), STOP_GRACE);
             }
+            let (claim, spec_path) = (files.workload(&n, &w, "lock"), files.workload(&n, &w, "json"));
+            claim::release(&claim, &spec_path, &files.dir(), STOP_GRACE)?;
             let layout = Procs::layout()?;
             layout.kill_all(&rel)?;
             layout.remove(&rel)?;

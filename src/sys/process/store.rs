@@ -106,8 +106,8 @@ pub fn fingerprints(files: &Files) -> crate::state::ProcsState {
         e.exec = files.read(&files.node(&node, "exec.fp"));
     }
     for (node, name) in files.workloads() {
-        let running =
-            files.pid(&files.workload(&node, &name, "pid")).is_some_and(|p| spawn::alive(p, &files.dir()));
+        // A held claim is a live supervisor, also one whose pid file is not written yet.
+        let running = super::claim::held(&files.workload(&node, &name, "lock"));
         let ended_as_defined = super::status::read(&files.workload(&node, &name, "status"))
             .is_some_and(|s| matches!(s.state, WorkloadState::Exited | WorkloadState::OomKilled));
         if running || ended_as_defined {

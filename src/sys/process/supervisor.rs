@@ -167,6 +167,8 @@ fn describe(status: WaitStatus) -> (String, bool) {
 }
 
 pub(super) fn supervise(spec: &WorkloadSpec) -> io::Result<()> {
+    // The workload is this supervisor's before anything else happens, for as long as it runs.
+    let _claim = super::claim::take(&spec.status.with_extension("lock"))?;
     ctx("setsid", nix::unistd::setsid())?;
     let layout = cgroup::detect()?;
     // In the lab's group, so that `down` finds it even when every file is lost.
