@@ -85,6 +85,9 @@ impl Op {
     ///   `conf.all.*` values; then the other namespace-wide ones, which interfaces inherit;
     ///   per-interface ones last, once the interface exists and is up (carrier resets some);
     /// - routes once their interfaces are up and addressed.
+    /// The phase of `AddNetns`: everything up to it is done while `up` holds the names.
+    pub const ADD_NETNS_PHASE: u8 = 6;
+
     pub fn phase(&self) -> u8 {
         match self {
             Op::StopWorkload { .. } | Op::StopProcesses { .. } => 0,
@@ -93,7 +96,7 @@ impl Op {
             Op::DelShape { .. } => 3,
             Op::DelLink { .. } => 4,
             Op::DelNetns { .. } => 5,
-            Op::AddNetns { .. } => 6,
+            Op::AddNetns { .. } => Self::ADD_NETNS_PHASE,
             Op::AddBridge { .. } => 7,
             Op::AddVeth { .. } => 8,
             Op::SetSysctl { key, .. } => match sysctl_rank(key) {

@@ -86,6 +86,18 @@ pub fn lock(lab: &str) -> Result<LabLock, Error> {
     Ok(LabLock { _flock: flock, dir })
 }
 
+/// The machine-wide lock under which a lab checks that the namespace names it needs are
+/// free and makes them (`/run/netlab/.names.lock`; no lab can be named so).
+pub fn claim_names() -> Result<LabLock, Error> {
+    let run = run_dir();
+    crate::sys::private::dir(&run).map_err(|e| record_error(&run, e.to_string()))?;
+    let path = run.join(".names.lock");
+    let file = open_private(&path, false).map_err(|e| record_error(&path, e.to_string()))?;
+    let flock = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
+        .map_err(|(_, e)| record_error(&path, format!("locking: {e}")))?;
+    Ok(LabLock { _flock: flock, dir: PathBuf::new() })
+}
+
 pub fn load(lab: &str) -> Result<Option<Record>, Error> {
     if let Some(p) = lab_name_problem(lab) {
         return Err(Error::Usage(p));
@@ -192,6 +204,9 @@ pub struct LabLock {
 
 impl Drop for LabLock {
     fn drop(&mut self) {
+        if self.dir.as_os_str().is_empty() {
+            return;
+        }
         let only_lock =
             std::fs::read_dir(&self.dir).is_ok_and(|d| d.flatten().all(|e| e.file_name() == "lock"));
         if only_lock {
