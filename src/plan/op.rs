@@ -77,6 +77,9 @@ pub enum Op {
 }
 
 impl Op {
+    /// The phase of `AddNetns`: everything up to it is done while `up` holds the names.
+    pub const ADD_NETNS_PHASE: u8 = 6;
+
     /// The step of `up` this op belongs to; ops of one step are independent of each other.
     /// The order works around what the kernel does on its own:
     /// - new addresses before old ones go, so an interface never loses its last address of
@@ -85,9 +88,6 @@ impl Op {
     ///   `conf.all.*` values; then the other namespace-wide ones, which interfaces inherit;
     ///   per-interface ones last, once the interface exists and is up (carrier resets some);
     /// - routes once their interfaces are up and addressed.
-    /// The phase of `AddNetns`: everything up to it is done while `up` holds the names.
-    pub const ADD_NETNS_PHASE: u8 = 6;
-
     pub fn phase(&self) -> u8 {
         match self {
             Op::StopWorkload { .. } | Op::StopProcesses { .. } => 0,
