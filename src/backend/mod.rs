@@ -75,7 +75,14 @@ pub trait Spawner {
         isolation: &crate::model::workload::Isolation,
     ) -> Result<(), SysError>;
     async fn stop_holder(&self, node: &str) -> Result<(), SysError>;
-    async fn run_exec(&self, node: &str, commands: &[String]) -> Result<(), SysError>;
+    /// Runs each command in turn; one that runs past `timeout` is killed, with whatever it
+    /// started, and fails the op.
+    async fn run_exec(
+        &self,
+        node: &str,
+        commands: &[String],
+        timeout: std::time::Duration,
+    ) -> Result<(), SysError>;
     async fn start_workload(
         &self,
         node: &str,
@@ -117,6 +124,10 @@ pub trait Store {
     type Lock;
     /// Holds the lab for one `up` or `down` at a time.
     fn lock(&self, lab: &str) -> Result<Self::Lock, Error>;
+    /// Holds the right to claim namespace names, machine-wide, for one lab at a time: taken
+    /// before `up` looks at which names are free and kept until it has made its namespaces,
+    /// so two labs that want the same names never both start making them.
+    fn claim_names(&self) -> Result<Self::Lock, Error>;
     fn load(&self, lab: &str) -> Result<Option<Record>, Error>;
     /// Notes, the first time, the network namespace the lab is made in (`Record::made_in`),
     /// then writes the record atomically.

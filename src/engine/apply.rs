@@ -104,7 +104,7 @@ async fn run<B: Netns + Links + Firewall, P: Spawner>(
         Op::StopHolder { node } => p.stop_holder(node).await,
         Op::SetLimits { node, limits } => p.set_limits(node, limits).await,
         Op::StartHolder { node, isolation } => p.start_holder(node, isolation).await,
-        Op::RunExec { node, commands } => p.run_exec(node, commands).await,
+        Op::RunExec { node, commands, timeout } => p.run_exec(node, commands, *timeout).await,
         Op::StartWorkload { node, workload } => p.start_workload(node, workload).await,
         Op::DelRoute { ns, route } => b.del_route(ns, route, names::NETLAB_PROTO).await,
         Op::PruneRoute { ns, route, proto } => b.del_route(ns, route, *proto).await,

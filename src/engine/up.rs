@@ -203,7 +203,11 @@ pub async fn up<S: System>(
     tick: &(dyn Fn() + Sync),
 ) -> Result<UpReport> {
     let _lock = sys.lock(&lab.name)?;
+    // Which names are free is looked at and the namespaces made under one machine-wide
+    // claim: of two labs that want the same names, the second sees the first's and refuses.
+    let claim = sys.claim_names()?;
     let Planned { plan, seen, kind, notice } = plan(sys, lab, opts).await?;
+    let mut claim = plan.ops.iter().any(|op| matches!(op, Op::AddNetns { .. })).then_some(claim);
     if plan.is_empty() {
         // Still refresh the record: the file may have moved.
         sys.save(&mut Record::for_lab(lab, seen.record.as_ref()))?;
@@ -230,6 +234,19 @@ pub async fn up<S: System>(
     let opts = Options { firewall: Some(kind), prune: false, ..opts };
     let mut reapplied = Vec::new();
     let mut round = plan.clone();
+    if claim.is_some() {
+        // The namespaces (and what goes before them) first, then the claim is let go.
+        let (early, rest): (Vec<Op>, Vec<Op>) =
+            round.ops.iter().cloned().partition(|op| op.phase() <= Op::ADD_NETNS_PHASE);
+        let applied = apply(&net, &procs, &Plan::new(early), OnError::Stop, tick).await;
+        claim = None;
+        if let Some(first) = applied.errors().into_iter().next() {
+            sys.save(&mut record)?;
+            return Err(Error::Sys(first));
+        }
+        round = Plan::new(rest);
+    }
+    drop(claim);
     for attempt in 0..=VERIFY_ROUNDS {
         let applied = apply(&net, &procs, &round, OnError::Stop, tick).await;
         // Whatever happened, remember the original value of every sysctl we changed.

@@ -66,6 +66,12 @@ pub struct Workload {
     pub confine: Option<Confinement>,
 }
 
+/// How long an `exec` command may run when the file does not say (`exec_timeout`).
+pub const EXEC_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+/// The bounds of `exec_timeout`.
+pub const EXEC_TIMEOUT_MIN: std::time::Duration = std::time::Duration::from_millis(100);
+pub const EXEC_TIMEOUT_MAX: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// Everything about a node's processes.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Processes {
@@ -74,6 +80,8 @@ pub struct Processes {
     /// The filter of `netlab exec`, `exec` commands and workloads without one of their own.
     pub seccomp: Seccomp,
     pub exec: Vec<String>,
+    /// How long each `exec` command may run before `up` kills it and fails.
+    pub exec_timeout: std::time::Duration,
     pub run: Vec<Workload>,
     /// The profile of the holder, `netlab exec` and `exec` commands; `None` on a plain node.
     pub confine: Option<Confinement>,
@@ -87,14 +95,16 @@ impl Default for Processes {
             limits: Limits::default(),
             seccomp: Seccomp::Unconfined,
             exec: Vec::new(),
+            exec_timeout: EXEC_TIMEOUT,
             run: Vec::new(),
         }
     }
 }
 
 impl Processes {
+    /// No processes of its own (a timeout alone, without commands, runs nothing).
     pub fn is_empty(&self) -> bool {
-        *self == Processes::default()
+        Processes { exec_timeout: EXEC_TIMEOUT, ..self.clone() } == Processes::default()
     }
 }
 

@@ -70,13 +70,16 @@ pub enum Op {
     SetLimits { node: String, limits: Limits },
     /// Starts the process that holds the node's pid/mount/uts/ipc namespaces.
     StartHolder { node: String, isolation: Isolation },
-    /// Runs the node's `exec` commands, in order.
-    RunExec { node: String, commands: Vec<String> },
+    /// Runs the node's `exec` commands, in order, each for at most `timeout`.
+    RunExec { node: String, commands: Vec<String>, timeout: std::time::Duration },
     /// Starts a workload under its supervisor.
     StartWorkload { node: String, workload: Workload },
 }
 
 impl Op {
+    /// The phase of `AddNetns`: everything up to it is done while `up` holds the names.
+    pub const ADD_NETNS_PHASE: u8 = 6;
+
     /// The step of `up` this op belongs to; ops of one step are independent of each other.
     /// The order works around what the kernel does on its own:
     /// - new addresses before old ones go, so an interface never loses its last address of
@@ -93,7 +96,7 @@ impl Op {
             Op::DelShape { .. } => 3,
             Op::DelLink { .. } => 4,
             Op::DelNetns { .. } => 5,
-            Op::AddNetns { .. } => 6,
+            Op::AddNetns { .. } => Self::ADD_NETNS_PHASE,
             Op::AddBridge { .. } => 7,
             Op::AddVeth { .. } => 8,
             Op::SetSysctl { key, .. } => match sysctl_rank(key) {
@@ -249,7 +252,7 @@ impl fmt::Display for Op {
             Op::StartHolder { node, isolation } => {
                 write!(f, "+ namespaces of node {node}: {}", isolation_text(isolation))
             }
-            Op::RunExec { node, commands } => {
+            Op::RunExec { node, commands, .. } => {
                 write!(f, "+ exec {node}:")?;
                 for c in commands {
                     write!(f, "\n    {c}")?;

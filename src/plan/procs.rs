@@ -34,7 +34,7 @@ pub fn diff(lab: &Lab, want: &ProcsState, seen: &ProcsState, fresh: &BTreeSet<St
             ops.push(Op::StartHolder { node: node.clone(), isolation: p.isolation.clone() });
         }
         if w.exec.is_some() && (restart_all || w.exec != s.exec) {
-            ops.push(Op::RunExec { node: node.clone(), commands: p.exec.clone() });
+            ops.push(Op::RunExec { node: node.clone(), commands: p.exec.clone(), timeout: p.exec_timeout });
         }
         for wl in &p.run {
             if restart_all || s.workloads.get(&wl.name) != w.workloads.get(&wl.name) {

@@ -42,6 +42,8 @@ pub struct RawNode {
     pub caps: Option<S<RawCaps>>,
     #[serde(default)]
     pub exec: Vec<S<String>>,
+    /// How long each `exec` command may run: a duration (`"30s"`) or seconds.
+    pub exec_timeout: Option<S<toml::Value>>,
     #[serde(default)]
     pub run: Vec<S<RawWorkload>>,
 }

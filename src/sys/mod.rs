@@ -12,6 +12,7 @@ pub mod confine;
 pub mod firewall;
 pub mod netlink;
 pub mod netns;
+pub mod private;
 pub mod probe;
 pub mod process;
 pub mod runtime;

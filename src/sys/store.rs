@@ -66,17 +66,15 @@ pub fn lab_dir(lab: &str) -> Result<PathBuf, Error> {
 }
 
 /// Opens a file under the run directory for writing, private, never through a symlink.
+/// A symlink here is refused (the lock must be the one every netlab opens).
 fn open_private(path: &Path, truncate: bool) -> std::io::Result<File> {
-    let f = OpenOptions::new()
-        .create(true)
-        .write(true)
-        .truncate(truncate)
-        .mode(0o600)
-        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
-        .open(path)?;
-    // A file made by an older netlab (or anyone) keeps its mode on open: make it private.
-    f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    Ok(f)
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(std::io::Error::other(format!(
+            "{} is a symlink; netlab follows no links under its run directory: remove it",
+            path.display()
+        )));
+    }
+    crate::sys::private::create(path, !truncate)
 }
 
 /// Holds the lab for one `up` or `down` at a time (released when dropped).
@@ -86,6 +84,18 @@ pub fn lock(lab: &str) -> Result<LabLock, Error> {
     let flock = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
         .map_err(|(_, e)| record_error(&dir, format!("locking: {e}")))?;
     Ok(LabLock { _flock: flock, dir })
+}
+
+/// The machine-wide lock under which a lab checks that the namespace names it needs are
+/// free and makes them (`/run/netlab/.names.lock`; no lab can be named so).
+pub fn claim_names() -> Result<LabLock, Error> {
+    let run = run_dir();
+    crate::sys::private::dir(&run).map_err(|e| record_error(&run, e.to_string()))?;
+    let path = run.join(".names.lock");
+    let file = open_private(&path, false).map_err(|e| record_error(&path, e.to_string()))?;
+    let flock = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
+        .map_err(|(_, e)| record_error(&path, format!("locking: {e}")))?;
+    Ok(LabLock { _flock: flock, dir: PathBuf::new() })
 }
 
 pub fn load(lab: &str) -> Result<Option<Record>, Error> {
@@ -194,6 +204,9 @@ pub struct LabLock {
 
 impl Drop for LabLock {
     fn drop(&mut self) {
+        if self.dir.as_os_str().is_empty() {
+            return;
+        }
         let only_lock =
             std::fs::read_dir(&self.dir).is_ok_and(|d| d.flatten().all(|e| e.file_name() == "lock"));
         if only_lock {

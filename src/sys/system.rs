@@ -142,6 +142,9 @@ impl Store for Real {
     fn lock(&self, lab: &str) -> Result<store::LabLock> {
         store::lock(lab)
     }
+    fn claim_names(&self) -> Result<store::LabLock> {
+        store::claim_names()
+    }
     fn load(&self, lab: &str) -> Result<Option<Record>> {
         store::load(lab)
     }

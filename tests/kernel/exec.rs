@@ -71,3 +71,44 @@ fn exec_in_an_isolated_node_passes_sigterm_on() {
     };
     assert_eq!(status.code(), Some(128 + 15), "the command was ended by the SIGTERM it was passed");
 }
+
+/// Whether a process with exactly this command line runs.
+fn running(cmdline: &str) -> bool {
+    sh(&format!("pgrep -xf '{cmdline}'")).status.success()
+}
+
+#[test]
+fn exec_commands_are_waited_for_not_their_pipes_and_killed_at_their_timeout() {
+    if !root_or_skip("exec timeout") {
+        return;
+    }
+    let lab = TestLab::new("etime");
+    let (bg, fg) = (format!("sleep 300.{}", std::process::id()), format!("sleep 600.{}", std::process::id()));
+    // A background child keeps the output open: up returns anyway, and the child runs on.
+    lab.write(&format!("[nodes.a]\nexec = [\"{bg} &\", \"echo done\"]\n"));
+    let t = std::time::Instant::now();
+    lab.up();
+    assert!(t.elapsed() < std::time::Duration::from_secs(10), "up waited {:?}", t.elapsed());
+    assert!(running(&bg), "the background child of a's exec is not running");
+
+    // A command past its timeout fails up, named with its node, and nothing it started is left,
+    // also in a node with a pid namespace of its own.
+    for isolate in ["", "isolate = [\"pid\"]\n"] {
+        lab.write(&format!(
+            "[nodes.a]\nexec = [\"{bg} &\", \"echo done\"]\n[nodes.b]\n{isolate}exec_timeout = \"1s\"\nexec = [\"true\", \"{fg} & {fg}\"]\n"
+        ));
+        let t = std::time::Instant::now();
+        let r = lab.netlab(&["up", lab.file.to_str().unwrap()]);
+        let took = t.elapsed();
+        assert_eq!(r.code, 1, "{r:?}");
+        assert!(took < std::time::Duration::from_secs(8), "up took {took:?}");
+        assert!(
+            r.stderr.contains("node b") && r.stderr.contains(&format!("`{fg} & {fg}` timed out after 1s")),
+            "{r:?}"
+        );
+        assert!(!running(&fg), "the timed-out command left processes ({isolate})");
+    }
+    lab.down();
+    assert!(!running(&bg), "down left a's background child");
+    lab.assert_gone();
+}

@@ -16,6 +16,7 @@ mod lan;
 mod library;
 mod multipath;
 mod ownership;
+mod race;
 mod random;
 mod reconcile;
 mod routing;

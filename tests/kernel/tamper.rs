@@ -164,3 +164,93 @@ fn a_lab_name_that_is_a_path_is_refused_everywhere() {
         assert!(r.stderr.contains("lab name"), "{args:?}: {r:?}");
     }
 }
+
+/// A node with every kind of runtime file: a holder (pid, fp, spec), limits, exec commands
+/// (exec info and fp), a workload (spec, pid, fp, log, status).
+const EVERY_FILE: &str = r#"
+[nodes.a]
+isolate = ["pid"]
+limits = { pids = 64 }
+exec = ["echo exec ran"]
+run = [{ name = "w", cmd = ["sh", "-c", "echo secret; exec sleep 600"], env = { TOKEN = "s3cret" }, restart = "always" }]
+"#;
+
+const NODE_FILES: [&str; 6] = ["pid", "fp", "holder.json", "limits", "exec.json", "exec.fp"];
+const WORKLOAD_FILES: [&str; 5] = ["json", "pid", "fp", "log", "status"];
+
+/// Every runtime file under /run/netlab/LAB (pid files, specs, logs, statuses, exec info,
+/// fingerprints) that is a symlink is replaced by the lab's own file, never written through:
+/// the links' targets stay as they were (or are not created), and the files are private.
+#[test]
+fn symlinked_runtime_files_are_replaced_never_written_through() {
+    if !root_or_skip("runsyml") {
+        return;
+    }
+    let lab = TestLab::new("rsyml");
+    lab.write(EVERY_FILE);
+    let outside = lab.dir.join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    let dir = format!("/run/netlab/{}", lab.name);
+    let mut links = Vec::new();
+    for (sub, names) in [
+        ("nodes", NODE_FILES.iter().map(|e| format!("a.{e}")).collect::<Vec<_>>()),
+        ("workloads", WORKLOAD_FILES.iter().map(|e| format!("a.w.{e}")).collect()),
+    ] {
+        std::fs::create_dir_all(format!("{dir}/{sub}")).unwrap();
+        for (i, name) in names.iter().enumerate() {
+            // Every other target exists (it must stay untouched), the rest must not be made.
+            let victim = outside.join(name);
+            if i % 2 == 0 {
+                std::fs::write(&victim, "victim\n").unwrap();
+            }
+            let link = format!("{dir}/{sub}/{name}");
+            symlink(&victim, &link).unwrap();
+            links.push((link, victim, i % 2 == 0));
+        }
+    }
+    lab.up();
+    lab.assert_converged();
+    let mode = |p: &str| std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o777;
+    for (link, victim, existed) in &links {
+        if *existed {
+            assert_eq!(std::fs::read_to_string(victim).unwrap(), "victim\n", "{link} was written through");
+        } else {
+            assert!(!victim.exists(), "{link}: its target was created");
+        }
+        let meta = std::fs::symlink_metadata(link).unwrap_or_else(|e| panic!("{link}: {e}"));
+        assert!(meta.file_type().is_file(), "{link} is still a symlink");
+        assert_eq!(mode(link), 0o600, "{link}");
+    }
+    for sub in ["", "/nodes", "/workloads"] {
+        assert_eq!(mode(&format!("{dir}{sub}")), 0o700, "{dir}{sub}");
+    }
+    let log = lab.netlab(&["logs", "--lab", &lab.name, "a/w"]);
+    assert!(log.stdout.contains("secret"), "{log:?}");
+    lab.down();
+    lab.assert_gone();
+    assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 6, "files appeared outside");
+}
+
+/// A symlinked directory of runtime files is refused: nothing is written where it points.
+#[test]
+fn a_symlinked_runtime_directory_is_refused() {
+    if !root_or_skip("runsymd") {
+        return;
+    }
+    let lab = TestLab::new("rsymd");
+    lab.write(EVERY_FILE);
+    let outside = lab.dir.join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    let dir = format!("/run/netlab/{}", lab.name);
+    for sub in ["nodes", "workloads"] {
+        std::fs::create_dir_all(&dir).unwrap();
+        symlink(&outside, format!("{dir}/{sub}")).unwrap();
+        let r = lab.netlab(&["up", lab.file.to_str().unwrap()]);
+        assert_eq!(r.code, 1, "{sub}: {r:?}");
+        assert!(r.stderr.contains("follows no links"), "{sub}: {r:?}");
+        assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0, "{sub}: wrote through the symlink");
+        std::fs::remove_file(format!("{dir}/{sub}")).unwrap();
+        lab.cleanup();
+        lab.assert_gone();
+    }
+}

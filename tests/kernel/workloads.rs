@@ -442,3 +442,48 @@ addresses = ["10.0.6.1/30", "10.0.6.2/30"]
     let twice = lab.down();
     assert!(twice.stdout.contains("nothing to remove"), "{twice:?}");
 }
+
+/// The supervisors of workload `node/name` of a lab, by command line.
+pub fn supervisors(lab: &str, node: &str, name: &str) -> usize {
+    let spec = format!("/run/netlab/{lab}/workloads/{node}.{name}.json");
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().parse::<u32>().is_ok())
+        .filter(|e| {
+            let cmd = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+            let args: Vec<&[u8]> = cmd.split(|b| *b == 0).collect();
+            args.contains(&&b"__netlab-init"[..]) && args.contains(&spec.as_bytes())
+        })
+        .count()
+}
+
+/// A supervisor claims its workload for its whole life: a second one refuses, and an `up`
+/// that finds a live supervisor without its pid file (a crash before it was written)
+/// replaces it rather than starting a second.
+#[test]
+fn a_workload_has_one_supervisor_even_without_its_pid_file() {
+    if !root_or_skip("claim") {
+        return;
+    }
+    let lab = TestLab::new("claim");
+    lab.write("[nodes.a]\nrun = [{ name = \"w\", cmd = [\"sleep\", \"600\"], restart = \"always\" }]\n");
+    lab.up();
+    assert_eq!(supervisors(&lab.name, "a", "w"), 1);
+    let spec = format!("/run/netlab/{}/workloads/a.w.json", lab.name);
+    let second = std::process::Command::new(env!("CARGO_BIN_EXE_netlab"))
+        .args(["__netlab-init", "run", &spec])
+        .output()
+        .unwrap();
+    assert!(!second.status.success(), "a second supervisor ran");
+    assert!(String::from_utf8_lossy(&second.stderr).contains("supervised already"), "{second:?}");
+    for ext in ["pid", "fp"] {
+        std::fs::remove_file(format!("/run/netlab/{}/workloads/a.w.{ext}", lab.name)).unwrap();
+    }
+    lab.up();
+    lab.assert_converged();
+    assert_eq!(supervisors(&lab.name, "a", "w"), 1);
+    lab.down();
+    assert_eq!(supervisors(&lab.name, "a", "w"), 0);
+    lab.assert_gone();
+}

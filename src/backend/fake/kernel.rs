@@ -187,7 +187,12 @@ impl Spawner for Fake {
         self.note_procs(node, |p| p.holder = None);
         Ok(())
     }
-    async fn run_exec(&self, node: &str, commands: &[String]) -> Result<(), SysError> {
+    async fn run_exec(
+        &self,
+        node: &str,
+        commands: &[String],
+        _timeout: std::time::Duration,
+    ) -> Result<(), SysError> {
         self.log(format!("run_exec {node} {}", commands.join("; ")))?;
         let fp = self.stored(node, "exec");
         self.note_procs(node, |p| p.exec = fp);

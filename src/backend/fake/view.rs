@@ -133,6 +133,9 @@ impl Store for Fake {
     fn lock(&self, _: &str) -> Result<(), Error> {
         Ok(())
     }
+    fn claim_names(&self) -> Result<(), Error> {
+        Ok(())
+    }
     fn load(&self, lab: &str) -> Result<Option<Record>, Error> {
         Ok(self.machine().records.get(lab).cloned())
     }

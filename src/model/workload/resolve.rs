@@ -329,11 +329,24 @@ pub fn resolve(src: &Source, node: &str, raw: &RawNode, dir: &std::path::Path) -
         }
         exec.push(e.get_ref().clone());
     }
+    let exec_timeout = match &raw.exec_timeout {
+        None => EXEC_TIMEOUT,
+        Some(t) => crate::model::duration::parse_value(t.get_ref())
+            .and_then(|d| crate::model::duration::within(d, EXEC_TIMEOUT_MIN, EXEC_TIMEOUT_MAX))
+            .map_err(|why| {
+                src.error(
+                    t.span(),
+                    format!("exec_timeout {} {why}", src.text.get(t.span()).unwrap_or("").trim()),
+                    "write a timeout between 100ms and 3600s, such as exec_timeout = \"30s\" or 30 (seconds)",
+                )
+            })?,
+    };
     Ok(Processes {
         isolation: iso,
         limits,
         seccomp: node_seccomp,
         exec,
+        exec_timeout,
         run,
         confine: confined.yes.then_some(confined.profile),
     })

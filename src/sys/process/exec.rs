@@ -42,7 +42,9 @@ pub fn run_in_node(lab: &str, node: &str, netns: Option<&str>, cmd: &[String]) -
         })
         .collect::<Result<_, Error>>()?;
     let confined = info.as_ref().and_then(|i| i.confine);
-    let cgroup_rel = info.as_ref().and_then(|i| i.cgroup.clone());
+    let cgroup_rel = exec_cgroup(lab).or_else(|| info.as_ref().and_then(|i| i.cgroup.clone()));
+    // Not passed on to the command: a `netlab exec` it runs goes where its node says.
+    std::env::remove_var(super::oneshot::CGROUP_ENV);
     let holder = files.holder(node);
     let (in_pid_ns, layout) =
         enter_node(netns, holder, cgroup_rel.as_deref(), confined.is_some()).map_err(fail)?;
@@ -82,6 +84,15 @@ pub fn run_in_node(lab: &str, node: &str, netns: Option<&str>, cmd: &[String]) -
         }
         Err(e) => Err(fail(io::Error::from_raw_os_error(e as i32))),
     }
+}
+
+/// The cgroup `up` asks an `exec` command to run in (so it can kill all of it at the
+/// deadline), if it names one under the lab's own group.
+fn exec_cgroup(lab: &str) -> Option<String> {
+    let rel = std::env::var(super::oneshot::CGROUP_ENV).ok()?;
+    let inside = rel.strip_prefix(&format!("{}/", super::lab_cgroup(lab)))?;
+    let clean = !inside.is_empty() && inside.split('/').all(|c| !c.is_empty() && c != "." && c != "..");
+    clean.then_some(rel)
 }
 
 /// Whether stdin is a terminal whose foreground process group is netlab's: then the

@@ -23,6 +23,6 @@ pub fn main(args: &[String]) -> ! {
 }
 
 fn read_spec<T: for<'de> Deserialize<'de>>(path: &str) -> io::Result<T> {
-    let text = std::fs::read(path)?;
+    let text = crate::sys::private::read(std::path::Path::new(path), 64 << 20)?;
     serde_json::from_slice(&text).map_err(|e| io::Error::other(format!("reading {path}: {e}")))
 }

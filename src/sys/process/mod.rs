@@ -8,9 +8,11 @@
 //!   `teardown`: stopping all of a lab's processes for `down`.
 //! - `exec`: `netlab exec`, entering a node and running a command there.
 
+pub mod claim;
 pub mod exec;
 pub mod holder;
 pub mod init;
+pub mod oneshot;
 pub mod spawn;
 pub mod spawner;
 pub mod status;

@@ -12,10 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn write_spec<T: serde::Serialize>(path: &Path, spec: &T) -> io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    std::fs::write(path, serde_json::to_vec_pretty(spec).expect("spec serializes"))
+    crate::sys::private::write(path, &serde_json::to_vec_pretty(spec).expect("spec serializes"))
 }
 
 /// The netlab binary, to re-execute for helper processes: this very program when it is
@@ -59,7 +56,7 @@ pub fn start_holder(spec: &HolderSpec, spec_path: &Path) -> io::Result<u32> {
 pub fn start_workload(spec: &WorkloadSpec, spec_path: &Path) -> io::Result<u32> {
     write_spec(spec_path, spec)?;
     let _ = std::fs::remove_file(&spec.status);
-    let log = std::fs::OpenOptions::new().create(true).append(true).open(&spec.log)?;
+    let log = crate::sys::private::create(&spec.log, true)?;
     let mut child =
         init_command("run", spec_path).stdin(Stdio::null()).stdout(Stdio::null()).stderr(log).spawn()?;
     let pid = child.id();
@@ -80,7 +77,8 @@ pub fn start_workload(spec: &WorkloadSpec, spec_path: &Path) -> io::Result<u32> 
             }
         }
         if child.try_wait()?.is_some() {
-            let tail = std::fs::read_to_string(&spec.log).unwrap_or_default();
+            let tail = crate::sys::private::read(&spec.log, 1 << 20).unwrap_or_default();
+            let tail = String::from_utf8_lossy(&tail);
             let last = tail.lines().rev().find(|l| !l.is_empty()).unwrap_or("the supervisor exited");
             return Err(io::Error::other(last.trim_start_matches("netlab-init: ").to_string()));
         }

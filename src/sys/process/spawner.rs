@@ -2,6 +2,7 @@
 //! starts or stops a process, sets limits or runs `exec` commands, done on a blocking thread
 //! (cgroup files and `fork` must not stall the runtime) and noted in the lab's runtime files.
 
+use super::claim;
 use super::holder::HolderSpec;
 use super::store::Files;
 use super::supervisor::WorkloadSpec;
@@ -128,26 +129,13 @@ impl Spawner for Procs {
         .map_err(sys(format!("stopping node {node}")))
     }
 
-    async fn run_exec(&self, node: &str, commands: &[String]) -> Result<(), SysError> {
+    async fn run_exec(&self, node: &str, commands: &[String], timeout: Duration) -> Result<(), SysError> {
         let (lab, n, cmds) = (self.files.lab.clone(), node.to_string(), commands.to_vec());
         let files = self.files.clone();
         let fp = self.fingerprint(node, "exec");
         blocking(move || {
-            for cmd in &cmds {
-                let out = std::process::Command::new(spawn::netlab_exe())
-                    .args(["exec", &n, "--lab", &lab, "--", "/bin/sh", "-c", cmd])
-                    .stdin(std::process::Stdio::null())
-                    .output()?;
-                if !out.status.success() {
-                    let text = format!(
-                        "{}{}",
-                        String::from_utf8_lossy(&out.stdout),
-                        String::from_utf8_lossy(&out.stderr)
-                    );
-                    let code =
-                        out.status.code().map(|c| format!("exit {c}")).unwrap_or_else(|| "killed".into());
-                    return Err(io::Error::other(format!("`{cmd}` failed ({code}): {}", text.trim())));
-                }
+            for (i, cmd) in cmds.iter().enumerate() {
+                super::oneshot::run(&lab, &n, i, cmd, timeout)?;
             }
             files.write(&files.node(&n, "exec.fp"), &fp)
         })
@@ -178,10 +166,13 @@ impl Spawner for Procs {
         );
         let limits = workload.limits;
         blocking(move || {
-            // A supervisor of an earlier, interrupted `up` goes first.
+            // A supervisor of an earlier, interrupted `up` goes first: one holds the claim,
+            // whether or not its pid file was written.
             if let Some(old) = files.pid(&files.workload(&n, &name, "pid")) {
                 spawn::stop(old, &files.dir(), STOP_GRACE);
             }
+            let (claim, spec_path) = (files.workload(&n, &name, "lock"), files.workload(&n, &name, "json"));
+            claim::release(&claim, &spec_path, &files.dir(), STOP_GRACE)?;
             let layout = Procs::layout()?;
             layout.create(&supervisor_cgroup(&lab), &Limits::default())?;
             layout.create(&spec.cgroup, &limits)?;
@@ -206,6 +197,8 @@ impl Spawner for Procs {
             if let Some(pid) = files.pid(&files.workload(&n, &w, "pid")) {
                 spawn::stop(pid, &files.dir(), STOP_GRACE);
             }
+            let (claim, spec_path) = (files.workload(&n, &w, "lock"), files.workload(&n, &w, "json"));
+            claim::release(&claim, &spec_path, &files.dir(), STOP_GRACE)?;
             let layout = Procs::layout()?;
             layout.kill_all(&rel)?;
             layout.remove(&rel)?;

@@ -23,7 +23,7 @@ pub struct Status {
 
 /// Reads a workload's status file.
 pub fn read(path: &Path) -> Option<Status> {
-    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+    serde_json::from_slice(&crate::sys::private::read(path, 1 << 20).ok()?).ok()
 }
 
 /// The workloads of a node, with what their cgroups hold.

@@ -6,8 +6,9 @@ use super::spawn;
 use crate::state::record::run_dir;
 use crate::state::workload::ExecInfo;
 use crate::state::WorkloadState;
+use crate::sys::private;
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Runtime files of a lab's nodes and workloads.
 #[derive(Clone)]
@@ -25,15 +26,17 @@ impl Files {
     pub fn workload(&self, node: &str, name: &str, ext: &str) -> PathBuf {
         self.dir().join("workloads").join(format!("{node}.{name}.{ext}"))
     }
-    pub fn read(&self, path: &PathBuf) -> Option<String> {
-        std::fs::read_to_string(path).ok().map(|s| s.trim().to_string())
+    /// A runtime file's text (at most 1 MiB), trimmed; none for a symlink or a non-file.
+    pub fn read(&self, path: &Path) -> Option<String> {
+        let bytes = private::read(path, 1 << 20).ok()?;
+        String::from_utf8(bytes).ok().map(|s| s.trim().to_string())
     }
-    pub fn pid(&self, path: &PathBuf) -> Option<u32> {
+    pub fn pid(&self, path: &Path) -> Option<u32> {
         self.read(path)?.parse().ok()
     }
-    pub(super) fn write(&self, path: &PathBuf, text: &str) -> io::Result<()> {
-        std::fs::create_dir_all(path.parent().expect("runtime files live in a directory"))?;
-        std::fs::write(path, text)
+    /// Writes a runtime file atomically, private, replacing (never following) a symlink.
+    pub(super) fn write(&self, path: &Path, text: &str) -> io::Result<()> {
+        private::write(path, text.as_bytes())
     }
     /// The holder of a node, if it is running.
     pub fn holder(&self, node: &str) -> Option<u32> {
@@ -59,9 +62,7 @@ impl Files {
     }
 
     fn names_in(&self, sub: &str) -> Vec<String> {
-        std::fs::read_dir(self.dir().join(sub))
-            .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
-            .unwrap_or_default()
+        private::names(&self.dir().join(sub))
     }
 
     /// Every (node, workload) with runtime files.
@@ -105,8 +106,8 @@ pub fn fingerprints(files: &Files) -> crate::state::ProcsState {
         e.exec = files.read(&files.node(&node, "exec.fp"));
     }
     for (node, name) in files.workloads() {
-        let running =
-            files.pid(&files.workload(&node, &name, "pid")).is_some_and(|p| spawn::alive(p, &files.dir()));
+        // A held claim is a live supervisor, also one whose pid file is not written yet.
+        let running = super::claim::held(&files.workload(&node, &name, "lock"));
         let ended_as_defined = super::status::read(&files.workload(&node, &name, "status"))
             .is_some_and(|s| matches!(s.state, WorkloadState::Exited | WorkloadState::OomKilled));
         if running || ended_as_defined {

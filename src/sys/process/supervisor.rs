@@ -50,10 +50,7 @@ const LOG_MAX: u64 = 1 << 20;
 const GRACE: Duration = Duration::from_secs(2);
 
 fn write_status(path: &Path, st: &Status) {
-    let tmp = path.with_extension("tmp");
-    if std::fs::write(&tmp, serde_json::to_vec(st).unwrap_or_default()).is_ok() {
-        let _ = std::fs::rename(&tmp, path);
-    }
+    let _ = crate::sys::private::write(path, &serde_json::to_vec(st).unwrap_or_default());
 }
 
 struct Log {
@@ -63,7 +60,7 @@ struct Log {
 
 impl Log {
     fn open(path: &Path) -> io::Result<Log> {
-        let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+        let file = crate::sys::private::create(path, true)?;
         Ok(Log { path: path.to_path_buf(), file })
     }
     fn write(&mut self, data: &[u8]) {
@@ -170,6 +167,8 @@ fn describe(status: WaitStatus) -> (String, bool) {
 }
 
 pub(super) fn supervise(spec: &WorkloadSpec) -> io::Result<()> {
+    // The workload is this supervisor's before anything else happens, for as long as it runs.
+    let _claim = super::claim::take(&spec.status.with_extension("lock"))?;
     ctx("setsid", nix::unistd::setsid())?;
     let layout = cgroup::detect()?;
     // In the lab's group, so that `down` finds it even when every file is lost.
