@@ -353,3 +353,91 @@ run = [{ name = "bare", cmd = ["grep", "Cap", "/proc/self/status"], caps = { dro
         assert!(log.contains(&format!("{set}:\t0000000000000000")), "{set} is not empty:\n{log}");
     }
 }
+
+/// What its starter had open does not reach a confined process: `netlab up` run with a
+/// directory of the host's on fd 7 hands it neither to a workload nor, through `netlab exec`,
+/// to a command.
+#[test]
+fn descriptors_of_whoever_runs_netlab_do_not_reach_the_node() {
+    if !root_or_skip("fds") {
+        return;
+    }
+    let lab = TestLab::new("fds");
+    lab.write(
+        r#"
+[nodes.box]
+isolate = ["pid", "mount"]
+run = [{ name = "w", cmd = ["sh", "-c", "ls /proc/self/fd | tr '\n' ' '; echo; sleep 300"] }]
+"#,
+    );
+    let bin = env!("CARGO_BIN_EXE_netlab");
+    let up = sh(&format!("exec 7</; {bin} up {}", lab.file.display()));
+    assert!(up.status.success(), "{up:?}");
+    let log = wait_for("the workload's output", || {
+        let l = logs(&lab, "box/w");
+        (!l.trim().is_empty()).then_some(l)
+    });
+    // 0-2, and the directory `ls` itself opened.
+    assert!(!log.split_whitespace().any(|fd| fd == "7"), "the workload got fd 7: {log}");
+    let exec = sh(&format!("exec 7</; {bin} exec box --lab {} -- sh -c 'ls /proc/self/fd'", lab.name));
+    let fds = String::from_utf8_lossy(&exec.stdout).to_string();
+    assert!(
+        exec.status.success() && !fds.split_whitespace().any(|fd| fd == "7"),
+        "netlab exec passed fd 7: {exec:?}"
+    );
+}
+
+/// pid 1 of a node is netlab's: a process inside cannot stop it (and with it the node), and
+/// a node whose holder is gone is refused by `netlab exec` rather than run on the host.
+#[test]
+fn the_holder_takes_stop_signals_only_from_outside_and_exec_refuses_a_node_without_it() {
+    if !root_or_skip("holder") {
+        return;
+    }
+    let lab = TestLab::new("hold");
+    lab.write("[nodes.box]\nisolate = [\"pid\", \"mount\"]\nhostname = \"box\"\n");
+    lab.up();
+    for sig in ["TERM", "INT", "HUP"] {
+        let r = lab.exec("box", &["sh", "-c", &format!("kill -{sig} 1")]);
+        assert_eq!(r.code, 0, "{r:?}");
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let r = lab.exec("box", &["hostname"]);
+    assert_eq!(r.stdout.trim(), "box", "the node lost its holder to a signal from inside: {r:?}");
+    // Killed from outside (as only root on the host can): exec refuses instead of falling back.
+    let pid = std::fs::read_to_string(format!("/run/netlab/{}/nodes/box.pid", lab.name)).unwrap();
+    sh_ok(&format!("kill -9 {}", pid.trim()));
+    std::thread::sleep(Duration::from_millis(200));
+    let r = lab.exec("box", &["hostname"]);
+    assert_ne!(r.code, 0, "exec ran in a node without its namespaces: {r:?}");
+    assert!(r.stderr.contains("lost its namespaces"), "{r:?}");
+    // `up` makes it whole again.
+    lab.up();
+    assert_eq!(lab.exec("box", &["hostname"]).stdout.trim(), "box");
+}
+
+/// The default filter refuses typing into a terminal (`TIOCSTI`), which a program sharing the
+/// terminal of a `netlab exec` could use to type into the shell outside; and a node that asks
+/// only for limits gets the default filter too.
+#[test]
+fn tty_injection_is_refused_and_a_limits_only_node_is_filtered() {
+    if !root_or_skip("tiocsti") {
+        return;
+    }
+    let lab = TestLab::new("sti");
+    lab.write("[nodes.box]\nlimits = { pids = 64 }\n");
+    lab.up();
+    let probe = r#"
+import fcntl, os, termios, errno
+m, s = os.openpty()
+try:
+    fcntl.ioctl(s, termios.TIOCSTI, b"x")
+    print("TIOCSTI went through")
+except OSError as e:
+    print("TIOCSTI", errno.errorcode[e.errno])
+print([l.strip() for l in open("/proc/self/status") if l.startswith("Seccomp:")][0])
+"#;
+    let r = lab.exec("box", &["python3", "-c", probe]);
+    assert!(r.stdout.contains("TIOCSTI EPERM"), "{r:?}");
+    assert!(r.stdout.contains("Seccomp:\t2"), "a limits-only node runs without a filter: {r:?}");
+}

@@ -138,6 +138,9 @@ pub const REFUSED: &[&str] = &[
 /// see (`clone3` passes them in memory).
 pub const CLONE3_ENOSYS: &str = "clone3";
 
+/// `ioctl` requests that push characters into a terminal: `TIOCSTI`, `TIOCLINUX`.
+pub const TTY_INJECTION: &[u64] = &[0x5412, 0x541C];
+
 /// The hostname calls, allowed only in a node with a uts namespace of its own.
 pub const UTS_CALLS: &[&str] = &["sethostname", "setdomainname"];
 
@@ -174,6 +177,11 @@ fn default_filter(ctx: DefaultContext) -> Filter {
     add(CLONE3_ENOSYS, Action::Errno(ENOSYS), Vec::new());
     for &p in PERSONALITIES {
         add("personality", Action::Allow, vec![ArgCmp { index: 0, op: CmpOp::Eq, value: p }]);
+    }
+    // Typing into a terminal's input (`TIOCSTI`) or the console's (`TIOCLINUX`): a program in
+    // the node that shares the terminal of a `netlab exec` could type into the shell outside.
+    for &request in TTY_INJECTION {
+        add("ioctl", Action::Errno(EPERM), vec![ArgCmp { index: 1, op: CmpOp::Eq, value: request }]);
     }
     let families = REFUSED_FAMILIES.iter().map(|&f| ArgCmp { index: 0, op: CmpOp::Ne, value: f }).collect();
     add("socket", Action::Allow, families);

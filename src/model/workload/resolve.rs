@@ -104,6 +104,9 @@ struct Confined {
     yes: bool,
     caps: Caps,
     profile: Confinement,
+    /// The filter of a confined workload that names none, where the node names none either:
+    /// the default allowlist.
+    default_seccomp: Option<Seccomp>,
 }
 
 fn resolve_workload(
@@ -189,7 +192,12 @@ fn resolve_workload(
         env: w.env.iter().map(|(k, v)| (k.clone(), v.get_ref().clone())).collect(),
         cwd,
         limits,
-        seccomp: own_seccomp.unwrap_or_else(|| node_seccomp.clone()),
+        // Confined by its own wish in a plain node that names no filter: the default one.
+        seccomp: match (own_seccomp, &confine, &node.default_seccomp) {
+            (Some(s), _, _) => s,
+            (None, Some(_), Some(d)) if *node_seccomp == Seccomp::Unconfined => d.clone(),
+            (None, _, _) => node_seccomp.clone(),
+        },
         restart,
         confine,
     })
@@ -276,12 +284,10 @@ pub fn resolve(src: &Source, node: &str, raw: &RawNode, dir: &std::path::Path) -
         iso.rootfs = Some(resolve_rootfs(src, r, dir)?);
         iso.mount = true;
     }
-    let node_seccomp = raw
-        .seccomp
-        .as_ref()
-        .map(|s| resolve_seccomp(src, s, dir, &iso))
-        .transpose()?
-        .unwrap_or(Seccomp::Unconfined);
+    // As given; a container-like node that names none gets the default allowlist (below).
+    let explicit = raw.seccomp.as_ref().map(|s| resolve_seccomp(src, s, dir, &iso)).transpose()?;
+    let default_filter = || seccomp::default_profile(seccomp::DefaultContext { uts: iso.uts });
+    let node_seccomp = explicit.clone().unwrap_or(Seccomp::Unconfined);
     let limits = raw.limits.as_ref().map(|l| resolve_limits(src, l)).transpose()?.unwrap_or_default();
     let caps = match &raw.caps {
         Some(c) => Caps::default().apply(src, c)?,
@@ -290,6 +296,11 @@ pub fn resolve(src: &Source, node: &str, raw: &RawNode, dir: &std::path::Path) -
     let host = raw.kind.as_ref().is_some_and(|k| k.get_ref() == "host");
     let yes =
         iso.needs_holder() || !limits.is_empty() || node_seccomp != Seccomp::Unconfined || raw.caps.is_some();
+    let default_seccomp = explicit.is_none().then(default_filter);
+    let node_seccomp = match (&default_seccomp, yes) {
+        (Some(d), true) => d.clone(),
+        _ => node_seccomp,
+    };
     if yes && !host {
         // As Docker's containers: a pid namespace of its own, so that its root processes'
         // `kill -1` reaches only the node, and with it the mount namespace its /proc needs.
@@ -297,8 +308,12 @@ pub fn resolve(src: &Source, node: &str, raw: &RawNode, dir: &std::path::Path) -
         iso.pid = true;
         iso.mount = true;
     }
-    let confined =
-        Confined { yes, caps, profile: Confinement { caps, holder_view: iso.mount, net_sysctls: !host } };
+    let confined = Confined {
+        yes,
+        caps,
+        profile: Confinement { caps, holder_view: iso.mount, net_sysctls: !host },
+        default_seccomp,
+    };
     let mut run: Vec<Workload> = Vec::new();
     for w in &raw.run {
         let wl = resolve_workload(src, w, &node_seccomp, dir, &iso, &confined)?;

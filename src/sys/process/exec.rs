@@ -10,8 +10,8 @@
 //! ^C, ^Z and `fg` work as for any job. The child enters the node's profile
 //! (`sys::confine`) before its seccomp filter and `execve`.
 
-use super::default_sigpipe;
 use super::store::Files;
+use super::{close_inherited_on_exec, default_sigpipe};
 use crate::error::{Error, SysError};
 use crate::model::limits::Limits;
 use crate::sys::cgroup::{self, Layout};
@@ -46,6 +46,13 @@ pub fn run_in_node(lab: &str, node: &str, netns: Option<&str>, cmd: &[String]) -
     // Not passed on to the command: a `netlab exec` it runs goes where its node says.
     std::env::remove_var(super::oneshot::CGROUP_ENV);
     let holder = files.holder(node);
+    // Without its holder the node's pid, mount and uts namespaces (and its rootfs) are gone:
+    // what is left would be the host's. Refuse rather than run there.
+    if confined.is_some_and(|c| c.holder_view) && holder.is_none() {
+        return Err(Error::NotFound(format!(
+            "node {node} of lab {lab} has lost its namespaces (its holder is gone); run `netlab up` on the lab's file to start it again"
+        )));
+    }
     let (in_pid_ns, layout) =
         enter_node(netns, holder, cgroup_rel.as_deref(), confined.is_some()).map_err(fail)?;
     let keep = match (&confined, &layout) {
@@ -119,6 +126,7 @@ fn take_terminal(pgrp: nix::unistd::Pid) {
 /// Replaces this process with the command; returns only on failure, with a shell's code.
 fn exec(node: &str, args: &[CString], bpf: Option<&seccompiler::BpfProgram>) -> i32 {
     default_sigpipe();
+    close_inherited_on_exec();
     if let Some(p) = bpf {
         if let Err(e) = seccomp::apply(p) {
             eprintln!("netlab: applying the seccomp filter of node {node}: {e}");

@@ -7,7 +7,7 @@
 //! node's profile once it is set up: capabilities, `no_new_privs`, not dumpable (so
 //! `/proc/1/mem` cannot be opened from inside), the node's seccomp filter.
 
-use super::{ctx, errno};
+use super::{close_inherited_now, ctx, errno};
 use crate::model::seccomp::Seccomp;
 use crate::model::workload::{Confinement, Isolation};
 use crate::sys::cgroup::{self, Layout};
@@ -165,7 +165,11 @@ pub(super) fn hold(spec: &HolderSpec) -> io::Result<()> {
                 drop_privileges(spec, keep, bpf.as_ref())
             });
             match setup {
-                Ok(()) => drop(report),
+                Ok(()) => {
+                    drop(report);
+                    // pid 1 lives as long as the node: nothing its starter had open stays.
+                    close_inherited_now();
+                }
                 Err(e) => {
                     let _ = write!(report, "{e}");
                     std::process::exit(1);
@@ -174,16 +178,18 @@ pub(super) fn hold(spec: &HolderSpec) -> io::Result<()> {
             // pid 1: reap whatever ends up here, leave on a stop signal (the kernel then
             // kills every process left in the pid namespace).
             loop {
-                match set.wait() {
-                    Ok(Signal::SIGCHLD) => {
+                match wait_signal(&set) {
+                    Some((Signal::SIGCHLD, _)) => {
                         while let Ok(s) = waitpid(None, Some(WaitPidFlag::WNOHANG)) {
                             if s == WaitStatus::StillAlive {
                                 break;
                             }
                         }
                     }
-                    Ok(_) => std::process::exit(0),
-                    Err(_) => {}
+                    // Only netlab, outside the node, stops the node: a process inside has a
+                    // pid here, and its signal to pid 1 would take the whole node down.
+                    Some((_, 0)) => std::process::exit(0),
+                    Some(_) | None => {}
                 }
             }
         }
@@ -199,4 +205,17 @@ pub(super) fn hold(spec: &HolderSpec) -> io::Result<()> {
             Ok(())
         }
     }
+}
+
+/// The next of `set`'s signals, with the sender's pid as this pid namespace sees it (0 for a
+/// sender outside it, or the kernel).
+fn wait_signal(set: &nix::sys::signal::SigSet) -> Option<(Signal, i32)> {
+    // SAFETY: siginfo_t is plain data that sigwaitinfo fills in.
+    let mut info: nix::libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `set` is a valid signal set and `info` a valid siginfo_t to write.
+    let n = unsafe { nix::libc::sigwaitinfo(set.as_ref(), &mut info) };
+    let sig = Signal::try_from(n).ok()?;
+    // SAFETY: si_pid is defined for the signals waited for here (SIGCHLD and kill's).
+    let pid = unsafe { info.si_pid() };
+    Some((sig, pid))
 }

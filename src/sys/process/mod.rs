@@ -49,6 +49,21 @@ fn ctx<T>(what: &str, r: nix::Result<T>) -> io::Result<T> {
     r.map_err(|e| io::Error::new(errno(e).kind(), format!("{what}: {}", errno(e))))
 }
 
+/// Everything but stdio is closed when the next `execve` runs: a descriptor whoever started
+/// `netlab up` or `netlab exec` left open (a directory of the host's, a socket) would hand a
+/// confined program a way out. As runc does.
+fn close_inherited_on_exec() {
+    const CLOSE_RANGE_CLOEXEC: nix::libc::c_uint = 1 << 2;
+    // SAFETY: close_range only changes this process's descriptor flags.
+    let _ = unsafe { nix::libc::syscall(nix::libc::SYS_close_range, 3u32, u32::MAX, CLOSE_RANGE_CLOEXEC) };
+}
+
+/// Closes every descriptor above stdio now (for the holder, which never executes anything).
+fn close_inherited_now() {
+    // SAFETY: close_range only closes this process's own descriptors; nothing after uses them.
+    let _ = unsafe { nix::libc::syscall(nix::libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
+}
+
 /// Rust ignores SIGPIPE and an ignored signal stays ignored across `execve`: programs run
 /// in a node get the default back, as from a shell.
 fn default_sigpipe() {

@@ -4,7 +4,7 @@
 //! It writes the workload's state to the status file, which `up` and `status` read.
 
 use super::status::Status;
-use super::{ctx, default_sigpipe, errno};
+use super::{close_inherited_on_exec, ctx, default_sigpipe, errno};
 use crate::model::workload::{Restart, Workload};
 use crate::state::WorkloadState;
 use crate::sys::cgroup::{self, Layout};
@@ -150,6 +150,7 @@ fn payload(
     let args: Vec<CString> =
         wl.cmd.iter().map(|a| CString::new(a.as_bytes()).expect("resolve rejects NUL bytes")).collect();
     default_sigpipe();
+    close_inherited_on_exec();
     if let Some(p) = bpf {
         seccomp::apply(p)?;
     }
