@@ -9,6 +9,7 @@ mod binding;
 mod checks;
 mod confine;
 mod converge;
+mod crash;
 mod exec;
 mod firewall;
 mod iptables;

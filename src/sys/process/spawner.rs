@@ -173,6 +173,8 @@ impl Spawner for Procs {
             }
             let (claim, spec_path) = (files.workload(&n, &name, "lock"), files.workload(&n, &name, "json"));
             claim::release(&claim, &spec_path, &files.dir(), STOP_GRACE)?;
+            // The old supervisor is gone: a stop note of it no longer applies.
+            let _ = std::fs::remove_file(files.workload(&n, &name, "stop"));
             let layout = Procs::layout()?;
             layout.create(&supervisor_cgroup(&lab), &Limits::default())?;
             layout.create(&spec.cgroup, &limits)?;
@@ -194,6 +196,7 @@ impl Spawner for Procs {
         let (n, w, rel) =
             (node.to_string(), name.to_string(), format!("{}/{name}", node_cgroup(&self.files.lab, node)));
         blocking(move || {
+            let _ = files.mark_stopping(&n, &w);
             if let Some(pid) = files.pid(&files.workload(&n, &w, "pid")) {
                 spawn::stop(pid, &files.dir(), STOP_GRACE);
             }
@@ -202,7 +205,7 @@ impl Spawner for Procs {
             let layout = Procs::layout()?;
             layout.kill_all(&rel)?;
             layout.remove(&rel)?;
-            for ext in ["pid", "fp", "json", "status"] {
+            for ext in ["pid", "fp", "json", "status", "stop"] {
                 let _ = std::fs::remove_file(files.workload(&n, &w, ext));
             }
             Ok(())

@@ -38,6 +38,12 @@ impl Files {
     pub(super) fn write(&self, path: &Path, text: &str) -> io::Result<()> {
         private::write(path, text.as_bytes())
     }
+    /// Notes that the supervisor of `node/name` is being stopped, before it is signalled: a
+    /// netlab killed while it waits for the supervisor to go leaves the note, so the next
+    /// `up` never counts the dying supervisor as the workload's.
+    pub fn mark_stopping(&self, node: &str, name: &str) -> io::Result<()> {
+        self.write(&self.workload(node, name, "stop"), "")
+    }
     /// The holder of a node, if it is running.
     pub fn holder(&self, node: &str) -> Option<u32> {
         self.pid(&self.node(node, "pid")).filter(|p| spawn::alive(*p, &self.dir()))
@@ -106,8 +112,11 @@ pub fn fingerprints(files: &Files) -> crate::state::ProcsState {
         e.exec = files.read(&files.node(&node, "exec.fp"));
     }
     for (node, name) in files.workloads() {
-        // A held claim is a live supervisor, also one whose pid file is not written yet.
-        let running = super::claim::held(&files.workload(&node, &name, "lock"));
+        // A held claim is a live supervisor, also one whose pid file is not written yet; one
+        // told to stop (by a `down` or an `up` that may have died since) is on its way out
+        // and counts as gone, so the next `up` waits for it and starts the workload anew.
+        let running = super::claim::held(&files.workload(&node, &name, "lock"))
+            && std::fs::symlink_metadata(files.workload(&node, &name, "stop")).is_err();
         let ended_as_defined = super::status::read(&files.workload(&node, &name, "status"))
             .is_some_and(|s| matches!(s.state, WorkloadState::Exited | WorkloadState::OomKilled));
         if running || ended_as_defined {

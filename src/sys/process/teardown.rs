@@ -14,6 +14,9 @@ use std::time::Duration;
 pub fn teardown(lab: &str, recorded: bool) -> io::Result<()> {
     let files = Files { lab: lab.to_string() };
     let had_processes = !files.nodes().is_empty();
+    for (n, w) in files.workloads() {
+        let _ = files.mark_stopping(&n, &w);
+    }
     let supervisors: Vec<u32> =
         files.workloads().iter().filter_map(|(n, w)| files.pid(&files.workload(n, w, "pid"))).collect();
     let dir = files.dir();
