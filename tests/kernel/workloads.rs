@@ -446,16 +446,24 @@ addresses = ["10.0.6.1/30", "10.0.6.2/30"]
 /// The supervisors of workload `node/name` of a lab, by command line.
 pub fn supervisors(lab: &str, node: &str, name: &str) -> usize {
     let spec = format!("/run/netlab/{lab}/workloads/{node}.{name}.json");
-    std::fs::read_dir("/proc")
+    let matching: Vec<(u32, u32)> = std::fs::read_dir("/proc")
         .unwrap()
         .flatten()
-        .filter(|e| e.file_name().to_string_lossy().parse::<u32>().is_ok())
-        .filter(|e| {
+        .filter_map(|e| {
+            let pid = e.file_name().to_string_lossy().parse::<u32>().ok()?;
             let cmd = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
             let args: Vec<&[u8]> = cmd.split(|b| *b == 0).collect();
-            args.contains(&&b"__netlab-init"[..]) && args.contains(&spec.as_bytes())
+            if !(args.contains(&&b"__netlab-init"[..]) && args.contains(&spec.as_bytes())) {
+                return None;
+            }
+            let status = std::fs::read_to_string(e.path().join("status")).unwrap_or_default();
+            let ppid = status.lines().find_map(|l| l.strip_prefix("PPid:")?.trim().parse().ok()).unwrap_or(0);
+            Some((pid, ppid))
         })
-        .count()
+        .collect();
+    // A supervisor's payload, between its fork and its execve, still looks like one: count
+    // only those whose parent is not a supervisor of the same workload.
+    matching.iter().filter(|(_, ppid)| !matching.iter().any(|(p, _)| p == ppid)).count()
 }
 
 /// A supervisor claims its workload for its whole life: a second one refuses, and an `up`
