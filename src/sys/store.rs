@@ -87,14 +87,13 @@ pub fn lock(lab: &str) -> Result<LabLock, Error> {
 }
 
 /// The machine-wide lock under which a lab checks that the namespace names it needs are
-/// free and makes them (`/run/netlab/.names.lock`; no lab can be named so).
+/// free and makes them: a lock on the run directory itself, so that it leaves no file behind.
 pub fn claim_names() -> Result<LabLock, Error> {
     let run = run_dir();
     crate::sys::private::dir(&run).map_err(|e| record_error(&run, e.to_string()))?;
-    let path = run.join(".names.lock");
-    let file = open_private(&path, false).map_err(|e| record_error(&path, e.to_string()))?;
+    let file = File::open(&run).map_err(|e| record_error(&run, e.to_string()))?;
     let flock = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
-        .map_err(|(_, e)| record_error(&path, format!("locking: {e}")))?;
+        .map_err(|(_, e)| record_error(&run, format!("locking: {e}")))?;
     Ok(LabLock { _flock: flock, dir: PathBuf::new() })
 }
 

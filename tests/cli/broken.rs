@@ -180,9 +180,7 @@ fn machine_state() -> (Vec<String>, Vec<String>) {
         v.sort();
         v
     };
-    // The machine-wide claim on namespace names stays once made: netlab's, not a lab's.
-    let labs = names("/run/netlab").into_iter().filter(|n| n != ".names.lock").collect();
-    (names("/run/netns"), labs)
+    (names("/run/netns"), names("/run/netlab"))
 }
 
 /// A sandbox network namespace that plays the host, removed on drop.
