@@ -249,8 +249,18 @@ fn sysctl_ops(
         let was = current(key);
         // An interface's sysctl goes with the interface: there is nothing left to put back.
         let vanished = names::sysctl_iface(key).is_some() && was.is_none();
-        if !w.sysctls.contains_key(key) && !vanished && was.as_ref() != Some(orig) {
-            ops.push(Op::SetSysctl { ns: ns.clone(), key: key.clone(), value: orig.clone(), was });
+        // An interface's IPv6 MTU cannot exceed its link MTU, which may have changed since the
+        // original was read: put back as much of it as the link now takes.
+        let orig =
+            match (names::sysctl_iface(key), key.starts_with("net.ipv6.conf.") && key.ends_with(".mtu")) {
+                (Some(iface), true) => match (orig.parse::<u32>(), w.ifaces.get(iface).and_then(|i| i.mtu)) {
+                    (Ok(o), Some(m)) if o > m => m.to_string(),
+                    _ => orig.clone(),
+                },
+                _ => orig.clone(),
+            };
+        if !w.sysctls.contains_key(key) && !vanished && was.as_ref() != Some(&orig) {
+            ops.push(Op::SetSysctl { ns: ns.clone(), key: key.clone(), value: orig, was });
         }
     }
 }

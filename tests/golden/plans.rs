@@ -183,6 +183,23 @@ fn sysctl_changed_by_hand_is_set_back() {
 }
 
 #[test]
+fn an_ipv6_mtu_dropped_from_the_file_goes_back_no_higher_than_its_link_takes() {
+    // rt-b:eth0 is on a link of the default mtu, 1500; its IPv6 mtu was 9000 before (the
+    // link's mtu was higher then): writing 9000 back would fail with EINVAL.
+    let lab = load("routed");
+    let want = netlab::plan::desired::network(&lab);
+    let mut seen = converged(&want);
+    seen.ns.get_mut(&ns("rt-b")).unwrap().sysctls.insert("net.ipv6.conf.eth0.mtu".into(), "1280".into());
+    let mut rec = Record::default();
+    rec.sysctl_orig.entry("rt-b".into()).or_default().insert("net.ipv6.conf.eth0.mtu".into(), "9000".into());
+    seen.record = Some(rec);
+    assert_eq!(
+        render(&diff(&lab, &want, &seen)),
+        "~ sysctl rt-b: net.ipv6.conf.eth0.mtu = 1500 (was 1280)\n"
+    );
+}
+
+#[test]
 fn sysctl_dropped_from_the_file_is_restored_from_the_record() {
     let lab = load("routed");
     let want = netlab::plan::desired::network(&lab);
