@@ -116,6 +116,8 @@ pub trait Observer {
     fn workload_status(&self, lab: &str, node: &str) -> Vec<WorkloadStatus>;
     /// Each workload of a node, with the file its output goes to.
     fn workload_logs(&self, lab: &str, node: &str) -> Vec<(String, std::path::PathBuf)>;
+    /// Opens one of those logs to read, never through a symlink.
+    fn open_log(&self, path: &std::path::Path) -> std::io::Result<std::fs::File>;
 }
 
 /// The state records under /run/netlab: the index of what each lab made.

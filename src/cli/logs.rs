@@ -35,7 +35,7 @@ pub fn run<S: System>(sys: &S, target: &str, lab: Option<&str>, follow: bool) ->
     let mut offsets = vec![0u64; logs.len()];
     loop {
         for (i, (name, path)) in logs.iter().enumerate() {
-            let Ok(mut f) = crate::sys::private::open(path) else { continue };
+            let Ok(mut f) = sys.open_log(path) else { continue };
             let len = f.metadata().map(|m| m.len()).unwrap_or(0);
             if len < offsets[i] {
                 // Rotated: start over in the new file.

@@ -122,6 +122,10 @@ impl Observer for Real {
         process::workload_status(&Files { lab: lab.to_string() }, node)
     }
 
+    fn open_log(&self, path: &std::path::Path) -> std::io::Result<std::fs::File> {
+        super::private::open(path)
+    }
+
     fn workload_logs(&self, lab: &str, node: &str) -> Vec<(String, std::path::PathBuf)> {
         let files = Files { lab: lab.to_string() };
         files

@@ -120,6 +120,10 @@ impl Observer for Fake {
         Vec::new()
     }
 
+    fn open_log(&self, path: &std::path::Path) -> std::io::Result<std::fs::File> {
+        std::fs::File::open(path)
+    }
+
     fn workload_logs(&self, lab: &str, node: &str) -> Vec<(String, std::path::PathBuf)> {
         let m = self.machine();
         let workloads = m.procs.get(lab).and_then(|p| p.get(node)).map(|p| p.workloads.keys().cloned());
