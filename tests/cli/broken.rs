@@ -145,17 +145,7 @@ fn validate_reports_each_broken_file_exactly() {
         let mut cmd = command();
         cmd.args(["validate", &rel]);
         let out = run_bounded(cmd, BOUND);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let mut why = Vec::new();
-        if out.status.code() != Some(1) {
-            why.push(format!("exit status {:?}, expected 1", out.status.code()));
-        }
-        if stderr != expected {
-            why.push(format!(
-                "stderr differs from {name}.expected (- expected, + actual):\n{}",
-                diff(&expected, &stderr)
-            ));
-        }
+        let why = refused_as_expected(&out, &expected, &name);
         if !why.is_empty() {
             let stdout = String::from_utf8_lossy(&out.stdout);
             let stdout = if stdout.is_empty() { String::new() } else { format!("\nstdout:\n{stdout}") };
@@ -243,15 +233,7 @@ fn up_refuses_each_broken_file_in_a_sandbox_and_leaves_nothing() {
         let expected = std::fs::read_to_string(case.with_extension("expected")).unwrap_or_default();
         let mut cmd = sandbox.command(env!("CARGO_BIN_EXE_netlab"));
         cmd.args(["up", &rel]);
-        let out = run_bounded(cmd, BOUND);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let mut why = Vec::new();
-        if out.status.code() != Some(1) {
-            why.push(format!("exit status {:?}, expected 1", out.status.code()));
-        }
-        if stderr != expected {
-            why.push(format!("stderr differs from {name}.expected:\n{}", diff(&expected, &stderr)));
-        }
+        let mut why = refused_as_expected(&run_bounded(cmd, BOUND), &expected, &name);
         let after = machine_state();
         let new =
             |a: &[String], b: &[String]| a.iter().filter(|x| !b.contains(x)).cloned().collect::<Vec<_>>();
@@ -309,4 +291,21 @@ fn validate_refuses_a_fifo_and_dev_zero_without_blocking_or_reading() {
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// What is wrong with how a command refused a broken file: it must exit 1 with exactly the
+/// message of the case's `.expected` file.
+fn refused_as_expected(out: &std::process::Output, expected: &str, name: &str) -> Vec<String> {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let mut why = Vec::new();
+    if out.status.code() != Some(1) {
+        why.push(format!("exit status {:?}, expected 1", out.status.code()));
+    }
+    if stderr != expected {
+        why.push(format!(
+            "stderr differs from {name}.expected (- expected, + actual):\n{}",
+            diff(expected, &stderr)
+        ));
+    }
+    why
 }
