@@ -27,27 +27,6 @@ pub fn is_mounted(name: &str) -> bool {
     nix::sys::statfs::statfs(&path(name)).is_ok_and(|s| s.filesystem_type().0 == NSFS_MAGIC)
 }
 
-/// The identity of the mount at /run/netns/NAME: the namespace's inode and the mount's
-/// unique id, which the kernel never hands out twice (Linux 6.8+; `None` before, or when no
-/// namespace is mounted there). Equal identities mean the very namespace netlab mounted.
-pub fn identity(name: &str) -> Option<(u64, u64)> {
-    use std::os::unix::ffi::OsStrExt;
-    if !is_mounted(name) {
-        return None;
-    }
-    let c = std::ffi::CString::new(path(name).as_os_str().as_bytes()).ok()?;
-    let mut stx = std::mem::MaybeUninit::<nix::libc::statx>::zeroed();
-    let mask = nix::libc::STATX_INO | nix::libc::STATX_MNT_ID_UNIQUE;
-    // SAFETY: a valid NUL-terminated path and a buffer of the right type for statx to fill.
-    let rc = unsafe { nix::libc::statx(nix::libc::AT_FDCWD, c.as_ptr(), 0, mask, stx.as_mut_ptr()) };
-    if rc != 0 {
-        return None;
-    }
-    // SAFETY: statx succeeded and filled the buffer.
-    let stx = unsafe { stx.assume_init() };
-    (stx.stx_mask & nix::libc::STATX_MNT_ID_UNIQUE != 0).then_some((stx.stx_ino, stx.stx_mnt_id))
-}
-
 /// The nsfs device and inode of the namespace a path names (`stat -L PATH`).
 fn ns_id(path: &std::path::Path) -> Option<(u64, u64)> {
     use std::os::unix::fs::MetadataExt;

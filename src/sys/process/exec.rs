@@ -72,9 +72,8 @@ pub fn run_in_node(lab: &str, node: &str, netns: Option<&str>, cmd: &[String]) -
                 take_terminal(nix::unistd::getpgrp());
             }
             if let (Some(c), Some(l), Some(rel)) = (&confined, &layout, &cgroup_rel) {
-                // Without its holder (gone), the command makes the node's view itself.
-                let holder_view = c.holder_view && holder.is_some();
-                if let Err(e) = confine::enter(c, holder_view, l, rel, keep) {
+                // A node whose view its holder makes has one (refused above otherwise).
+                if let Err(e) = confine::enter(c, c.holder_view, l, rel, keep) {
                     eprintln!("netlab: confining the command in node {node}: {e}");
                     std::process::exit(126);
                 }
