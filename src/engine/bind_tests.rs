@@ -125,12 +125,7 @@ fn a_lab_with_a_host_node_refuses_plan_up_down_and_status_from_another_network_n
     let dir = Dir::new("netns");
     let l = dir.lab("h.toml", HOSTED);
     let fake = Fake::default();
-    fake.machine()
-        .ns
-        .entry(NsRef::Host)
-        .or_default()
-        .sysctls
-        .insert("net.ipv4.ip_forward".into(), "0".into());
+    fake.set_host_sysctl("net.ipv4.ip_forward", "0");
     up(&fake, &l).unwrap();
     assert_eq!(fake.load("h").unwrap().unwrap().made_in, Some(HOST_NETNS));
     fake.name_netns(HOST_NETNS, "/run/netns/sbx1");
@@ -202,12 +197,7 @@ fn records_older_than_the_binding_and_unreadable_identities_are_let_through() {
 fn a_host_sysctl_is_shared_only_with_labs_made_in_the_same_network_namespace() {
     for (other_made_in, restored) in [(OTHER_NETNS, true), (HOST_NETNS, false)] {
         let fake = Fake::default();
-        fake.machine()
-            .ns
-            .entry(NsRef::Host)
-            .or_default()
-            .sysctls
-            .insert("net.ipv4.ip_forward".into(), "0".into());
+        fake.set_host_sysctl("net.ipv4.ip_forward", "0");
         up(&fake, &lab(HOSTED)).unwrap();
         // Another lab that set the same host sysctl, made in `other_made_in`.
         let mut other = Record { lab: "u".into(), made_in: Some(other_made_in), ..Default::default() };

@@ -166,6 +166,11 @@ impl Fake {
         self.shared.calls.lock().expect("fake log").clear();
     }
 
+    /// Sets a sysctl of the host namespace, as the machine had it before any lab.
+    pub fn set_host_sysctl(&self, key: &str, value: &str) {
+        self.machine().ns.entry(NsRef::Host).or_default().sysctls.insert(key.to_string(), value.to_string());
+    }
+
     /// The fake machine, to look at or to change behind netlab's back (drift).
     pub fn machine(&self) -> MutexGuard<'_, Machine> {
         self.shared.machine.lock().expect("fake machine")
