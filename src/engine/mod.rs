@@ -6,6 +6,7 @@ pub mod apply;
 pub mod bind;
 pub mod down;
 pub mod exec;
+pub mod live;
 pub mod load;
 pub mod running;
 pub mod status;
