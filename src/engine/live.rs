@@ -30,7 +30,25 @@ pub enum Change {
 /// The lab that is up and has node `node` (lab `lab`, when given), loaded from its file.
 pub fn locate_lab<S: System>(sys: &S, target: &str, lab: Option<&str>) -> Result<Lab> {
     let (node, _) = split_target(target).map_err(Error::Usage)?;
-    let (name, _) = super::exec::locate(sys, node, lab)?;
+    let name = match super::exec::locate(sys, node, lab) {
+        Ok((name, _)) => name,
+        // One lab in question: say which nodes it has.
+        Err(Error::NotFound(why)) => {
+            let mut records = match lab {
+                Some(l) => sys.load(l)?.into_iter().collect(),
+                None => sys.all()?,
+            };
+            return Err(Error::NotFound(match (records.pop(), records.is_empty()) {
+                (Some(r), true) => format!(
+                    "lab {} has no node {node}; its nodes are {}",
+                    r.lab,
+                    r.nodes.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+                _ => why,
+            }));
+        }
+        Err(e) => return Err(e),
+    };
     let record = sys.load(&name)?.ok_or_else(|| Error::NotFound(format!("lab {name} is not up")))?;
     let loaded = Lab::load(&record.file)?;
     if loaded.name != record.lab {
