@@ -1,6 +1,7 @@
 //! JUnit XML for `netlab test --junit`: one testsuite per lab, one testcase per check, a
 //! failure element with the reason for each check that did not go as expected.
 
+use crate::engine::scenario::ScenarioResult;
 use crate::engine::test::CheckResult;
 use std::fmt::Write;
 
@@ -28,54 +29,122 @@ fn word(ok: bool) -> &'static str {
     }
 }
 
-/// The report of lab `lab`'s checks; `timestamp` is ISO 8601.
-pub fn report(lab: &str, results: &[CheckResult], timestamp: &str) -> String {
+/// The report of lab `lab`'s checks, then its scenarios; `timestamp` is ISO 8601. The checks
+/// are one testsuite, each scenario another (`LAB: scenario NAME`), one testcase per step.
+pub fn report(lab: &str, results: &[CheckResult], scenarios: &[ScenarioResult], timestamp: &str) -> String {
     let failures = results.iter().filter(|r| !r.passed()).count();
     let total: f64 = results.iter().map(|r| r.elapsed.as_secs_f64()).sum();
+    let mut suites = String::new();
+    let (mut all_tests, mut all_failures, mut all_time) = (results.len(), failures, total);
+    if !results.is_empty() || scenarios.is_empty() {
+        let _ = writeln!(
+            suites,
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\" time=\"{total:.3}\" timestamp=\"{}\">",
+            esc(lab),
+            results.len(),
+            esc(timestamp)
+        );
+        for r in results {
+            check_case(&mut suites, lab, r);
+        }
+        suites.push_str("  </testsuite>\n");
+    }
+    for sc in scenarios {
+        let (tests, failed, time) = scenario_suite(&mut suites, lab, sc, timestamp);
+        all_tests += tests;
+        all_failures += failed;
+        all_time += time;
+    }
     let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         x,
-        "<testsuites name=\"netlab\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" time=\"{total:.3}\">",
-        results.len()
+        "<testsuites name=\"netlab\" tests=\"{all_tests}\" failures=\"{all_failures}\" errors=\"0\" time=\"{all_time:.3}\">",
     );
+    x.push_str(&suites);
+    x.push_str("</testsuites>\n");
+    x
+}
+
+fn check_case(x: &mut String, lab: &str, r: &CheckResult) {
+    let head = format!(
+        "    <testcase classname=\"netlab.{}.{}\" name=\"{}\" time=\"{:.3}\"",
+        esc(lab),
+        esc(&r.from),
+        esc(&r.name),
+        r.elapsed.as_secs_f64()
+    );
+    if r.passed() {
+        let _ = writeln!(x, "{head}/>");
+    } else {
+        let why = format!(
+            "expected {}, got {}{}",
+            word(r.expect_ok),
+            word(r.ok),
+            r.detail.as_ref().map(|d| format!(" ({d})")).unwrap_or_default()
+        );
+        let _ = writeln!(x, "{head}>");
+        let _ = writeln!(
+            x,
+            "      <failure message=\"{}\" type=\"check\">{} from {}: {}</failure>",
+            esc(&why),
+            esc(&r.target),
+            esc(&r.from),
+            esc(&why)
+        );
+        let _ = writeln!(x, "    </testcase>");
+    }
+}
+
+/// One scenario as a testsuite: (tests, failures, seconds).
+fn scenario_suite(x: &mut String, lab: &str, sc: &ScenarioResult, timestamp: &str) -> (usize, usize, f64) {
+    let failed =
+        sc.steps.iter().filter(|s| s.passed == Some(false)).count() + usize::from(sc.restore_error.is_some());
+    let skipped = sc.steps.iter().filter(|s| s.passed.is_none()).count();
+    let tests = sc.steps.len() + usize::from(sc.restore_error.is_some());
+    let time = sc.elapsed.as_secs_f64();
     let _ = writeln!(
         x,
-        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\" time=\"{total:.3}\" timestamp=\"{}\">",
+        "  <testsuite name=\"{}: scenario {}\" tests=\"{tests}\" failures=\"{failed}\" errors=\"0\" skipped=\"{skipped}\" time=\"{time:.3}\" timestamp=\"{}\">",
         esc(lab),
-        results.len(),
+        esc(&sc.name),
         esc(timestamp)
     );
-    for r in results {
+    let class = format!("netlab.{}.scenario.{}", esc(lab), esc(&sc.name));
+    for (i, st) in sc.steps.iter().enumerate() {
         let head = format!(
-            "    <testcase classname=\"netlab.{}.{}\" name=\"{}\" time=\"{:.3}\"",
-            esc(lab),
-            esc(&r.from),
-            esc(&r.name),
-            r.elapsed.as_secs_f64()
+            "    <testcase classname=\"{class}\" name=\"{}. {}\" time=\"{:.3}\"",
+            i + 1,
+            esc(&st.step),
+            st.elapsed.as_secs_f64()
         );
-        if r.passed() {
-            let _ = writeln!(x, "{head}/>");
-        } else {
-            let why = format!(
-                "expected {}, got {}{}",
-                word(r.expect_ok),
-                word(r.ok),
-                r.detail.as_ref().map(|d| format!(" ({d})")).unwrap_or_default()
-            );
-            let _ = writeln!(x, "{head}>");
-            let _ = writeln!(
-                x,
-                "      <failure message=\"{}\" type=\"check\">{} from {}: {}</failure>",
-                esc(&why),
-                esc(&r.target),
-                esc(&r.from),
-                esc(&why)
-            );
-            let _ = writeln!(x, "    </testcase>");
+        let detail = st.detail.as_deref().map(esc).unwrap_or_default();
+        match st.passed {
+            Some(true) if detail.is_empty() => {
+                let _ = writeln!(x, "{head}/>");
+            }
+            Some(true) => {
+                let _ = writeln!(x, "{head}>\n      <system-out>{detail}</system-out>\n    </testcase>");
+            }
+            Some(false) => {
+                let _ = writeln!(
+                    x,
+                    "{head}>\n      <failure message=\"{detail}\" type=\"step\">{detail}</failure>\n    </testcase>"
+                );
+            }
+            None => {
+                let _ = writeln!(x, "{head}>\n      <skipped message=\"{detail}\"/>\n    </testcase>");
+            }
         }
     }
-    x.push_str("  </testsuite>\n</testsuites>\n");
-    x
+    if let Some(e) = &sc.restore_error {
+        let _ = writeln!(
+            x,
+            "    <testcase classname=\"{class}\" name=\"restore\" time=\"0.000\">\n      <failure message=\"{0}\" type=\"restore\">{0}</failure>\n    </testcase>",
+            esc(e)
+        );
+    }
+    x.push_str("  </testsuite>\n");
+    (tests, failed, time)
 }
 
 #[cfg(test)]
@@ -100,6 +169,7 @@ mod tests {
         let x = report(
             "lan",
             &[result("a <&> \"b\"", true, true, None), result("c", true, false, Some("no answer"))],
+            &[],
             "2026-11-26T00:00:00Z",
         );
         assert!(x.contains("<testsuites name=\"netlab\" tests=\"2\" failures=\"1\""));
@@ -111,7 +181,36 @@ mod tests {
 
     #[test]
     fn an_expected_failure_passes() {
-        let x = report("nat", &[result("wan", false, false, Some("no answer"))], "t");
+        let x = report("nat", &[result("wan", false, false, Some("no answer"))], &[], "t");
         assert!(x.contains("failures=\"0\"") && !x.contains("<failure"));
+    }
+
+    #[test]
+    fn a_scenario_is_a_testsuite_of_its_steps() {
+        use crate::engine::scenario::StepResult;
+        let step = |step: &str, passed, detail: Option<&str>| StepResult {
+            step: step.into(),
+            passed,
+            detail: detail.map(str::to_string),
+            elapsed: Duration::from_millis(1450),
+            converged: None,
+        };
+        let sc = ScenarioResult {
+            name: "r1 fails".into(),
+            steps: vec![
+                step("link down r1:eth0", Some(true), None),
+                step("h1: ping 10.0.0.2 within 20 s", Some(false), Some("did not hold within 20 s")),
+                step("link up r1:eth0", None, Some("not run: an earlier step failed")),
+            ],
+            restore_error: None,
+            elapsed: Duration::from_secs(21),
+        };
+        let x = report("tri", &[result("c", true, true, None)], &[sc], "t");
+        assert!(x.contains("<testsuites name=\"netlab\" tests=\"4\" failures=\"1\""), "{x}");
+        assert!(x.contains("<testsuite name=\"tri: scenario r1 fails\" tests=\"3\" failures=\"1\" errors=\"0\" skipped=\"1\""), "{x}");
+        assert!(x.contains("name=\"2. h1: ping 10.0.0.2 within 20 s\" time=\"1.450\""), "{x}");
+        assert!(x.contains("<failure message=\"did not hold within 20 s\" type=\"step\">"), "{x}");
+        assert!(x.contains("<skipped message=\"not run: an earlier step failed\"/>"), "{x}");
+        assert_eq!(x.matches("<testsuite ").count(), 2);
     }
 }

@@ -126,7 +126,7 @@ pub enum Command {
         #[arg(short, long)]
         follow: bool,
     },
-    /// Run the file's [[check]]s against the lab as it is (brought up first if it is down); exit 1 if any check fails.
+    /// Run the file's [[check]]s, then its [[scenario]]s, against the lab as it is (brought up first if it is down); exit 1 if any fails.
     Test {
         file: PathBuf,
         /// Write a JUnit XML report here.
@@ -138,6 +138,9 @@ pub enum Command {
         /// Tear the lab down afterwards, also when checks fail.
         #[arg(long)]
         down: bool,
+        /// Run only this [[scenario]] (the plain checks are skipped).
+        #[arg(long)]
+        scenario: Option<String>,
     },
     /// The labs that are up on this machine.
     Ls,
@@ -247,9 +250,9 @@ pub fn run<S: System>(cli: Cli, sys: &S) -> Result<i32> {
                 }
                 Command::Down { file, lab } => down::run(sys, file.as_deref(), lab.as_deref()).await,
                 Command::Status { lab, json } => status::run(sys, lab.as_deref(), json).await,
-                Command::Test { file, junit, up, down } => {
+                Command::Test { file, junit, up, down, scenario } => {
                     let flags = test::Flags { reconcile: up, tear_down: down };
-                    test::run(sys, &file, junit.as_deref(), flags).await
+                    test::run(sys, &file, junit.as_deref(), scenario.as_deref(), flags).await
                 }
                 Command::Exec { .. } | Command::Validate { .. } | Command::Ls | Command::Logs { .. } => {
                     unreachable!("handled above")

@@ -1,11 +1,14 @@
-//! `netlab test TOPO.toml [--junit FILE] [--up] [--down]`: bring the lab up if it is down (a
-//! lab that is up is left as it is, unless `--up`), run its checks, print a table, write a JUnit
-//! report, exit 1 when a check did not go as expected.
+//! `netlab test TOPO.toml [--junit FILE] [--scenario NAME] [--up] [--down]`: bring the lab up if
+//! it is down (a lab that is up is left as it is, unless `--up`), run its checks, then its
+//! scenarios, print a table, write a JUnit report, exit 1 when a check or a scenario did not go
+//! as expected.
 
 use crate::backend::System;
 use crate::engine::down::down;
+use crate::engine::scenario::{self, ScenarioResult};
 use crate::engine::test::{prepare, run_checks, CheckResult, Prepared};
 use crate::error::{Error, Result};
+use crate::model::scenario::Scenario;
 use crate::Lab;
 use std::path::Path;
 
@@ -18,12 +21,38 @@ pub struct Flags {
     pub tear_down: bool,
 }
 
-pub async fn run<S: System>(sys: &S, file: &Path, junit: Option<&Path>, flags: Flags) -> Result<i32> {
+/// Which of the file's tests to run.
+#[derive(Debug, Clone, Copy)]
+enum Pick<'a> {
+    /// The checks, then every scenario.
+    All,
+    /// `--scenario NAME`: that scenario alone (the plain checks are skipped).
+    Scenario(&'a Scenario),
+}
+
+pub async fn run<S: System>(
+    sys: &S,
+    file: &Path,
+    junit: Option<&Path>,
+    scenario: Option<&str>,
+    flags: Flags,
+) -> Result<i32> {
     let lab = Lab::load(file)?;
-    if lab.checks.is_empty() {
-        return Err(Error::Usage(format!("{} has no [[check]]s to run", file.display())));
-    }
-    let outcome = up_and_check(sys, &lab, junit, flags.reconcile).await;
+    let pick = match scenario {
+        None if lab.checks.is_empty() && lab.scenarios.is_empty() => {
+            return Err(Error::Usage(format!("{} has no [[check]]s or [[scenario]]s to run", file.display())))
+        }
+        None => Pick::All,
+        Some(name) => Pick::Scenario(lab.scenarios.iter().find(|s| s.name == name).ok_or_else(|| {
+            let known: Vec<&str> = lab.scenarios.iter().map(|s| s.name.as_str()).collect();
+            Error::Usage(if known.is_empty() {
+                format!("{} has no [[scenario]]s", file.display())
+            } else {
+                format!("{} has no scenario {name:?}; it has {}", file.display(), known.join(", "))
+            })
+        })?),
+    };
+    let outcome = up_and_check(sys, &lab, junit, pick, flags.reconcile).await;
     if flags.tear_down {
         // Also when the checks failed: CI must not leave the lab behind.
         let d = down(sys, &lab.name).await;
@@ -34,7 +63,13 @@ pub async fn run<S: System>(sys: &S, file: &Path, junit: Option<&Path>, flags: F
     outcome
 }
 
-async fn up_and_check<S: System>(sys: &S, lab: &Lab, junit: Option<&Path>, reconcile: bool) -> Result<i32> {
+async fn up_and_check<S: System>(
+    sys: &S,
+    lab: &Lab,
+    junit: Option<&Path>,
+    pick: Pick<'_>,
+    reconcile: bool,
+) -> Result<i32> {
     match prepare(sys, lab, reconcile).await? {
         Prepared::BroughtUp(report) if !report.plan.is_empty() => {
             eprintln!("netlab: lab {}: {} changes applied", lab.name, report.plan.ops.len());
@@ -50,14 +85,56 @@ async fn up_and_check<S: System>(sys: &S, lab: &Lab, junit: Option<&Path>, recon
         ),
         _ => {}
     }
-    let results = run_checks(sys, lab).await;
-    print_table(&results);
+    let (results, chosen): (Vec<CheckResult>, Vec<&Scenario>) = match pick {
+        Pick::All => (run_checks(sys, lab).await, lab.scenarios.iter().collect()),
+        Pick::Scenario(s) => (Vec::new(), vec![s]),
+    };
+    if !results.is_empty() {
+        print_table(&results);
+    }
+    let mut scenarios = Vec::new();
+    for s in chosen {
+        let r = scenario::run(sys, lab, s).await;
+        print_scenario(&r);
+        scenarios.push(r);
+    }
+    let failed =
+        results.iter().filter(|r| !r.passed()).count() + scenarios.iter().filter(|s| !s.passed()).count();
+    let total = results.len() + scenarios.len();
+    println!("checks: {} passed, {failed} failed", total - failed);
     if let Some(path) = junit {
-        let xml = super::junit::report(&lab.name, &results, &timestamp());
+        let xml = super::junit::report(&lab.name, &results, &scenarios, &timestamp());
         std::fs::write(path, xml)
             .map_err(|e| Error::Write { path: path.display().to_string(), source: e })?;
     }
-    Ok(if results.iter().all(CheckResult::passed) { 0 } else { 1 })
+    Ok(if failed == 0 { 0 } else { 1 })
+}
+
+/// A scenario's steps, each with its time and what it found.
+fn print_scenario(r: &ScenarioResult) {
+    println!();
+    println!("scenario {}", r.name);
+    let width = r.steps.iter().map(|s| s.step.len()).max().unwrap_or(4).max(4);
+    println!("  {:<width$}  {:<7}  {:>9}", "STEP", "RESULT", "TIME");
+    for s in &r.steps {
+        let word = match s.passed {
+            Some(true) => "ok",
+            Some(false) => "FAILED",
+            None => "skipped",
+        };
+        let detail =
+            s.detail.as_ref().map(|d| format!("  {}", d.replace('\n', "\n      "))).unwrap_or_default();
+        println!("  {:<width$}  {word:<7}  {:>7.1}ms{detail}", s.step, s.elapsed.as_secs_f64() * 1000.0);
+    }
+    let verdict = if r.passed() { "passed" } else { "FAILED" };
+    match &r.restore_error {
+        None => println!(
+            "scenario {}: {verdict} in {:.2} s; the lab is as before",
+            r.name,
+            r.elapsed.as_secs_f64()
+        ),
+        Some(e) => println!("scenario {}: {verdict}; {e}", r.name),
+    }
 }
 
 fn print_table(results: &[CheckResult]) {
@@ -76,8 +153,6 @@ fn print_table(results: &[CheckResult]) {
             r.elapsed.as_secs_f64() * 1000.0
         );
     }
-    let failed = results.iter().filter(|r| !r.passed()).count();
-    println!("checks: {} passed, {failed} failed", results.len() - failed);
 }
 
 /// Now, as ISO 8601 UTC, without a date crate.

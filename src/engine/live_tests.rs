@@ -143,3 +143,61 @@ fn a_lab_that_is_down_takes_no_override() {
     let err = block_on(live::set(&fake, &lab(), "b:eth0", Change::Down)).unwrap_err();
     assert!(err.to_string().contains("is not up"), "{err}");
 }
+
+const SCENARIOS: &str = r#"
+[[scenario]]
+name = "b fails"
+steps = [
+  { check = { from = "a", ping = "10.0.0.2" }, within = "1s" },
+  { link_down = "b:eth0" },
+  { check = { from = "a", ping = "10.0.0.2", expect = "fail" } },
+  { impair = "b:eth1", rate = "10mbit" },
+  { exec = { node = "b", cmd = ["false"] }, expect_exit = 1 },
+  { wait = "10ms" },
+]
+
+[[scenario]]
+name = "never recovers"
+steps = [
+  { link_down = "b:eth0" },
+  { check = { from = "a", ping = "10.0.0.2" }, within = "300ms" },
+  { link_up = "b:eth0" },
+]
+"#;
+
+#[test]
+fn a_scenario_runs_its_steps_and_puts_the_lab_back() {
+    let fake = Fake::default();
+    let l = Lab::parse(Path::new("/nonexistent/t.toml"), &format!("{TWO}{SCENARIOS}")).expect("valid");
+    block_on(up::up(&fake, &l, Default::default(), &|_| {}, &|| {})).expect("up");
+    let r = block_on(super::scenario::run(&fake, &l, &l.scenarios[0]));
+    assert!(r.passed(), "{r:#?}");
+    assert!(r.steps[0].converged.is_some());
+    assert!(r.steps[0].detail.as_deref().is_some_and(|d| d.starts_with("held after ")), "{r:#?}");
+    // Left by the scenario: a link down and an impairment; both undone.
+    assert!(fake.load("t").unwrap().unwrap().overrides.is_empty());
+    assert!(iface(&fake, "t-b", "eth0").up);
+    assert_eq!(iface(&fake, "t-b", "eth1").shape.and_then(|s| s.rate), Some(100_000_000));
+    assert_eq!(plan(&fake, &l, false), Vec::<String>::new());
+
+    let r = block_on(super::scenario::run(&fake, &l, &l.scenarios[1]));
+    assert!(!r.passed());
+    assert_eq!(r.steps.iter().map(|s| s.passed).collect::<Vec<_>>(), [Some(true), Some(false), None]);
+    assert!(r.steps[1].detail.as_deref().is_some_and(|d| d.contains("did not hold within 0.30 s")), "{r:#?}");
+    assert!(r.restore_error.is_none(), "{r:#?}");
+    assert!(iface(&fake, "t-b", "eth0").up, "the failed scenario left the link down");
+    assert_eq!(plan(&fake, &l, false), Vec::<String>::new());
+}
+
+#[test]
+fn a_scenario_keeps_overrides_made_before_it() {
+    let fake = Fake::default();
+    let l = Lab::parse(Path::new("/nonexistent/t.toml"), &format!("{TWO}{SCENARIOS}")).expect("valid");
+    block_on(up::up(&fake, &l, Default::default(), &|_| {}, &|| {})).expect("up");
+    block_on(live::set(&fake, &l, "sw:p2", Change::Down)).expect("link down");
+    let r = block_on(super::scenario::run(&fake, &l, &l.scenarios[0]));
+    assert!(r.passed(), "{r:#?}");
+    let held = fake.load("t").unwrap().unwrap().overrides;
+    assert_eq!(held.down.iter().collect::<Vec<_>>(), ["sw:p2"]);
+    assert!(held.shapes.is_empty());
+}

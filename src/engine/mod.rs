@@ -9,6 +9,7 @@ pub mod exec;
 pub mod live;
 pub mod load;
 pub mod running;
+pub mod scenario;
 pub mod status;
 pub mod test;
 pub mod up;

@@ -93,6 +93,15 @@ impl<S: System> Running<S> {
         self.rt.block_on(run_checks(&self.sys, &self.lab))
     }
 
+    /// Runs the file's scenario `name` (see `[[scenario]]`): its steps in order, then every
+    /// override it made undone, passed or failed.
+    pub fn run_scenario(&self, name: &str) -> Result<super::scenario::ScenarioResult> {
+        let s = self.lab.scenarios.iter().find(|s| s.name == name);
+        let s =
+            s.ok_or_else(|| Error::NotFound(format!("lab {} has no scenario {name:?}", self.lab.name)))?;
+        Ok(self.rt.block_on(super::scenario::run(&self.sys, &self.lab, s)))
+    }
+
     /// Takes the lab down now, reporting what could not be removed.
     pub fn down(mut self) -> Result<()> {
         self.done = true;

@@ -136,7 +136,8 @@ pub fn parse_loss(s: &str) -> Result<f64, String> {
 
 type R<T> = Result<T, SpecError>;
 
-fn one(
+/// One direction's impairment from its keys, each error located.
+pub(crate) fn one(
     src: &Source,
     rate: &Option<S<String>>,
     delay: &Option<S<String>>,

@@ -18,6 +18,9 @@ pub struct RawTopo {
     pub links: Vec<S<RawLink>>,
     #[serde(default)]
     pub check: Vec<S<RawCheck>>,
+    /// Failure scenarios: steps run in order by `netlab test` after the checks.
+    #[serde(default)]
+    pub scenario: Vec<S<RawScenario>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -273,6 +276,48 @@ pub struct RawCheck {
     pub connect_udp: Option<S<String>>,
     pub expect: Option<S<String>>,
     pub timeout: Option<S<toml::Value>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScenario {
+    pub name: S<String>,
+    #[serde(default)]
+    pub steps: Vec<S<RawStep>>,
+}
+
+/// One step of a scenario: exactly one of `check`, `link_down`, `link_up`, `impair`, `exec`,
+/// `wait`, with the keys that go with it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStep {
+    /// Any check body `[[check]]` takes.
+    pub check: Option<S<RawCheck>>,
+    /// Poll the check until it holds, for at most this long.
+    pub within: Option<S<toml::Value>>,
+    /// One try of the check (or the exec's bound), for at most this long.
+    pub timeout: Option<S<toml::Value>>,
+    pub link_down: Option<S<String>>,
+    pub link_up: Option<S<String>>,
+    /// NODE:IFACE, with `rate`, `delay`, `jitter`, `loss`, `limit`, or `clear = true`.
+    pub impair: Option<S<String>>,
+    pub rate: Option<S<String>>,
+    pub delay: Option<S<String>>,
+    pub jitter: Option<S<String>>,
+    pub loss: Option<S<String>>,
+    pub limit: Option<S<i64>>,
+    pub clear: Option<S<bool>>,
+    pub exec: Option<S<RawExecStep>>,
+    /// The exit code the exec step expects (0 unless given).
+    pub expect_exit: Option<S<i64>>,
+    pub wait: Option<S<toml::Value>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawExecStep {
+    pub node: S<String>,
+    pub cmd: S<Vec<String>>,
 }
 
 /// One entry of `nat`: exactly one of the three kinds.

@@ -8,6 +8,7 @@ mod check;
 mod link;
 mod node;
 mod route;
+mod scenario;
 
 use super::firewall;
 use super::names::*;
@@ -158,8 +159,10 @@ pub fn resolve(src: &Source, raw: RawTopo) -> R<Lab> {
         checks.push(resolve_check(src, &nodes, c)?);
     }
 
+    let scenarios = scenario::resolve_scenarios(src, &nodes, &links, &raw.scenario)?;
+
     let file = std::path::absolute(&src.path).unwrap_or_else(|_| src.path.clone());
-    Ok(Lab { name, prefix, file, nodes, links, checks })
+    Ok(Lab { name, prefix, file, nodes, links, checks, scenarios })
 }
 
 /// A per-interface sysctl of a node netlab makes names one of its interfaces: `lo`, its ends
