@@ -36,8 +36,16 @@ pub const EXEC_STEP_TIMEOUT: Duration = Duration::from_secs(60);
 impl std::fmt::Display for Step {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Step::Check { check, within: Some(w) } => write!(f, "{} within {}", check.name, secs(*w)),
-            Step::Check { check, within: None } => write!(f, "{}", check.name),
+            Step::Check { check, within } => {
+                write!(f, "{}", check.name)?;
+                if !check.expect_ok {
+                    write!(f, " (expect fail)")?;
+                }
+                match within {
+                    Some(w) => write!(f, " within {}", secs(*w)),
+                    None => Ok(()),
+                }
+            }
             Step::LinkDown(t) => write!(f, "link down {t}"),
             Step::LinkUp(t) => write!(f, "link up {t}"),
             Step::Impair { target, shape: Some(s) } => write!(f, "impair {target} {s}"),

@@ -284,7 +284,7 @@ steps = [
             [
                 "h1: ping 10.0.0.2 within 40 s",
                 "link down r1:eth0",
-                "h1: ping 10.0.0.2",
+                "h1: ping 10.0.0.2 (expect fail)",
                 "impair r1:eth0 tbf rate 10mbit",
                 "impair r1:eth0 --clear",
                 "exec r1: ip route",
