@@ -13,6 +13,10 @@ use std::time::{Duration, Instant};
 /// How long a check step waits between tries while it polls `within` its time.
 const POLL_PAUSE: Duration = Duration::from_millis(200);
 
+/// The longest one try of a polled check waits (less when its timeout is shorter): a probe
+/// left waiting out a long timeout while the lab recovers would blur the convergence time.
+const POLL_TRY: Duration = Duration::from_secs(1);
+
 /// What one step did.
 #[derive(Debug, Clone, Serialize)]
 pub struct StepResult {

@@ -241,6 +241,7 @@ fn a_scenario_times_ospf_recovery_and_puts_the_link_back_even_when_it_fails() {
 
     let r = lab.netlab(&["test", file, "--scenario", "r1-r3 fails", "--junit", junit.to_str().unwrap()]);
     assert_eq!(r.code, 0, "{r:?}");
+    println!("{}", r.stdout);
     // The recovery time, as a number of seconds.
     let line = r.stdout.lines().find(|l| l.contains("within 20 s")).unwrap_or_else(|| panic!("{r:?}"));
     let took: f64 = line
