@@ -96,8 +96,8 @@ async fn run_step<S: System>(sys: &S, lab: &Lab, step: &Step) -> StepResult {
             loop {
                 tries += 1;
                 let left = within.saturating_sub(started.elapsed());
-                let (ok, detail) =
-                    probe(sys, lab, check, check.timeout.min(left.max(Duration::from_millis(1)))).await;
+                let bound = check.timeout.min(POLL_TRY).min(left.max(Duration::from_millis(1)));
+                let (ok, detail) = probe(sys, lab, check, bound).await;
                 if ok == check.expect_ok {
                     let took = started.elapsed();
                     converged = Some(took);
