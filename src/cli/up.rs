@@ -44,7 +44,7 @@ pub async fn plan<S: System>(sys: &S, file: &Path, opts: up::Options) -> Result<
     if let Some(n) = &planned.notice {
         eprintln!("netlab: {n}");
     }
-    let held = crate::engine::up::overrides(planned.seen.record.as_ref(), opts);
+    let held = crate::engine::up::overrides(&lab, planned.seen.record.as_ref(), opts);
     for line in crate::engine::live::describe(Some(&lab), &held) {
         println!("held: {line}");
     }

@@ -98,6 +98,23 @@ fn up_reset_drops_every_override() {
 }
 
 #[test]
+fn an_override_goes_with_its_interface_when_the_file_drops_it() {
+    let (fake, l) = up_lab();
+    block_on(live::set(&fake, &l, "c:eth0", Change::Down)).expect("link down");
+    block_on(live::set(&fake, &l, "b:eth0", Change::Down)).expect("link down");
+    let without_c = TWO
+        .replace("[nodes.c]\n", "")
+        .replace("[[links]]\nendpoints = [\"c:eth0\", \"sw:p2\"]\naddresses = [\"10.0.1.3/24\", \"\"]\n", "");
+    let edited = Lab::parse(Path::new("/nonexistent/t.toml"), &without_c).expect("valid");
+    assert!(!edited.nodes.contains_key("c"));
+    block_on(up::up(&fake, &edited, Default::default(), &|_| {}, &|| {})).expect("up");
+    // The record still loads (it names no override of a node it lacks), and keeps b's.
+    let held = fake.load("t").expect("the record is sound").unwrap().overrides;
+    assert_eq!(held.down.iter().collect::<Vec<_>>(), ["b:eth0"]);
+    assert_eq!(plan(&fake, &edited, false), Vec::<String>::new());
+}
+
+#[test]
 fn impair_clear_goes_back_to_the_file() {
     let (fake, l) = up_lab();
     let slow = Shape { rate: Some(10_000_000), ..Default::default() };

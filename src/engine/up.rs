@@ -26,10 +26,11 @@ pub struct Options {
     pub reset: bool,
 }
 
-/// The runtime overrides `plan` and `up` hold the lab to: the record's, unless `--reset`.
-pub fn overrides(record: Option<&Record>, opts: Options) -> Overrides {
+/// The runtime overrides `plan` and `up` hold the lab to: the record's, unless `--reset`,
+/// of the interfaces the file still names.
+pub fn overrides(lab: &model::Lab, record: Option<&Record>, opts: Options) -> Overrides {
     match record {
-        Some(r) if !opts.reset => r.overrides.clone(),
+        Some(r) if !opts.reset => r.overrides.clone().of_lab(lab),
         _ => Overrides::default(),
     }
 }
@@ -172,7 +173,7 @@ fn check_programs<S: Probes>(sys: &S, lab: &model::Lab) -> Result<()> {
 
 /// What `up` would do (`netlab plan`). Refuses when a needed name belongs to someone else.
 pub async fn plan<S: System>(sys: &S, lab: &model::Lab, opts: Options) -> Result<Planned> {
-    let held = overrides(sys.load(&lab.name)?.as_ref(), opts);
+    let held = overrides(lab, sys.load(&lab.name)?.as_ref(), opts);
     check_qdiscs(sys, lab, &held).await?;
     check_sysctls(sys, lab).await?;
     check_programs(sys, lab)?;
@@ -184,7 +185,7 @@ async fn compute<S: System>(sys: &S, lab: &model::Lab, opts: Options) -> Result<
     let record = sys.load(&lab.name)?;
     super::bind::check_up(sys, lab, record.as_ref(), opts.adopt)?;
     let (kind, notice) = firewall_kind(sys, lab, opts.firewall, record.as_ref())?;
-    let want = plan::desired::network_with(lab, &overrides(record.as_ref(), opts));
+    let want = plan::desired::network_with(lab, &overrides(lab, record.as_ref(), opts));
     let mut seen = sys.observe(&lab.name, &want, record, kind).await?;
     seen.procs = sys.fingerprints(&lab.name);
     if !seen.foreign.is_empty() {
@@ -221,7 +222,7 @@ pub async fn up<S: System>(
     let claim = sys.claim_names()?;
     let Planned { plan, seen, kind, notice } = plan(sys, lab, opts).await?;
     let mut claim = plan.ops.iter().any(|op| matches!(op, Op::AddNetns { .. })).then_some(claim);
-    let held = overrides(seen.record.as_ref(), opts);
+    let held = overrides(lab, seen.record.as_ref(), opts);
     if plan.is_empty() {
         // Still refresh the record: the file may have moved.
         let mut record = Record::for_lab(lab, seen.record.as_ref());

@@ -27,6 +27,16 @@ impl Overrides {
         format!("{node}:{iface}")
     }
 
+    /// Only those of interfaces the lab has: an override of an interface the file no longer
+    /// names goes with it.
+    pub fn of_lab(mut self, lab: &crate::model::Lab) -> Overrides {
+        let ends: BTreeSet<String> =
+            lab.links.iter().flat_map(|l| [&l.a, &l.b]).map(|e| Overrides::key(&e.node, &e.iface)).collect();
+        self.down.retain(|k| ends.contains(k));
+        self.shapes.retain(|k, _| ends.contains(k));
+        self
+    }
+
     /// Every key named, each once.
     pub fn keys(&self) -> impl Iterator<Item = &String> {
         let mut all: BTreeSet<&String> = self.down.iter().collect();
