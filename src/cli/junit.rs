@@ -1,5 +1,6 @@
-//! JUnit XML for `netlab test --junit`: one testsuite per lab, one testcase per check, a
-//! failure element with the reason for each check that did not go as expected.
+//! JUnit XML for `netlab test --junit`: one testsuite for the lab's checks, one testcase per
+//! check, a failure element with the reason for each check that did not go as expected; then
+//! one testsuite per scenario, one testcase per step.
 
 use crate::engine::scenario::ScenarioResult;
 use crate::engine::test::CheckResult;
