@@ -271,3 +271,50 @@ fn a_scenario_times_ospf_recovery_and_puts_the_link_back_even_when_it_fails() {
     lab.assert_gone();
     assert_eq!(bird_processes(&marker), Vec::new(), "BIRD left running");
 }
+
+#[test]
+fn the_library_takes_links_down_and_impairs_them() {
+    if !root_or_skip("library overrides") {
+        return;
+    }
+    let _turn = Turn::shared();
+    let lab = netlab::Lab::from_str(
+        r#"
+[nodes.a]
+[nodes.b]
+[[links]]
+endpoints = ["a:eth0", "b:eth0"]
+addresses = ["10.78.0.1/24", "10.78.0.2/24"]
+[[scenario]]
+name = "cut"
+steps = [
+  { link_down = "a:eth0" },
+  { check = { from = "a", ping = "10.78.0.2", expect = "fail" }, timeout = "300ms" },
+]
+"#,
+    )
+    .expect("valid topology");
+    let up = lab.up().expect("up");
+    let ping =
+        |up: &netlab::Running| up.exec("a", &["ping", "-c1", "-W1", "10.78.0.2"]).unwrap().status.success();
+    assert!(ping(&up));
+    up.link_down("a:eth0").expect("link_down");
+    assert!(!ping(&up));
+    let b =
+        String::from_utf8_lossy(&up.exec("b", &["ip", "link", "show", "eth0"]).unwrap().stdout).into_owned();
+    assert!(b.contains("NO-CARRIER"), "{b}");
+    up.link_up("a:eth0").expect("link_up");
+    assert!(ping(&up));
+    let rate = netlab::model::shape::Shape { rate: Some(10_000_000), ..Default::default() };
+    up.impair("a:eth0", Some(rate)).expect("impair");
+    let q = String::from_utf8_lossy(&up.exec("a", &["tc", "qdisc", "show", "dev", "eth0"]).unwrap().stdout)
+        .into_owned();
+    assert!(q.contains("rate 10Mbit"), "{q}");
+    up.impair("a:eth0", None).expect("clear");
+    let err = up.link_down("a:eth9").unwrap_err().to_string();
+    assert!(err.contains("has no interface eth9; it has eth0"), "{err}");
+    let r = up.run_scenario("cut").expect("a scenario of the file");
+    assert!(r.passed(), "{r:#?}");
+    assert!(ping(&up), "the scenario left the link down");
+    up.down().expect("down");
+}
