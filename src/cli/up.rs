@@ -22,6 +22,9 @@ pub async fn up<S: System>(sys: &S, file: &Path, opts: up::Options) -> Result<i3
     if let Some(n) = &report.notice {
         eprintln!("netlab: {n}");
     }
+    for line in crate::engine::live::describe(Some(&lab), &report.held) {
+        println!("held: {line}");
+    }
     if report.plan.is_empty() {
         println!("lab {} is up to date: nothing to change", lab.name);
     } else {

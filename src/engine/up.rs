@@ -43,6 +43,8 @@ pub struct UpReport {
     pub reapplied: Vec<Op>,
     /// Something the user should know, such as a fallback to iptables.
     pub notice: Option<String>,
+    /// The runtime overrides the lab is held to.
+    pub held: Overrides,
 }
 
 /// A plan and what it was computed from.
@@ -226,9 +228,9 @@ pub async fn up<S: System>(
     if plan.is_empty() {
         // Still refresh the record: the file may have moved.
         let mut record = Record::for_lab(lab, seen.record.as_ref());
-        record.overrides = held;
+        record.overrides = held.clone();
         sys.save(&mut record)?;
-        return Ok(UpReport { plan, reapplied: Vec::new(), notice });
+        return Ok(UpReport { plan, reapplied: Vec::new(), notice, held });
     }
     // Written before touching anything, so that an interrupted `up` can be cleaned up.
     let mut record = Record::for_lab(lab, seen.record.as_ref());
@@ -297,7 +299,7 @@ pub async fn up<S: System>(
         if again.plan.is_empty() {
             settle_record(lab, &mut record);
             sys.save(&mut record)?;
-            return Ok(UpReport { plan, reapplied, notice });
+            return Ok(UpReport { plan, reapplied, notice, held });
         }
         note_originals(&mut record, &again.plan);
         reapplied.extend(again.plan.ops.iter().cloned());
