@@ -3,6 +3,7 @@
 //! as it was before.
 
 use super::live::{self, Change};
+use super::test::{run_check, CheckResult};
 use crate::backend::System;
 use crate::model::scenario::{secs, Scenario, Step};
 use crate::model::{Check, Lab};
@@ -84,11 +85,11 @@ async fn run_step<S: System>(sys: &S, lab: &Lab, step: &Step) -> StepResult {
     let mut converged = None;
     let outcome: Result<Option<String>, String> = match step {
         Step::Check { check, within: None } => {
-            let (ok, detail) = probe(sys, lab, check, check.timeout).await;
-            if ok == check.expect_ok {
+            let r = run_check(sys, lab, check).await;
+            if r.passed() {
                 Ok(None)
             } else {
-                Err(expected(check, detail))
+                Err(expected(&r))
             }
         }
         Step::Check { check, within: Some(within) } => {
@@ -97,8 +98,8 @@ async fn run_step<S: System>(sys: &S, lab: &Lab, step: &Step) -> StepResult {
                 tries += 1;
                 let left = within.saturating_sub(started.elapsed());
                 let bound = check.timeout.min(POLL_TRY).min(left.max(Duration::from_millis(1)));
-                let (ok, detail) = probe(sys, lab, check, bound).await;
-                if ok == check.expect_ok {
+                let r = run_check(sys, lab, &Check { timeout: bound, ..check.clone() }).await;
+                if r.passed() {
                     let took = started.elapsed();
                     converged = Some(took);
                     break Ok(Some(format!("held after {} ({})", secs(took), plural(tries, "try", "tries"))));
@@ -108,7 +109,7 @@ async fn run_step<S: System>(sys: &S, lab: &Lab, step: &Step) -> StepResult {
                         "did not hold within {} ({}); last: {}",
                         secs(*within),
                         plural(tries, "try", "tries"),
-                        expected(check, detail)
+                        expected(&r)
                     ));
                 }
                 sys.pause(POLL_PAUSE).await;
@@ -139,21 +140,15 @@ fn plural(n: u32, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-fn expected(check: &Check, detail: Option<String>) -> String {
+/// Why a check did not go as expected, as the checks' table says it.
+fn expected(r: &CheckResult) -> String {
     let word = |ok| if ok { "ok" } else { "fail" };
     format!(
         "expected {}, got {}{}",
-        word(check.expect_ok),
-        word(!check.expect_ok),
-        detail.map(|d| format!(" ({d})")).unwrap_or_default()
+        word(r.expect_ok),
+        word(r.ok),
+        r.detail.as_ref().map(|d| format!(" ({d})")).unwrap_or_default()
     )
-}
-
-async fn probe<S: System>(sys: &S, lab: &Lab, check: &Check, timeout: Duration) -> (bool, Option<String>) {
-    match sys.probe(&lab.nodes[&check.from].ns, &check.probe, timeout).await {
-        Ok(_) => (true, None),
-        Err(e) => (false, Some(e)),
-    }
 }
 
 async fn change<S: System>(sys: &S, lab: &Lab, target: &str, c: Change) -> Result<Option<String>, String> {

@@ -61,18 +61,20 @@ pub async fn prepare<S: System>(sys: &S, lab: &model::Lab, reconcile: bool) -> R
 
 /// Runs every check of the lab concurrently and returns the results in file order.
 pub async fn run_checks<S: Probes>(sys: &S, lab: &model::Lab) -> Vec<CheckResult> {
-    futures::future::join_all(lab.checks.iter().map(|c| async move {
-        let started = Instant::now();
-        let outcome = sys.probe(&lab.nodes[&c.from].ns, &c.probe, c.timeout).await;
-        CheckResult {
-            name: c.name.clone(),
-            from: c.from.clone(),
-            target: target(&c.probe),
-            expect_ok: c.expect_ok,
-            ok: outcome.is_ok(),
-            detail: outcome.err(),
-            elapsed: started.elapsed(),
-        }
-    }))
-    .await
+    futures::future::join_all(lab.checks.iter().map(|c| run_check(sys, lab, c))).await
+}
+
+/// Runs one check (also a scenario's check step), timed from its start to its end.
+pub async fn run_check<S: Probes>(sys: &S, lab: &model::Lab, c: &model::Check) -> CheckResult {
+    let started = Instant::now();
+    let outcome = sys.probe(&lab.nodes[&c.from].ns, &c.probe, c.timeout).await;
+    CheckResult {
+        name: c.name.clone(),
+        from: c.from.clone(),
+        target: target(&c.probe),
+        expect_ok: c.expect_ok,
+        ok: outcome.is_ok(),
+        detail: outcome.err(),
+        elapsed: started.elapsed(),
+    }
 }
