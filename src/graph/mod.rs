@@ -406,6 +406,45 @@ addresses = ["10.0.0.1/24", ""]
     }
 
     #[test]
+    fn each_part_is_drawn_as_what_it_is() {
+        let lab = crate::Lab::parse(
+            Path::new("parts.toml"),
+            r#"
+name = "parts"
+[nodes.a]
+[nodes.b]
+[nodes.x]
+[nodes.y]
+[nodes.z]
+[[links]]
+endpoints = ["a:e0", "b:e0"]
+[[links]]
+endpoints = ["x:e0", "y:e0"]
+[[links]]
+endpoints = ["y:e1", "z:e0"]
+[[links]]
+endpoints = ["z:e1", "x:e1"]
+"#,
+        )
+        .expect("valid");
+        let lay = layout(&lab);
+        let spread: Vec<(&str, bool)> =
+            lay.nodes.iter().zip(&lay.places).map(|(n, p)| (n.name.as_str(), p.spread)).collect();
+        assert_eq!(spread, [("a", false), ("b", false), ("x", true), ("y", true), ("z", true)]);
+        // The ring is below the pair, all of it.
+        let ys = |names: &[&str]| -> Vec<f64> {
+            lay.nodes
+                .iter()
+                .zip(&lay.places)
+                .filter(|(n, _)| names.contains(&n.name.as_str()))
+                .map(|(_, p)| p.cy)
+                .collect()
+        };
+        let pair_bottom = ys(&["a", "b"]).into_iter().fold(f64::MIN, f64::max);
+        assert!(ys(&["x", "y", "z"]).iter().all(|&y| y > pair_bottom + 30.0), "{:?}", lay.places);
+    }
+
+    #[test]
     fn no_picture_has_crossing_links() {
         for rel in PICTURES {
             assert_eq!(crossing_links(&load(rel)), vec![], "{rel}");

@@ -167,7 +167,7 @@ pub(in crate::graph) fn layout(lab: &Lab) -> Layout<'_> {
         }
         // A connected part is a tree when it has one link fewer than nodes (two links between
         // the same two nodes make a cycle too).
-        let links = ends.iter().filter(|&&(a, _)| places[a].part == start).count();
+        let links = ends.iter().filter(|&&(a, _)| part.contains(&a)).count();
         let g = Graph { nodes: &nodes, adj: &adj, ends: &ends, notes: &notes };
         let (w, h) = if links + 1 == part.len() {
             layout_part(&part, g, &mut places, &mut ports, top)
