@@ -26,9 +26,13 @@ fn port_id(link: usize, end: char) -> String {
 pub(super) fn dot(lab: &Lab) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "graph {} {{", dot_quote(&lab.name));
+    // dot ranks nodes left to right: a tree reads well so, but a ring becomes a line with one
+    // long link back. A lab with a cycle is spread by neato (stress majorization) instead; the
+    // `layout` attribute picks it even when the file is fed to `dot`.
+    let engine = if has_cycle(lab) { "layout=neato, overlap=false, splines=true, sep=\"+6\", " } else { "" };
     let _ = writeln!(
         s,
-        "  graph [rankdir=LR, nodesep=0.3, ranksep=0.3, fontname=\"Helvetica\", label={}, labelloc=t];",
+        "  graph [{engine}rankdir=LR, nodesep=0.3, ranksep=0.3, fontname=\"Helvetica\", label={}, labelloc=t];",
         dot_quote(&format!("lab {}", lab.name))
     );
     s.push_str("  node [fontname=\"Helvetica\", fontsize=11];\n");

@@ -183,6 +183,25 @@ fn link_inline(link: &Link) -> (String, Option<String>) {
     (ends, (!extra.is_empty()).then(|| extra.join(", ")))
 }
 
+/// Whether some link closes a cycle: joins two nodes already joined by other links.
+fn has_cycle(lab: &Lab) -> bool {
+    let index: std::collections::HashMap<&str, usize> =
+        lab.nodes.keys().enumerate().map(|(i, n)| (n.as_str(), i)).collect();
+    let mut root: Vec<usize> = (0..index.len()).collect();
+    fn find(root: &mut [usize], mut v: usize) -> usize {
+        while root[v] != v {
+            root[v] = root[root[v]];
+            v = root[v];
+        }
+        v
+    }
+    lab.links.iter().any(|l| {
+        let (a, b) = (find(&mut root, index[l.a.node.as_str()]), find(&mut root, index[l.b.node.as_str()]));
+        root[a] = b;
+        a == b
+    })
+}
+
 // ---- Graphviz ------------------------------------------------------------------------------
 
 mod dot;
@@ -554,6 +573,20 @@ endpoints = ["z:e1", "x:e1"]
             Some("1gbit")
         );
         assert_eq!(shape_text(&Shape::default()), None);
+    }
+
+    #[test]
+    fn dot_spreads_a_lab_with_a_cycle_and_ranks_a_tree() {
+        for (rel, cyclic) in [
+            ("tests/graphs/ring11.toml", true),
+            ("tests/graphs/grid3.toml", true),
+            ("tests/graphs/mesh.toml", true),
+            ("tests/graphs/tree.toml", false),
+            ("tests/graphs/two-switch.toml", false),
+            ("topologies/lan.toml", false),
+        ] {
+            assert_eq!(render(&load(rel), Format::Dot).contains("layout=neato"), cyclic, "{rel}");
+        }
     }
 
     #[test]
