@@ -359,9 +359,10 @@ addresses = ["10.0.0.1/24", ""]
         Ok(())
     }
 
-    /// The labs the pictures were checked on by eye, as PNGs (tests/graphs/README.md).
-    const PICTURES: [&str; 9] = [
+    /// The labs the pictures were checked on by eye, as PNGs (docs/graph.md).
+    const PICTURES: [&str; 10] = [
         "tests/graphs/ring11.toml",
+        "tests/graphs/ring-hosts.toml",
         "tests/graphs/grid3.toml",
         "tests/graphs/mesh.toml",
         "tests/graphs/tree.toml",
@@ -494,7 +495,12 @@ endpoints = ["z:e1", "x:e1"]
 
     #[test]
     fn labels_in_a_spread_picture_clear_every_line_box_and_label() {
-        for rel in ["tests/graphs/ring11.toml", "tests/graphs/grid3.toml", "tests/graphs/mesh.toml"] {
+        for rel in [
+            "tests/graphs/ring11.toml",
+            "tests/graphs/ring-hosts.toml",
+            "tests/graphs/grid3.toml",
+            "tests/graphs/mesh.toml",
+        ] {
             let lab = load(rel);
             let lay = layout(&lab);
             let nodes: Vec<(f64, f64, f64, f64)> = lay
