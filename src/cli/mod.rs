@@ -1,5 +1,6 @@
 //! Subcommands: flags and printing only; the work is in the library.
 
+mod capture;
 mod completions;
 mod down;
 mod exec;
@@ -99,6 +100,31 @@ pub enum Command {
         #[arg(long)]
         down: bool,
     },
+    /// Capture packets inside a node, natively: pcapng to a file or to stdout
+    /// (`netlab capture r1:eth0 | wireshark -k -i -`), until Ctrl-C, a count or a duration.
+    Capture {
+        /// NODE:IFACE, or NODE:* for every interface of the node.
+        target: String,
+        /// Write here (`-` or nothing: stdout).
+        #[arg(short = 'w', long = "write", value_name = "FILE")]
+        write: Option<PathBuf>,
+        /// Stop after this many packets.
+        #[arg(short = 'c', long)]
+        count: Option<u64>,
+        /// Stop after this long (`10s`, `500ms`, `1m`).
+        #[arg(long, value_parser = capture::parse_duration)]
+        duration: Option<std::time::Duration>,
+        /// Bytes kept of each packet.
+        #[arg(long, default_value_t = crate::capture::DEFAULT_SNAPLEN, value_parser = clap::value_parser!(u32).range(1..=262144))]
+        snaplen: u32,
+        /// Keep only what this BPF filter (tcpdump syntax) accepts: `icmp`, `udp port 53`.
+        #[arg(short = 'f', long)]
+        filter: Option<String>,
+        #[arg(long, value_enum, default_value = "pcapng")]
+        format: capture::FormatArg,
+        #[arg(long)]
+        lab: Option<String>,
+    },
     /// The labs that are up on this machine.
     Ls,
     /// Check a file, touching nothing.
@@ -163,6 +189,11 @@ pub fn run<S: System>(cli: Cli, sys: &S) -> Result<i32> {
             Ok(0)
         }
         Command::Ls => ls::run(sys),
+        Command::Capture { target, write, count, duration, snaplen, filter, format, lab } => {
+            let opts =
+                crate::engine::capture::Options { count, duration, snaplen, filter, format: format.into() };
+            capture::run(sys, &target, lab.as_deref(), write.as_deref(), opts)
+        }
         Command::Graph { file, format, output } => graph::run(&file, format, output.as_deref()),
         Command::Completions { shell } => completions::completions(shell),
         Command::Man { output } => completions::man(output.as_deref()),
@@ -181,7 +212,11 @@ pub fn run<S: System>(cli: Cli, sys: &S) -> Result<i32> {
                     let flags = test::Flags { reconcile: up, tear_down: down };
                     test::run(sys, &file, junit.as_deref(), flags).await
                 }
-                Command::Exec { .. } | Command::Validate { .. } | Command::Ls | Command::Logs { .. } => {
+                Command::Exec { .. }
+                | Command::Validate { .. }
+                | Command::Ls
+                | Command::Logs { .. }
+                | Command::Capture { .. } => {
                     unreachable!("handled above")
                 }
                 Command::Graph { .. } | Command::Completions { .. } | Command::Man { .. } => {

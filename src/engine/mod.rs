@@ -4,6 +4,7 @@
 
 pub mod apply;
 pub mod bind;
+pub mod capture;
 pub mod down;
 pub mod exec;
 pub mod load;
