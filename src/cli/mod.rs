@@ -99,6 +99,13 @@ pub enum Command {
         /// Tear the lab down afterwards, also when checks fail.
         #[arg(long)]
         down: bool,
+        /// Capture each check while it runs (every interface of its node and of its target's
+        /// node); keep DIR/CHECK.pcapng for each check that failed.
+        #[arg(long, value_name = "DIR")]
+        pcap: Option<PathBuf>,
+        /// With --pcap: keep the captures of the checks that passed too.
+        #[arg(long, requires = "pcap")]
+        pcap_all: bool,
     },
     /// Capture packets inside a node, natively: pcapng to a file or to stdout
     /// (`netlab capture r1:eth0 | wireshark -k -i -`), until Ctrl-C, a count or a duration.
@@ -208,8 +215,8 @@ pub fn run<S: System>(cli: Cli, sys: &S) -> Result<i32> {
                 }
                 Command::Down { file, lab } => down::run(sys, file.as_deref(), lab.as_deref()).await,
                 Command::Status { lab, json } => status::run(sys, lab.as_deref(), json).await,
-                Command::Test { file, junit, up, down } => {
-                    let flags = test::Flags { reconcile: up, tear_down: down };
+                Command::Test { file, junit, up, down, pcap, pcap_all } => {
+                    let flags = test::Flags { reconcile: up, tear_down: down, pcap, pcap_all };
                     test::run(sys, &file, junit.as_deref(), flags).await
                 }
                 Command::Exec { .. }
