@@ -49,7 +49,7 @@ pub fn run<S: System>(
     }
     let target = capture::locate(sys, spec, lab)?;
     // A bad filter is refused before any file is made.
-    capture::compile(&opts)?;
+    capture::check(&target, &opts)?;
     let stop = sys.stop_signal()?;
     let out: Box<dyn Write> = match write {
         Some(p) if !to_stdout => Box::new(

@@ -113,8 +113,22 @@ pub fn compile(opts: &Options) -> Result<Option<Filter>> {
     opts.filter.as_deref().map(filter::compile).transpose().map_err(Error::Usage)
 }
 
-/// Opens the target's interfaces and writes the file's header to `out`: from the moment this
-/// returns, packets are kept.
+/// Refuses what cannot be captured as asked (a bad filter, several interfaces in a pcap file)
+/// before anything is opened or written; the compiled filter.
+pub fn check(target: &Target, opts: &Options) -> Result<Option<Filter>> {
+    if opts.format == Format::Pcap && target.ifaces.len() > 1 {
+        return Err(Error::Usage(format!(
+            "a pcap file holds one interface, and {} has {}: write pcapng (the default) for {}:*",
+            target.node,
+            target.ifaces.len(),
+            target.node
+        )));
+    }
+    compile(opts)
+}
+
+/// Opens the target's interfaces and writes the file's header to `out`, naming them `names`:
+/// from the moment this returns, packets are kept.
 pub fn open<S: Capture, W: Write>(
     sys: &S,
     target: &Target,
@@ -122,15 +136,7 @@ pub fn open<S: Capture, W: Write>(
     opts: &Options,
     out: W,
 ) -> Result<(S::Tap, Writer<W>)> {
-    if opts.format == Format::Pcap && names.len() > 1 {
-        return Err(Error::Usage(format!(
-            "a pcap file holds one interface, and {} has {}: write pcapng (the default) for {}:*",
-            target.node,
-            names.len(),
-            target.node
-        )));
-    }
-    let filter = compile(opts)?;
+    let filter = check(target, opts)?;
     let tap = sys.tap(&target.ns, &target.ifaces, opts.snaplen, filter.as_ref())?;
     let writer = Writer::new(out, opts.format, names, opts.snaplen).map_err(write_err)?;
     Ok((tap, writer))
