@@ -1,7 +1,7 @@
 //! `netlab capture NODE:IFACE`: which interfaces of which namespace a target names, and the
 //! loop that writes what a tap sees until a count, a duration or a stop.
 
-use crate::backend::{Capture, Store, Tap};
+use crate::backend::{Capture, Probes, Store, Tap};
 use crate::capture::filter::{self, Filter};
 use crate::capture::pcapng::Writer;
 use crate::capture::{Format, DEFAULT_SNAPLEN};
@@ -75,13 +75,19 @@ pub fn interfaces<S: Capture>(sys: &S, node: &str, ns: &NsRef, iface: Option<&st
 }
 
 /// Finds `NODE:IFACE` among the labs that are up (`lab` may be omitted when one lab has the
-/// node), as `netlab exec` finds a node.
-pub fn locate<S: Store + Capture>(sys: &S, spec: &str, lab: Option<&str>) -> Result<Target> {
+/// node), as `netlab exec` finds a node. A host node is captured only from the network
+/// namespace its lab was made in: anywhere else, "the host" is another namespace.
+pub fn locate<S: Store + Probes + Capture>(sys: &S, spec: &str, lab: Option<&str>) -> Result<Target> {
     let (node, iface) = split(spec)?;
     let (lab_name, netns) = super::exec::locate(sys, node, lab).map_err(|e| match e {
         Error::NotFound(msg) => Error::NotFound(with_nodes(sys, &msg, lab)),
         e => e,
     })?;
+    if netns.is_none() {
+        if let Some(rec) = sys.load(&lab_name)? {
+            super::bind::check_status(sys, &rec)?;
+        }
+    }
     let ns = netns.map(NsRef::Named).unwrap_or(NsRef::Host);
     let ifaces = interfaces(sys, node, &ns, iface)?;
     Ok(Target { lab: lab_name, node: node.to_string(), ns, ifaces })

@@ -177,3 +177,16 @@ fn a_capture_that_cannot_start_is_said_in_the_failed_checks_detail() {
     assert_eq!(std::fs::read_dir(&dir).expect("dir").count(), 0, "no half-made file is left");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_host_node_is_captured_only_from_where_its_lab_was_made() {
+    let fake = Fake::default();
+    let l = Lab::parse(Path::new("/nonexistent/h.toml"), super::tests::HOSTED).expect("valid topology");
+    up(&fake, &l);
+    assert_eq!(locate(&fake, "host:v-h", None).expect("found").ns, NsRef::Host);
+    fake.enter_netns(Some((4, 4026532999)));
+    let e = locate(&fake, "host:v-h", None).expect_err("refused elsewhere");
+    assert!(matches!(e, Error::Conflict(_)) && e.to_string().contains("another network namespace"), "{e}");
+    // Its other nodes are named namespaces: the same from anywhere.
+    assert_eq!(locate(&fake, "x:eth0", None).expect("found").ns, ns("h-x"));
+}

@@ -21,8 +21,13 @@ pub struct FakeTap {
 }
 
 impl Tap for FakeTap {
-    fn next(&mut self, _wait: Duration) -> Result<Option<Packet>, SysError> {
-        Ok(self.queue.lock().expect("fake tap").pop_front())
+    /// Waits as a socket would when nothing is queued, so a capture loop does not spin.
+    fn next(&mut self, wait: Duration) -> Result<Option<Packet>, SysError> {
+        let p = self.queue.lock().expect("fake tap").pop_front();
+        if p.is_none() {
+            std::thread::sleep(wait);
+        }
+        Ok(p)
     }
 }
 
