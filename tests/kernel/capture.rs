@@ -315,3 +315,30 @@ fn test_pcap_keeps_the_capture_of_a_failed_check_only() {
     assert_eq!(r.code, 1, "{r:?}");
     assert!(dir.join("a_reaches_b.pcapng").exists());
 }
+
+#[test]
+fn classic_pcap_is_read_by_tcpdump_and_a_duration_ends_a_quiet_capture() {
+    if !root_or_skip("capture-pcap") {
+        return;
+    }
+    let lab = TestLab::new("capc");
+    lab.write(TWO_LINKS);
+    lab.up();
+    let file = lab.dir.join("a.pcap");
+    let args = ["a:eth1", "-w", file.to_str().unwrap(), "--format", "pcap", "-f", "icmp", "-c", "2"];
+    let (mut child, _) = start_capture(&lab, &args, Stdio::null());
+    assert_eq!(lab.exec("a", &["ping", "-c1", "-W2", "10.78.1.2"]).code, 0);
+    assert_eq!(wait_bounded(&mut child), 0);
+    let bytes = std::fs::read(&file).unwrap();
+    assert_eq!(bytes[..4], [0x4D, 0x3C, 0xB2, 0xA1], "pcap's nanosecond magic");
+    let text = tcpdump(&file);
+    assert!(text.contains("10.78.1.1 > 10.78.1.2: ICMP echo request"), "{text}");
+    assert!(text.contains("10.78.1.2 > 10.78.1.1: ICMP echo reply"), "{text}");
+    // Nothing matches this filter: only --duration ends the capture, with a whole file.
+    let quiet = lab.dir.join("quiet.pcapng");
+    let args = ["a:eth0", "-w", quiet.to_str().unwrap(), "-f", "tcp port 7", "--duration", "1s"];
+    let (mut child, _) = start_capture(&lab, &args, Stdio::null());
+    assert_eq!(wait_bounded(&mut child), 0);
+    let p = parse(&std::fs::read(&quiet).unwrap());
+    assert_eq!((p.ifaces.len(), p.packets.len()), (1, 0));
+}
