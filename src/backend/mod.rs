@@ -197,6 +197,9 @@ pub trait Capture {
 pub trait Tap {
     /// The next packet, waiting up to `wait` for one; `None` when none came.
     fn next(&mut self, wait: std::time::Duration) -> Result<Option<crate::capture::Packet>, SysError>;
+    /// How many packets the kernel dropped so far because they came faster than they were
+    /// read (a full socket queue), as tcpdump's "dropped by kernel".
+    fn dropped(&mut self) -> u64;
 }
 
 /// One machine: everything the engine needs, behind the traits above.

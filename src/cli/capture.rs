@@ -74,7 +74,11 @@ pub fn run<S: System>(
     let summary = capture::record(&mut [(tap, 0)], &mut writer, &until)?;
     if summary.ended != Ended::ReaderGone {
         let n = summary.packets;
-        eprintln!("netlab: {n} packet{} captured", if n == 1 { "" } else { "s" });
+        let dropped = match summary.dropped {
+            0 => String::new(),
+            d => format!(", {d} dropped by the kernel (written too slowly)"),
+        };
+        eprintln!("netlab: {n} packet{} captured{dropped}", if n == 1 { "" } else { "s" });
     }
     Ok(0)
 }

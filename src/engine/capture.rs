@@ -170,6 +170,8 @@ pub enum Ended {
 pub struct Summary {
     pub packets: u64,
     pub ended: Ended,
+    /// Packets the kernel dropped because they came faster than they were written.
+    pub dropped: u64,
 }
 
 /// When to stop: after `count` packets, at `deadline`, or once `stop` is raised (after taking
@@ -190,18 +192,24 @@ pub fn record<T: Tap, W: Write>(
     out: &mut Writer<W>,
     until: &Until,
 ) -> Result<Summary> {
+    let (packets, ended) = copy(taps, out, until)?;
+    let dropped = taps.iter_mut().map(|(t, _)| t.dropped()).sum();
+    Ok(Summary { packets, ended, dropped })
+}
+
+fn copy<T: Tap, W: Write>(taps: &mut [(T, u32)], out: &mut Writer<W>, until: &Until) -> Result<(u64, Ended)> {
     let mut packets = 0u64;
     let mut draining = false;
     loop {
         if until.count.is_some_and(|c| packets >= c) {
-            return Ok(Summary { packets, ended: Ended::Count });
+            return Ok((packets, Ended::Count));
         }
         if !draining && until.stop.load(Ordering::SeqCst) {
             draining = true;
         }
         let now = Instant::now();
         if !draining && until.deadline.is_some_and(|d| now >= d) {
-            return Ok(Summary { packets, ended: Ended::Duration });
+            return Ok((packets, Ended::Duration));
         }
         let wait = if draining {
             Duration::ZERO
@@ -217,7 +225,7 @@ pub fn record<T: Tap, W: Write>(
                 match out.write(&p) {
                     Ok(()) => packets += 1,
                     Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
-                        return Ok(Summary { packets, ended: Ended::ReaderGone })
+                        return Ok((packets, Ended::ReaderGone))
                     }
                     Err(e) => return Err(write_err(e)),
                 }
@@ -227,7 +235,7 @@ pub fn record<T: Tap, W: Write>(
             }
         }
         if draining && !got {
-            return Ok(Summary { packets, ended: Ended::Stopped });
+            return Ok((packets, Ended::Stopped));
         }
     }
 }

@@ -103,7 +103,11 @@ fn a_capture_stops_at_its_count_and_a_stopped_one_takes_what_is_queued() {
     let stopped = AtomicBool::new(true);
     let s =
         record(&mut taps, &mut w, &Until { count: None, deadline: None, stop: &stopped }).expect("record");
-    assert_eq!((s.packets, s.ended), (1, Ended::Stopped));
+    assert_eq!((s.packets, s.ended, s.dropped), (1, Ended::Stopped, 0));
+    fake.drop_packets(&ns("t-a"), "eth0", 5);
+    let s =
+        record(&mut taps, &mut w, &Until { count: None, deadline: None, stop: &stopped }).expect("record");
+    assert_eq!((s.packets, s.dropped), (0, 5), "the kernel's drops are in the summary");
     let bytes = w.into_inner();
     let header = [pcapng::section_header(), pcapng::interface("eth0", 100)].concat();
     assert!(bytes.starts_with(&header));

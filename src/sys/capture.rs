@@ -144,6 +144,8 @@ fn open_here(name: &str, filter: Option<&Filter>) -> Result<OwnedFd, SysError> {
 /// Interfaces of one namespace opened for capture.
 pub struct PacketTap {
     socks: Vec<OwnedFd>,
+    /// Drops counted so far (the kernel's counter resets each time it is read).
+    drops: u64,
     snaplen: usize,
     queue: VecDeque<Packet>,
     buf: Vec<u8>,
@@ -161,7 +163,13 @@ pub fn tap(
     let socks = in_ns(ns, move || {
         ifaces.iter().map(|i| open_here(i, filter.as_ref())).collect::<Result<Vec<_>, _>>()
     })?;
-    Ok(PacketTap { socks, snaplen: snaplen.max(1) as usize, queue: VecDeque::new(), buf: vec![0; BUF] })
+    Ok(PacketTap {
+        socks,
+        drops: 0,
+        snaplen: snaplen.max(1) as usize,
+        queue: VecDeque::new(),
+        buf: vec![0; BUF],
+    })
 }
 
 impl PacketTap {
@@ -248,6 +256,27 @@ impl crate::backend::Tap for PacketTap {
         batch.sort_by_key(|p| p.ts);
         self.queue.extend(batch);
         Ok(self.queue.pop_front())
+    }
+
+    fn dropped(&mut self) -> u64 {
+        for s in &self.socks {
+            let mut st = libc::tpacket_stats { tp_packets: 0, tp_drops: 0 };
+            let mut len = std::mem::size_of_val(&st) as libc::socklen_t;
+            // SAFETY: st is a tpacket_stats of the size given, written by the kernel.
+            let r = unsafe {
+                libc::getsockopt(
+                    s.as_raw_fd(),
+                    libc::SOL_PACKET,
+                    libc::PACKET_STATISTICS,
+                    (&mut st as *mut libc::tpacket_stats).cast(),
+                    &mut len,
+                )
+            };
+            if r == 0 {
+                self.drops += u64::from(st.tp_drops);
+            }
+        }
+        self.drops
     }
 }
 

@@ -5,6 +5,7 @@
 use crate::support::*;
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 const TWO_LINKS: &str = r#"
@@ -86,8 +87,9 @@ fn count_icmp(p: &Pcapng, kind: u8) -> usize {
     p.packets.iter().filter(|(_, f)| icmp_type(f) == Some(kind)).count()
 }
 
-/// Starts `netlab capture ARGS` and waits until it says it is capturing.
-fn start_capture(lab: &TestLab, args: &[&str], stdout: Stdio) -> (Child, String) {
+/// Starts `netlab capture ARGS` and waits until it says it is capturing; the rest of its
+/// stderr comes from the thread returned.
+fn start_capture(lab: &TestLab, args: &[&str], stdout: Stdio) -> (Child, String, JoinHandle<String>) {
     let mut all = vec!["capture"];
     all.extend_from_slice(args);
     all.extend_from_slice(&["--lab", &lab.name]);
@@ -102,12 +104,13 @@ fn start_capture(lab: &TestLab, args: &[&str], stdout: Stdio) -> (Child, String)
     let mut line = String::new();
     err.read_line(&mut line).unwrap();
     assert!(line.contains("capturing on"), "capture did not start: {line}");
-    // The rest of stderr is drained on a thread, so the capture never blocks on it.
-    std::thread::spawn(move || {
+    // Drained on a thread, so the capture never blocks on it.
+    let rest = std::thread::spawn(move || {
         let mut s = String::new();
         let _ = err.read_to_string(&mut s);
+        s
     });
-    (child, line)
+    (child, line, rest)
 }
 
 fn sigint(child: &Child) {
@@ -144,7 +147,7 @@ fn pings_are_captured_to_a_file_that_tcpdump_reads_and_sigint_ends_it_whole() {
     lab.write(TWO_LINKS);
     lab.up();
     let file = lab.dir.join("a.pcapng");
-    let (mut child, _) = start_capture(&lab, &["a:eth0", "-w", file.to_str().unwrap()], Stdio::null());
+    let (mut child, _, _) = start_capture(&lab, &["a:eth0", "-w", file.to_str().unwrap()], Stdio::null());
     assert_eq!(lab.exec("a", &["ping", "-c3", "-i0.2", "-W2", "10.78.0.2"]).code, 0);
     sigint(&child);
     assert_eq!(wait_bounded(&mut child), 0, "SIGINT ends the capture cleanly");
@@ -165,7 +168,7 @@ fn a_filter_to_stdout_keeps_only_icmp_and_count_ends_it() {
     let lab = TestLab::new("caps");
     lab.write(TWO_LINKS);
     lab.up();
-    let (mut child, line) =
+    let (mut child, line, _) =
         start_capture(&lab, &["a:eth0", "-w", "-", "-f", "icmp", "-c", "5"], Stdio::piped());
     assert!(line.contains("filter \"icmp\""), "{line}");
     let mut stdout = child.stdout.take().unwrap();
@@ -188,7 +191,7 @@ fn a_filter_to_stdout_keeps_only_icmp_and_count_ends_it() {
     assert_eq!((count_icmp(&p, 8), count_icmp(&p, 0), count_icmp(&p, 3)), (2, 2, 1));
     // Without the filter the same datagram is there: the filter, not chance, kept it out.
     let file = lab.dir.join("all.pcapng");
-    let (mut child, _) = start_capture(&lab, &["a:eth0", "-w", file.to_str().unwrap()], Stdio::null());
+    let (mut child, _, _) = start_capture(&lab, &["a:eth0", "-w", file.to_str().unwrap()], Stdio::null());
     assert_eq!(lab.exec("a", &["python3", "-c", udp]).code, 0);
     // An echo after it: once answered, the datagram has left too.
     assert_eq!(lab.exec("a", &["ping", "-c1", "-W2", "10.78.0.2"]).code, 0);
@@ -207,7 +210,7 @@ fn every_interface_of_a_node_goes_into_one_file_with_its_own_id() {
     lab.write(TWO_LINKS);
     lab.up();
     let file = lab.dir.join("all.pcapng");
-    let (mut child, _) =
+    let (mut child, _, _) =
         start_capture(&lab, &["a:*", "-w", file.to_str().unwrap(), "-f", "icmp", "-c", "4"], Stdio::null());
     assert_eq!(lab.exec("a", &["ping", "-c1", "-W2", "10.78.0.2"]).code, 0);
     assert_eq!(lab.exec("a", &["ping", "-c1", "-W2", "10.78.1.2"]).code, 0);
@@ -227,7 +230,7 @@ fn a_reader_that_goes_away_ends_the_capture_quietly() {
     let lab = TestLab::new("capp");
     lab.write(TWO_LINKS);
     lab.up();
-    let (mut child, _) = start_capture(&lab, &["a:eth0"], Stdio::piped());
+    let (mut child, _, _) = start_capture(&lab, &["a:eth0"], Stdio::piped());
     let mut head = [0u8; 4];
     child.stdout.as_mut().unwrap().read_exact(&mut head).unwrap();
     assert_eq!(head, [0x0A, 0x0D, 0x0D, 0x0A], "a section header first");
@@ -326,7 +329,7 @@ fn classic_pcap_is_read_by_tcpdump_and_a_duration_ends_a_quiet_capture() {
     lab.up();
     let file = lab.dir.join("a.pcap");
     let args = ["a:eth1", "-w", file.to_str().unwrap(), "--format", "pcap", "-f", "icmp", "-c", "2"];
-    let (mut child, _) = start_capture(&lab, &args, Stdio::null());
+    let (mut child, _, _) = start_capture(&lab, &args, Stdio::null());
     assert_eq!(lab.exec("a", &["ping", "-c1", "-W2", "10.78.1.2"]).code, 0);
     assert_eq!(wait_bounded(&mut child), 0);
     let bytes = std::fs::read(&file).unwrap();
@@ -337,8 +340,54 @@ fn classic_pcap_is_read_by_tcpdump_and_a_duration_ends_a_quiet_capture() {
     // Nothing matches this filter: only --duration ends the capture, with a whole file.
     let quiet = lab.dir.join("quiet.pcapng");
     let args = ["a:eth0", "-w", quiet.to_str().unwrap(), "-f", "tcp port 7", "--duration", "1s"];
-    let (mut child, _) = start_capture(&lab, &args, Stdio::null());
+    let (mut child, _, _) = start_capture(&lab, &args, Stdio::null());
     assert_eq!(wait_bounded(&mut child), 0);
     let p = parse(&std::fs::read(&quiet).unwrap());
     assert_eq!((p.ifaces.len(), p.packets.len()), (1, 0));
+}
+
+#[test]
+fn packets_the_kernel_drops_for_a_stalled_reader_are_counted() {
+    if !root_or_skip("capture-drops") {
+        return;
+    }
+    let lab = TestLab::new("capd");
+    lab.write(TWO_LINKS);
+    lab.up();
+    // Nobody reads stdout while 20000 echoes and their replies go by: the pipe fills, netlab
+    // blocks writing, and the socket's queue overflows.
+    let (mut child, _, stderr) = start_capture(&lab, &["a:eth0", "-f", "icmp"], Stdio::piped());
+    let ping = lab.exec("a", &["ping", "-q", "-f", "-c", "20000", "-W1", "10.78.0.2"]);
+    assert_eq!(ping.code, 0, "{ping:?}");
+    // "20000 packets transmitted, N received, ...": the echoes, and the replies that came.
+    let replies: u64 = ping
+        .stdout
+        .split("transmitted, ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count in {ping:?}"));
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        stdout.read_to_end(&mut b).unwrap();
+        b
+    });
+    sigint(&child);
+    assert_eq!(wait_bounded(&mut child), 0);
+    let p = parse(&reader.join().unwrap());
+    let said = stderr.join().unwrap();
+    let dropped: u64 = said
+        .split(", ")
+        .nth(1)
+        .and_then(|s| s.strip_suffix(" dropped by the kernel (written too slowly)\n"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no drops reported: {said}"));
+    assert!(dropped > 0);
+    assert!(said.starts_with(&format!("netlab: {} packets captured, ", p.packets.len())), "{said}");
+    assert_eq!(
+        p.packets.len() as u64 + dropped,
+        20_000 + replies,
+        "every echo and reply is written or counted"
+    );
 }

@@ -13,11 +13,23 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The queues of the taps that are open, by namespace and interface.
-pub(super) type Taps = Mutex<Vec<(NsRef, String, u32, Arc<Mutex<VecDeque<Packet>>>)>>;
+pub(super) type Taps = Mutex<Vec<FakeTapEnd>>;
+
+/// One interface of an open tap: where its packets go, and its count of drops.
+#[derive(Debug)]
+pub(super) struct FakeTapEnd {
+    ns: NsRef,
+    iface: String,
+    id: u32,
+    queue: Arc<Mutex<VecDeque<Packet>>>,
+    drops: Arc<Mutex<u64>>,
+}
 
 /// Interfaces of the fake machine opened for capture.
 pub struct FakeTap {
     queue: Arc<Mutex<VecDeque<Packet>>>,
+    /// What the fake kernel dropped on it: `Fake::drop_packets`.
+    drops: Arc<Mutex<u64>>,
 }
 
 impl Tap for FakeTap {
@@ -29,20 +41,33 @@ impl Tap for FakeTap {
         }
         Ok(p)
     }
+
+    fn dropped(&mut self) -> u64 {
+        *self.drops.lock().expect("fake tap")
+    }
 }
 
 impl Fake {
     /// Puts a frame on interface `iface` of `ns`: every tap open on it sees it.
     pub fn send_packet(&self, ns: &NsRef, iface: &str, data: &[u8]) {
-        for (n, i, id, q) in self.shared.taps.lock().expect("fake taps").iter() {
-            if n == ns && i == iface {
+        for t in self.shared.taps.lock().expect("fake taps").iter() {
+            if t.ns == *ns && t.iface == iface {
                 let p = Packet {
-                    iface: *id,
+                    iface: t.id,
                     ts: Duration::from_secs(1),
                     data: data.to_vec(),
                     orig_len: data.len() as u32,
                 };
-                q.lock().expect("fake tap").push_back(p);
+                t.queue.lock().expect("fake tap").push_back(p);
+            }
+        }
+    }
+
+    /// Makes the fake kernel drop `n` packets on interface `iface` of `ns`, as a full queue would.
+    pub fn drop_packets(&self, ns: &NsRef, iface: &str, n: u64) {
+        for t in self.shared.taps.lock().expect("fake taps").iter() {
+            if t.ns == *ns && t.iface == iface {
+                *t.drops.lock().expect("fake tap") += n;
             }
         }
     }
@@ -70,6 +95,7 @@ impl Capture for Fake {
         self.log(format!("tap {ns} {}{f}", ifaces.join(",")))?;
         let have = self.interfaces(ns)?;
         let queue = Arc::new(Mutex::new(VecDeque::new()));
+        let drops = Arc::new(Mutex::new(0));
         let mut taps = self.shared.taps.lock().expect("fake taps");
         for (id, i) in ifaces.iter().enumerate() {
             if !have.contains(i) {
@@ -78,9 +104,10 @@ impl Capture for Fake {
                     nix::errno::Errno::ENODEV as i32,
                 ));
             }
-            taps.push((ns.clone(), i.clone(), id as u32, queue.clone()));
+            let (queue, drops) = (queue.clone(), drops.clone());
+            taps.push(FakeTapEnd { ns: ns.clone(), iface: i.clone(), id: id as u32, queue, drops });
         }
-        Ok(FakeTap { queue })
+        Ok(FakeTap { queue, drops })
     }
 
     fn stop_signal(&self) -> Result<&'static std::sync::atomic::AtomicBool, SysError> {
