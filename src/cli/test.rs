@@ -1,6 +1,7 @@
-//! `netlab test TOPO.toml [--junit FILE] [--up] [--down]`: bring the lab up if it is down (a
-//! lab that is up is left as it is, unless `--up`), run its checks, print a table, write a JUnit
-//! report, exit 1 when a check did not go as expected.
+//! `netlab test TOPO.toml [--junit FILE] [--pcap DIR [--pcap-all]] [--up] [--down]`: bring the
+//! lab up if it is down (a lab that is up is left as it is, unless `--up`), run its checks
+//! (captured into DIR with `--pcap`), print a table, write a JUnit report, exit 1 when a check
+//! did not go as expected.
 
 use crate::backend::System;
 use crate::engine::down::down;
