@@ -1,24 +1,28 @@
-//! `netlab test TOPO.toml [--junit FILE] [--scenario NAME] [--up] [--down]`: bring the lab up if
-//! it is down (a lab that is up is left as it is, unless `--up`), run its checks, then its
-//! scenarios, print a table, write a JUnit report, exit 1 when a check or a scenario did not go
-//! as expected.
+//! `netlab test TOPO.toml [--junit FILE] [--scenario NAME] [--pcap DIR [--pcap-all]] [--up]
+//! [--down]`: bring the lab up if it is down (a lab that is up is left as it is, unless `--up`),
+//! run its checks (captured into DIR with `--pcap`), then its scenarios, print a table, write a
+//! JUnit report, exit 1 when a check or a scenario did not go as expected.
 
 use crate::backend::System;
 use crate::engine::down::down;
 use crate::engine::scenario::{self, ScenarioResult};
-use crate::engine::test::{prepare, run_checks, CheckResult, Prepared};
+use crate::engine::test::{prepare, run_checks, run_checks_captured, CheckResult, PcapDir, Prepared};
 use crate::error::{Error, Result};
 use crate::model::scenario::Scenario;
 use crate::Lab;
 use std::path::Path;
 
 /// What `netlab test` was asked to do around the checks.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Flags {
     /// `--up`: reconcile a lab that is up before the checks.
     pub reconcile: bool,
     /// `--down`: tear the lab down afterwards.
     pub tear_down: bool,
+    /// `--pcap DIR`: capture each check, keep the captures of those that failed.
+    pub pcap: Option<std::path::PathBuf>,
+    /// `--pcap-all`: keep every check's capture.
+    pub pcap_all: bool,
 }
 
 /// Which of the file's tests to run.
@@ -52,7 +56,11 @@ pub async fn run<S: System>(
             })
         })?),
     };
-    let outcome = up_and_check(sys, &lab, junit, pick, flags.reconcile).await;
+    let pcap = match &flags.pcap {
+        Some(dir) => Some(pcap_dir(dir, flags.pcap_all)?),
+        None => None,
+    };
+    let outcome = up_and_check(sys, &lab, junit, pick, flags.reconcile, pcap.as_ref()).await;
     if flags.tear_down {
         // Also when the checks failed: CI must not leave the lab behind.
         let d = down(sys, &lab.name).await;
@@ -63,12 +71,20 @@ pub async fn run<S: System>(
     outcome
 }
 
+/// The directory of `--pcap`, made if missing, as an absolute path.
+fn pcap_dir(dir: &Path, keep_all: bool) -> Result<PcapDir> {
+    let write = |e| Error::Write { path: dir.display().to_string(), source: e };
+    std::fs::create_dir_all(dir).map_err(write)?;
+    Ok(PcapDir { dir: std::fs::canonicalize(dir).map_err(write)?, keep_all })
+}
+
 async fn up_and_check<S: System>(
     sys: &S,
     lab: &Lab,
     junit: Option<&Path>,
     pick: Pick<'_>,
     reconcile: bool,
+    pcap: Option<&PcapDir>,
 ) -> Result<i32> {
     match prepare(sys, lab, reconcile).await? {
         Prepared::BroughtUp(report) if !report.plan.is_empty() => {
@@ -85,12 +101,20 @@ async fn up_and_check<S: System>(
         ),
         _ => {}
     }
-    let (results, chosen): (Vec<CheckResult>, Vec<&Scenario>) = match pick {
-        Pick::All => (run_checks(sys, lab).await, lab.scenarios.iter().collect()),
-        Pick::Scenario(s) => (Vec::new(), vec![s]),
+    let (results, chosen): (Vec<CheckResult>, Vec<&Scenario>) = match (pick, pcap) {
+        (Pick::All, Some(p)) => (run_checks_captured(sys, lab, p).await, lab.scenarios.iter().collect()),
+        (Pick::All, None) => (run_checks(sys, lab).await, lab.scenarios.iter().collect()),
+        (Pick::Scenario(s), _) => (Vec::new(), vec![s]),
     };
     if !results.is_empty() {
         print_table(&results);
+    }
+    for r in results.iter().filter(|r| r.pcap.is_some()) {
+        println!(
+            "capture of {}: {}",
+            r.name,
+            r.pcap.as_ref().map(|p| p.display().to_string()).unwrap_or_default()
+        );
     }
     let mut scenarios = Vec::new();
     for s in chosen {

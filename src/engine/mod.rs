@@ -4,6 +4,7 @@
 
 pub mod apply;
 pub mod bind;
+pub mod capture;
 pub mod down;
 pub mod exec;
 pub mod live;
@@ -16,6 +17,8 @@ pub mod up;
 
 #[cfg(test)]
 mod bind_tests;
+#[cfg(test)]
+mod capture_tests;
 #[cfg(test)]
 mod live_tests;
 #[cfg(test)]
