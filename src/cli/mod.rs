@@ -246,8 +246,13 @@ pub fn run<S: System>(cli: Cli, sys: &S) -> Result<i32> {
         Command::Validate { file } => {
             let lab = Lab::load(&file)?;
             let m = &lab;
+            let scenarios = match m.scenarios.len() {
+                0 => String::new(),
+                1 => ", 1 scenario".to_string(),
+                n => format!(", {n} scenarios"),
+            };
             println!(
-                "{}: ok (lab {}: {} nodes, {} links, {} checks)",
+                "{}: ok (lab {}: {} nodes, {} links, {} checks{scenarios})",
                 file.display(),
                 m.name,
                 m.nodes.len(),
