@@ -2,5 +2,7 @@
 
 pub mod load;
 pub mod raw;
+pub mod report;
+pub mod suggest;
 
 pub use load::{load_file, parse_str, Source};

@@ -243,8 +243,8 @@ pub struct RawLink {
     pub addresses: Option<S<Vec<S<toml::Value>>>>,
     pub mtu: Option<S<i64>>,
     pub rate: Option<S<String>>,
-    pub delay: Option<S<String>>,
-    pub jitter: Option<S<String>>,
+    pub delay: Option<S<toml::Value>>,
+    pub jitter: Option<S<toml::Value>>,
     pub loss: Option<S<String>>,
     /// Queue length in packets.
     pub limit: Option<S<i64>>,
@@ -257,8 +257,8 @@ pub struct RawLink {
 #[serde(deny_unknown_fields)]
 pub struct RawShape {
     pub rate: Option<S<String>>,
-    pub delay: Option<S<String>>,
-    pub jitter: Option<S<String>>,
+    pub delay: Option<S<toml::Value>>,
+    pub jitter: Option<S<toml::Value>>,
     pub loss: Option<S<String>>,
     pub limit: Option<S<i64>>,
 }

@@ -4,6 +4,7 @@
 mod broken;
 mod commands;
 mod describe;
+mod diagnostics;
 
 use std::process::{Command, Output};
 

@@ -57,10 +57,36 @@ pub(super) fn resolve_routes(
     Ok(out.into_iter().map(|(r, _)| r).collect())
 }
 
+/// The checks of a node's routes that need none of its interfaces (destination, next hops as
+/// written, metric): what can be said of the routes of a node one of whose links is in error.
+/// One error per route that has one.
+pub(super) fn check_routes_alone(src: &Source, raw: &[S<RawRoute>]) -> Vec<crate::error::SpecError> {
+    let mut problems = Vec::new();
+    for r in raw {
+        let checked = parse_via(src, r).and_then(|via| destination(src, r, via.first()));
+        if let Err(e) = checked {
+            problems.push(e);
+        }
+    }
+    problems
+}
+
 /// `to`: "default" (of the family of the first gateway) or a network.
 fn destination(src: &Source, r: &S<RawRoute>, first: Option<IpAddr>) -> R<IpNetwork> {
     let to = &r.get_ref().to;
     let dst = match to.get_ref().as_str() {
+        // A word that is no network: most likely a misspelt "default".
+        s if s != "default" && !s.contains(['/', ':', '.']) && !s.starts_with(|c: char| c.is_ascii_digit()) => {
+            let hint = match crate::spec::suggest::closest(s, ["default"]) {
+                Some(_) => "did you mean \"default\"? write to = \"default\"".to_string(),
+                None => "write to = \"default\" or a network such as to = \"10.1.0.0/16\"".to_string(),
+            };
+            return Err(src.error(
+                to.span(),
+                format!("destination \"{s}\" is neither \"default\" nor a network"),
+                hint,
+            ));
+        }
         "default" => match first {
             Some(IpAddr::V6(_)) => "::/0".parse().expect("constant"),
             _ => "0.0.0.0/0".parse().expect("constant"),
