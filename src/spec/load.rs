@@ -43,15 +43,9 @@ impl Source {
         let line_end = self.text[start..].find('\n').map(|i| start + i).unwrap_or(self.text.len());
         let text = self.text[line_start..line_end].trim_end_matches('\r');
         let end = floor_char(&self.text, span.end.clamp(start, line_end)).min(line_start + text.len());
-        let excerpt = Excerpt { text: text.to_string(), range: start - line_start..end.max(start) - line_start };
-        Diagnostic {
-            file: self.path.display().to_string(),
-            line,
-            col,
-            message,
-            hint,
-            excerpt: Some(excerpt),
-        }
+        let excerpt =
+            Excerpt { text: text.to_string(), range: start - line_start..end.max(start) - line_start };
+        Diagnostic { file: self.path.display().to_string(), line, col, message, hint, excerpt: Some(excerpt) }
     }
 
     /// The file's stem: a lab's default name.
@@ -70,7 +64,14 @@ fn floor_char(s: &str, mut i: usize) -> usize {
 
 /// The diagnostic of a problem at `line`:`col` (1-based, in characters) of another file's
 /// `text`, such as a seccomp profile the topology names.
-pub fn diagnostic_at(file: &Path, text: &str, line: usize, col: usize, message: String, hint: String) -> Diagnostic {
+pub fn diagnostic_at(
+    file: &Path,
+    text: &str,
+    line: usize,
+    col: usize,
+    message: String,
+    hint: String,
+) -> Diagnostic {
     let line_text = text.lines().nth(line.saturating_sub(1)).unwrap_or("");
     let start: usize = line_text.chars().take(col.saturating_sub(1)).map(char::len_utf8).sum();
     let end = line_text[start..].chars().next().map(|c| start + c.len_utf8()).unwrap_or(start);

@@ -3,6 +3,8 @@
 pub mod load;
 pub mod raw;
 pub mod report;
+pub mod schema;
+pub mod spanned;
 pub mod suggest;
 
 pub use load::{load_file, parse_str, Source};

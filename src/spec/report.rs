@@ -66,9 +66,9 @@ fn summary(ds: &[Diagnostic]) -> Option<String> {
     let file = ds.first().map(|d| d.file.as_str()).unwrap_or("");
     match ds.len() {
         0 | 1 => None,
-        n if n > MAX_SHOWN => {
-            Some(format!("{file}: {n} problems; the first {MAX_SHOWN} are shown, fix them and validate again"))
-        }
+        n if n > MAX_SHOWN => Some(format!(
+            "{file}: {n} problems; the first {MAX_SHOWN} are shown, fix them and validate again"
+        )),
         n => Some(format!("{file}: {n} problems")),
     }
 }

@@ -43,7 +43,11 @@ fn a_file_with_three_problems_gets_three_positions_in_one_run() {
         let o = netlab(&[cmd, &p]);
         let err = text(&o.stderr);
         assert_eq!(o.status.code(), Some(1), "{cmd}: {}", show(&o));
-        assert_eq!(err.matches("\nerror: ").count() + usize::from(err.starts_with("error: ")), 3, "{cmd}: {err}");
+        assert_eq!(
+            err.matches("\nerror: ").count() + usize::from(err.starts_with("error: ")),
+            3,
+            "{cmd}: {err}"
+        );
         for (pos, line, hint) in [
             (":5:8", "5 | kind = \"swtich\"", "did you mean 'switch'?"),
             (":8:18", "8 | routes = [{ to = \"defualt\", via = \"10.0.0.2\" }]", "did you mean \"default\"?"),

@@ -76,7 +76,10 @@ fn destination(src: &Source, r: &S<RawRoute>, first: Option<IpAddr>) -> R<IpNetw
     let to = &r.get_ref().to;
     let dst = match to.get_ref().as_str() {
         // A word that is no network: most likely a misspelt "default".
-        s if s != "default" && !s.contains(['/', ':', '.']) && !s.starts_with(|c: char| c.is_ascii_digit()) => {
+        s if s != "default"
+            && !s.contains(['/', ':', '.'])
+            && !s.starts_with(|c: char| c.is_ascii_digit()) =>
+        {
             let hint = match crate::spec::suggest::closest(s, ["default"]) {
                 Some(_) => "did you mean \"default\"? write to = \"default\"".to_string(),
                 None => "write to = \"default\" or a network such as to = \"10.1.0.0/16\"".to_string(),
