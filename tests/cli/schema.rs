@@ -27,11 +27,11 @@ fn problems(v: &jsonschema::Validator, text: &str) -> String {
     v.iter_errors(&instance).map(|e| format!("{} at {}", e, e.instance_path())).collect::<Vec<_>>().join("\n")
 }
 
-/// The example topologies: the repository's, and shared/'s beside it where it is there.
+/// The example topologies: the repository's (and its graph tests'), and shared/'s beside it where it is there.
 fn examples() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = Vec::new();
-    for dir in [root.join("topologies"), root.join("../shared/topologies")] {
+    for dir in [root.join("topologies"), root.join("../shared/topologies"), root.join("tests/graphs")] {
         let Ok(entries) = std::fs::read_dir(&dir) else { continue };
         files.extend(
             entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "toml")),
