@@ -203,7 +203,25 @@ pub fn parse_str(path: &Path, text: String) -> Result<(Source, RawTopo), SpecErr
             let span = e.span().unwrap_or(0..0);
             let at = src.text.get(span.clone()).unwrap_or("").trim().to_string();
             let (message, hint) = explain_toml_error(e.message(), &at);
-            Err(src.error(span, message, hint))
+            let mut all = vec![src.diagnostic(span.clone(), message, hint)];
+            // Serde stops at the first unknown key: the others are found against the schema,
+            // so that one run names every misspelt key.
+            if e.message().starts_with("unknown field") {
+                if let Ok(doc) = toml::de::DeTable::parse(&src.text) {
+                    for (at, key, allowed) in super::schema::unknown_keys(doc.get_ref()) {
+                        if at.start == span.start {
+                            continue;
+                        }
+                        let list = allowed.iter().map(|k| format!("'{k}'")).collect::<Vec<_>>().join(", ");
+                        let hint = match super::suggest::closest(&key, allowed.iter().map(String::as_str)) {
+                            Some(k) => format!("did you mean '{k}'? the keys allowed here are {list}"),
+                            None => format!("remove it; the keys allowed here are {list}"),
+                        };
+                        all.push(src.diagnostic(at, format!("unknown key '{key}'"), hint));
+                    }
+                }
+            }
+            Err(SpecError::merge([SpecError::At(all)]).expect("one diagnostic at least"))
         }
     }
 }

@@ -120,6 +120,86 @@ schema_of!(RawVia, "Via", |g| json_schema!({
     ]
 }));
 
+/// The keys a table of schema `s` takes: `Some(names)` when only those (sorted), `None` when
+/// any (a map such as `nodes` or `sysctls`), with the schema of each.
+fn table_keys<'a>(root: &'a Value, s: &'a Value) -> (Option<Vec<&'a str>>, Vec<(&'a str, &'a Value)>) {
+    let s = deref(root, s);
+    let alternatives = s.get("anyOf").and_then(Value::as_array).into_iter().flatten().map(|a| deref(root, a));
+    let mut names = Vec::new();
+    let mut open = false;
+    for t in std::iter::once(s).chain(alternatives) {
+        if let Some(Value::Object(props)) = t.get("properties") {
+            names.extend(props.iter().map(|(k, v)| (k.as_str(), v)));
+        }
+        open |= t.get("additionalProperties").is_some_and(Value::is_object);
+    }
+    let closed = (!open).then(|| names.iter().map(|(k, _)| *k).collect());
+    (closed, names)
+}
+
+/// The schema of the value at key `key` of a table of schema `s`.
+fn child<'a>(root: &'a Value, s: &'a Value, key: &str) -> Option<&'a Value> {
+    let (_, names) = table_keys(root, s);
+    if let Some((_, v)) = names.iter().find(|(k, _)| *k == key) {
+        return Some(v);
+    }
+    let s = deref(root, s);
+    s.get("additionalProperties").filter(|a| a.is_object()).or_else(|| {
+        s.get("anyOf")?
+            .as_array()?
+            .iter()
+            .find_map(|alt| deref(root, alt).get("additionalProperties").filter(|a| a.is_object()))
+    })
+}
+
+/// The schema of the items of a list of schema `s`.
+fn items<'a>(root: &'a Value, s: &'a Value) -> Option<&'a Value> {
+    let s = deref(root, s);
+    s.get("items")
+        .or_else(|| s.get("anyOf")?.as_array()?.iter().find_map(|alt| deref(root, alt).get("items")))
+}
+
+/// Every key of a parsed file that the format does not have: its span, its name, and the keys
+/// allowed beside it. Serde stops at the first unknown key; this finds all of them.
+pub fn unknown_keys(doc: &toml::de::DeTable<'_>) -> Vec<(std::ops::Range<usize>, String, Vec<String>)> {
+    let root = schema();
+    let mut out = Vec::new();
+    unknown_in_table(&root, &root, doc, &mut out);
+    out
+}
+
+type Unknown = Vec<(std::ops::Range<usize>, String, Vec<String>)>;
+
+fn unknown_in_table(root: &Value, s: &Value, t: &toml::de::DeTable<'_>, out: &mut Unknown) {
+    let (closed, _) = table_keys(root, s);
+    for (k, v) in t.iter() {
+        let name = k.get_ref().as_ref();
+        if let Some(allowed) = &closed {
+            if !allowed.contains(&name) {
+                out.push((k.span(), name.to_string(), allowed.iter().map(|a| a.to_string()).collect()));
+                continue;
+            }
+        }
+        if let Some(cs) = child(root, s, name) {
+            unknown_in_value(root, cs, v.get_ref(), out);
+        }
+    }
+}
+
+fn unknown_in_value(root: &Value, s: &Value, v: &toml::de::DeValue<'_>, out: &mut Unknown) {
+    match v {
+        toml::de::DeValue::Table(t) => unknown_in_table(root, s, t, out),
+        toml::de::DeValue::Array(a) => {
+            if let Some(is) = items(root, s) {
+                for x in a.iter() {
+                    unknown_in_value(root, is, x.get_ref(), out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
 /// One row of the key reference: a key's path (`nodes.NAME.routes[].via`), its type in words
 /// and its description.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -296,6 +376,14 @@ mod tests {
         find("nodes.NAME.routes[].via[].weight");
         find("nodes.NAME.seccomp.allow[].errno");
         find("links[].a_to_b.delay");
+        let doc = toml::de::DeTable::parse(
+            "nmae = 1\n[nodes.a]\nknid = 1\nroutes = [{ to = \"default\", gw = 1 }]\nsysctls = { x = 1 }\n\
+             seccomp = { default = \"allow\", alow = [] }\n[[links]]\nendpoints = []\nadress = 1\n",
+        )
+        .unwrap();
+        let mut unknown: Vec<String> = unknown_keys(doc.get_ref()).into_iter().map(|(_, k, _)| k).collect();
+        unknown.sort();
+        assert_eq!(unknown, ["adress", "alow", "gw", "knid", "nmae"]);
         assert_eq!(undescribed(&s), Vec::<String>::new());
     }
 }

@@ -80,11 +80,23 @@ fn what_depends_on_a_broken_item_is_not_reported_again() {
 }
 
 #[test]
-fn a_misspelt_key_is_answered_with_the_key_it_resembles() {
-    let path = file("typo.toml", "nmae = \"typo\"\n[nodes.a]\n");
-    let o = netlab(&["validate", &path.display().to_string()]);
+fn every_misspelt_key_is_answered_with_the_key_it_resembles() {
+    let path = file(
+        "typo.toml",
+        "nmae = \"typo\"\n[nodes.a]\nknid = \"netns\"\nroutes = [{ to = \"default\", gw = \"10.0.0.1\" }]\n",
+    );
+    let p = path.display().to_string();
+    let o = netlab(&["validate", &p]);
     let err = text(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{}", show(&o));
-    assert!(err.contains("unknown key 'nmae'"), "{err}");
-    assert!(err.contains("did you mean 'name'?"), "{err}");
+    for (pos, key, hint) in [
+        (":1:1", "'nmae'", "did you mean 'name'?"),
+        (":3:1", "'knid'", "did you mean 'kind'?"),
+        (":4:29", "'gw'", "remove it; the keys allowed here are 'dev', 'metric', 'to', 'via'"),
+    ] {
+        assert!(err.contains(&format!("error: unknown key {key}\n")), "no {key} in:\n{err}");
+        assert!(err.contains(&format!("--> {p}{pos}\n")), "no {pos} in:\n{err}");
+        assert!(err.contains(hint), "no {hint:?} in:\n{err}");
+    }
+    assert!(err.trim_end().ends_with("3 problems"), "{err}");
 }
