@@ -4,6 +4,7 @@
 
 use super::check::resolve_check;
 use super::R;
+use crate::error::Problems;
 use crate::model::duration;
 use crate::model::scenario::{Scenario, Step, EXEC_STEP_TIMEOUT};
 use crate::model::types::*;
@@ -18,52 +19,49 @@ const MAX_STEP_TIME: Duration = Duration::from_secs(3600);
 
 const ACTIONS: &str = "check, link_down, link_up, impair, exec or wait";
 
+/// The scenarios of the file; each problem found goes into `problems` (each step is looked at
+/// even when another failed).
 pub(super) fn resolve_scenarios(
     src: &Source,
     nodes: &BTreeMap<String, Node>,
     links: &[Link],
     raw: &[S<RawScenario>],
-) -> R<Vec<Scenario>> {
+    problems: &mut Problems,
+) -> Vec<Scenario> {
     let mut names = BTreeSet::new();
     let mut out = Vec::new();
     for sc in raw {
         let r = sc.get_ref();
         let name = r.name.get_ref().trim();
         if name.is_empty() {
-            return Err(src.error(
+            problems.push(src.error(
                 r.name.span(),
                 "a scenario's name is empty",
                 "write name = \"r1-r3 fails\"",
             ));
-        }
-        if !names.insert(name.to_string()) {
-            return Err(src.error(
+        } else if !names.insert(name.to_string()) {
+            problems.push(src.error(
                 r.name.span(),
                 format!("a second scenario named \"{name}\""),
                 "give each [[scenario]] a name of its own: `netlab test --scenario NAME` picks one by it",
             ));
         }
         if r.steps.is_empty() {
-            return Err(src.error(
+            problems.push(src.error(
                 sc.span(),
                 format!("scenario \"{name}\" has no steps"),
                 "write steps = [{ link_down = \"r1:eth0\" }, { check = { from = \"h1\", ping = \"10.0.0.2\" }, within = \"20s\" }]",
             ));
         }
-        let steps = r.steps.iter().map(|s| resolve_step(src, nodes, links, s)).collect::<R<Vec<_>>>()?;
-        out.push(Scenario { name: name.to_string(), steps });
+        let steps: Vec<Option<Step>> =
+            r.steps.iter().map(|s| problems.keep(resolve_step(src, nodes, links, s))).collect();
+        out.push(Scenario { name: name.to_string(), steps: steps.into_iter().flatten().collect() });
     }
-    Ok(out)
+    out
 }
 
 fn time(src: &Source, key: &str, v: &S<toml::Value>, min: Duration) -> R<Duration> {
-    duration::parse_value(v.get_ref()).and_then(|d| duration::within(d, min, MAX_STEP_TIME)).map_err(|why| {
-        src.error(
-            v.span(),
-            format!("{key} {} {why}", src.text.get(v.span()).unwrap_or("").trim()),
-            format!("write {key} = \"20s\" (at most an hour)"),
-        )
-    })
+    duration::of_file(src, key, v, min, MAX_STEP_TIME, "20s")
 }
 
 /// `NODE:IFACE` naming one end of one of the lab's links.
@@ -296,6 +294,15 @@ steps = [
             matches!(&s.steps[2], Step::Check { check, within: None } if check.timeout == Duration::from_secs(1) && !check.expect_ok)
         );
         assert!(matches!(&s.steps[5], Step::Exec { expect_exit: 1, .. }));
+    }
+
+    #[test]
+    fn every_bad_step_is_reported_at_once() {
+        let e = error(
+            "[[scenario]]\nname = \"s\"\nsteps = [{ link_down = \"r1:eth9\" }, { wait = \"soon\" }]\n[[scenario]]\nname = \"s\"\nsteps = [{ wait = \"1s\" }]\n",
+            10,
+        );
+        assert!(e.contains("r1:eth9") && e.contains("wait \"soon\"") && e.contains("second scenario"), "{e}");
     }
 
     #[test]
