@@ -4,10 +4,14 @@
 
 use crate::backend::{Probes, System};
 use crate::error::Result;
-use crate::model::{self, Probe};
+use crate::model::{self, Check, PingPair, Probe, Throughput};
 use crate::plan::Plan;
+use futures::StreamExt;
 use serde::Serialize;
 use std::time::{Duration, Instant};
+
+/// How many pings of one `ping_all` are in flight at once (each holds a thread).
+const PING_ALL_IN_FLIGHT: usize = 32;
 
 /// The outcome of one check.
 #[derive(Debug, Clone, Serialize)]
@@ -16,25 +20,23 @@ pub struct CheckResult {
     pub from: String,
     pub target: String,
     pub expect_ok: bool,
-    /// Whether the probe reached its target.
+    /// Whether the probe reached its target (for `ping_all` with `expect = "fail"`: whether
+    /// any pair did; for a throughput check: whether the rate was within its bounds).
     pub ok: bool,
-    /// Why the probe failed, when it did.
+    /// What the probe saw: why it failed, which pairs did not answer, the rate measured.
     pub detail: Option<String>,
+    /// A throughput check's measured rate, as "94.2 Mbit/s".
+    pub measured: Option<String>,
+    /// From the check's own start to its own end.
     pub elapsed: Duration,
+    /// The 1-based line of the check's table in the lab's file.
+    pub line: usize,
 }
 
 impl CheckResult {
     /// Whether what happened is what the file expected.
     pub fn passed(&self) -> bool {
         self.ok == self.expect_ok
-    }
-}
-
-fn target(p: &Probe) -> String {
-    match p {
-        Probe::Ping(ip) => format!("ping {ip}"),
-        Probe::Connect(sa) => format!("connect {sa}"),
-        Probe::ConnectUdp(sa) => format!("connect_udp {sa}"),
     }
 }
 
@@ -61,18 +63,141 @@ pub async fn prepare<S: System>(sys: &S, lab: &model::Lab, reconcile: bool) -> R
 
 /// Runs every check of the lab concurrently and returns the results in file order.
 pub async fn run_checks<S: Probes>(sys: &S, lab: &model::Lab) -> Vec<CheckResult> {
-    futures::future::join_all(lab.checks.iter().map(|c| async move {
-        let started = Instant::now();
-        let outcome = sys.probe(&lab.nodes[&c.from].ns, &c.probe, c.timeout).await;
-        CheckResult {
-            name: c.name.clone(),
-            from: c.from.clone(),
-            target: target(&c.probe),
-            expect_ok: c.expect_ok,
-            ok: outcome.is_ok(),
-            detail: outcome.err(),
-            elapsed: started.elapsed(),
+    futures::future::join_all(lab.checks.iter().map(|c| run_check(sys, lab, c))).await
+}
+
+/// Runs one check, timed from its own start to its own end.
+pub async fn run_check<S: Probes>(sys: &S, lab: &model::Lab, c: &Check) -> CheckResult {
+    let started = Instant::now();
+    let (ok, detail, measured) = match &c.probe {
+        Probe::PingAll { pairs, .. } => {
+            let (ok, detail) = ping_all(sys, lab, pairs, c.timeout, c.expect_ok).await;
+            (ok, Some(detail), None)
         }
+        Probe::Throughput(t) => {
+            let to = &lab.nodes[&t.to_node].ns;
+            match sys.throughput(&lab.nodes[&c.from].ns, to, t, c.timeout).await {
+                Ok(bps) => {
+                    let (ok, detail) = within(bps, t);
+                    (ok, Some(detail), Some(rate_text(bps)))
+                }
+                Err(e) => (false, Some(e), None),
+            }
+        }
+        single => {
+            let outcome = sys.probe(&lab.nodes[&c.from].ns, single, c.timeout).await;
+            (outcome.is_ok(), outcome.err(), None)
+        }
+    };
+    CheckResult {
+        name: c.name.clone(),
+        from: c.from.clone(),
+        target: c.probe.to_string(),
+        expect_ok: c.expect_ok,
+        ok,
+        detail,
+        measured,
+        elapsed: started.elapsed(),
+        line: c.line,
+    }
+}
+
+/// Every pair at once (bounded), like Mininet's pingall. With `expect_ok` the check is ok
+/// when every pair answers, and the detail names those that did not; otherwise (a check of
+/// isolation) it is ok when any pair answers, and the detail names those that did.
+async fn ping_all<S: Probes>(
+    sys: &S,
+    lab: &model::Lab,
+    pairs: &[PingPair],
+    timeout: Duration,
+    expect_ok: bool,
+) -> (bool, String) {
+    let outcomes: Vec<Result<(), String>> = futures::stream::iter(pairs.iter().map(|p| {
+        let ns = &lab.nodes[&p.from].ns;
+        let probe = Probe::Ping(p.to);
+        async move { sys.probe(ns, &probe, timeout).await }
     }))
-    .await
+    .buffered(PING_ALL_IN_FLIGHT)
+    .collect()
+    .await;
+    let answered = outcomes.iter().filter(|o| o.is_ok()).count();
+    let total = pairs.len();
+    let pair = |p: &PingPair| format!("{} → {} ({}:{})", p.from, p.to, p.to_node, p.to_iface);
+    if expect_ok {
+        let failed: Vec<String> = pairs
+            .iter()
+            .zip(&outcomes)
+            .filter_map(|(p, o)| o.as_ref().err().map(|e| format!("{}: {e}", pair(p))))
+            .collect();
+        let summary = format!("{answered}/{total} pairs answered");
+        if failed.is_empty() {
+            (true, summary)
+        } else {
+            (false, format!("{summary}; {}", failed.join("; ")))
+        }
+    } else {
+        let reached: Vec<String> =
+            pairs.iter().zip(&outcomes).filter(|(_, o)| o.is_ok()).map(|(p, _)| pair(p)).collect();
+        let summary = format!("{answered}/{total} pairs answered");
+        if reached.is_empty() {
+            (false, summary)
+        } else {
+            (true, format!("{summary}; {} answered", reached.join("; ")))
+        }
+    }
+}
+
+/// Whether `bps` is within the check's bounds, and the rate with the bound it broke.
+pub fn within(bps: u64, t: &Throughput) -> (bool, String) {
+    let rate = rate_text(bps);
+    match (t.min, t.max) {
+        (Some(min), _) if bps < min => (false, format!("{rate}, below min {}", rate_text(min))),
+        (_, Some(max)) if bps > max => (false, format!("{rate}, above max {}", rate_text(max))),
+        _ => (true, rate),
+    }
+}
+
+/// A rate in bits per second as people read one: "94.2 Mbit/s".
+pub fn rate_text(bps: u64) -> String {
+    let v = bps as f64;
+    if v >= 1e9 {
+        format!("{:.2} Gbit/s", v / 1e9)
+    } else if v >= 1e6 {
+        format!("{:.1} Mbit/s", v / 1e6)
+    } else {
+        format!("{:.1} kbit/s", v / 1e3)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Transport;
+
+    fn t(min: Option<u64>, max: Option<u64>) -> Throughput {
+        Throughput {
+            to_node: "b".into(),
+            to: "10.0.0.2".parse().unwrap(),
+            port: 5201,
+            proto: Transport::Tcp,
+            min,
+            max,
+            duration: Duration::from_secs(1),
+        }
+    }
+
+    #[test]
+    fn a_rate_is_within_its_bounds_or_says_which_it_broke() {
+        assert_eq!(within(94_200_000, &t(Some(50_000_000), None)), (true, "94.2 Mbit/s".into()));
+        assert_eq!(
+            within(94_200_000, &t(Some(300_000_000), None)),
+            (false, "94.2 Mbit/s, below min 300.0 Mbit/s".into())
+        );
+        assert_eq!(
+            within(2_500_000_000, &t(None, Some(1_000_000_000))),
+            (false, "2.50 Gbit/s, above max 1.00 Gbit/s".into())
+        );
+        assert!(within(1_000_000_000, &t(Some(1_000_000_000), Some(1_000_000_000))).0);
+        assert_eq!(rate_text(512_000), "512.0 kbit/s");
+    }
 }

@@ -267,12 +267,29 @@ pub struct RawShape {
 #[serde(deny_unknown_fields)]
 pub struct RawCheck {
     pub name: Option<S<String>>,
-    pub from: S<String>,
+    /// Required by every probe but `ping_all`.
+    pub from: Option<S<String>>,
     pub ping: Option<S<String>>,
     pub connect: Option<S<String>>,
     pub connect_udp: Option<S<String>>,
+    /// `true` or a list of node names.
+    pub ping_all: Option<S<toml::Value>>,
+    pub throughput: Option<S<RawThroughput>>,
     pub expect: Option<S<String>>,
     pub timeout: Option<S<toml::Value>>,
+}
+
+/// `throughput = { to = "b", min = "50mbit", max = "200mbit", duration = "2s", port = 5201, proto = "tcp" }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawThroughput {
+    /// A node name or one of a node's addresses.
+    pub to: S<String>,
+    pub min: Option<S<String>>,
+    pub max: Option<S<String>>,
+    pub duration: Option<S<toml::Value>>,
+    pub port: Option<S<i64>>,
+    pub proto: Option<S<String>>,
 }
 
 /// One entry of `nat`: exactly one of the three kinds.

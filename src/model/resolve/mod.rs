@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 
 use addr::check_addresses;
-use check::resolve_check;
+use check::resolve_checks;
 use link::resolve_link;
 use node::resolve_node;
 use route::resolve_routes;
@@ -153,10 +153,7 @@ pub fn resolve(src: &Source, raw: RawTopo) -> R<Lab> {
         node.firewall = fw;
     }
 
-    let mut checks = Vec::new();
-    for c in &raw.check {
-        checks.push(resolve_check(src, &nodes, c)?);
-    }
+    let checks = resolve_checks(src, &nodes, &links, &raw.check)?;
 
     let file = std::path::absolute(&src.path).unwrap_or_else(|_| src.path.clone());
     Ok(Lab { name, prefix, file, nodes, links, checks })
