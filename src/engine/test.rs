@@ -61,9 +61,30 @@ pub async fn prepare<S: System>(sys: &S, lab: &model::Lab, reconcile: bool) -> R
     Ok(Prepared::BroughtUp(report))
 }
 
-/// Runs every check of the lab concurrently and returns the results in file order.
+/// Runs the lab's checks and returns the results in file order. They run concurrently, but
+/// for throughput checks: those run one after another (beside the rest), so that no two
+/// measures share a link or a sink's port.
 pub async fn run_checks<S: Probes>(sys: &S, lab: &model::Lab) -> Vec<CheckResult> {
-    futures::future::join_all(lab.checks.iter().map(|c| run_check(sys, lab, c))).await
+    let measures = lab.checks.iter().filter(|c| matches!(c.probe, Probe::Throughput(_)));
+    let one_by_one = async {
+        let mut out = Vec::new();
+        for c in measures {
+            out.push(run_check(sys, lab, c).await);
+        }
+        out
+    };
+    let others = lab.checks.iter().filter(|c| !matches!(c.probe, Probe::Throughput(_)));
+    let at_once = futures::future::join_all(others.map(|c| run_check(sys, lab, c)));
+    let (measured, rest) = futures::future::join(one_by_one, at_once).await;
+    let (mut measured, mut rest) = (measured.into_iter(), rest.into_iter());
+    lab.checks
+        .iter()
+        .map(|c| match c.probe {
+            Probe::Throughput(_) => measured.next(),
+            _ => rest.next(),
+        })
+        .map(|r| r.expect("one result per check"))
+        .collect()
 }
 
 /// Runs one check, timed from its own start to its own end.
@@ -184,6 +205,51 @@ mod tests {
             max,
             duration: Duration::from_secs(1),
         }
+    }
+
+    /// a and b on a link, c on none: a throughput check (first in the file, run apart from
+    /// the others), two ping_alls and a ping.
+    const THREE: &str = r#"
+name = "t"
+[nodes.a]
+[nodes.b]
+[nodes.c]
+[[links]]
+endpoints = ["a:eth0", "b:eth0"]
+addresses = ["10.0.0.1/24", "10.0.0.2/24"]
+[[check]]
+name = "measure"
+from = "a"
+throughput = { to = "b", min = "1mbit" }
+[[check]]
+ping_all = ["a", "b"]
+[[check]]
+ping_all = ["a", "b", "c"]
+expect = "fail"
+[[check]]
+name = "isolated"
+from = "c"
+ping = "10.0.0.1"
+expect = "fail"
+"#;
+
+    #[test]
+    fn results_come_in_file_order_with_ping_all_over_every_pair() {
+        let fake = crate::backend::fake::Fake::default();
+        let lab = model::Lab::parse(std::path::Path::new("/nonexistent/t.toml"), THREE).unwrap();
+        futures::executor::block_on(super::super::up::up(&fake, &lab, Default::default(), &|_| {}, &|| {}))
+            .unwrap();
+        let r = futures::executor::block_on(run_checks(&fake, &lab));
+        let names: Vec<&str> = r.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["measure", "ping_all a, b", "ping_all a, b, c", "isolated"]);
+        // The fake carries no bytes: the measure fails, and says why.
+        assert!(!r[0].passed() && r[0].detail.as_deref() == Some("the fake machine carries no traffic"));
+        assert!(r[1].passed() && r[1].detail.as_deref() == Some("2/2 pairs answered"), "{:?}", r[1]);
+        // c has no address, so it only pings: its pairs answer in the fake (which routes
+        // anything to any address that is up), so the isolation this check expects is broken.
+        assert!(!r[2].passed(), "{:?}", r[2]);
+        assert!(r[2].detail.as_deref().unwrap().starts_with("4/4 pairs answered; a → 10.0.0.2 (b:eth0)"));
+        assert_eq!((r[0].line, r[3].line), (9, 18));
     }
 
     #[test]

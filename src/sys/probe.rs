@@ -155,9 +155,5 @@ fn udp(sa: SocketAddr, timeout: Duration) -> Result<(), Failure> {
             Err(e) => other = Some(describe(e)),
         }
     }
-    Err(if refused {
-        "refused (port unreachable)".into()
-    } else {
-        other.unwrap_or_else(|| "no answer".into())
-    })
+    Err(if refused { "refused".into() } else { other.unwrap_or_else(|| "no answer".into()) })
 }

@@ -6,6 +6,7 @@
 mod support;
 
 mod binding;
+mod check_kinds;
 mod checks;
 mod confine;
 mod converge;

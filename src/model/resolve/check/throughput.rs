@@ -77,6 +77,8 @@ pub(super) fn resolve(
         v.as_ref()
             .map(|r| {
                 shape::parse_rate(r.get_ref()).map_err(|why| {
+                    // The parser's own advice is the hint below.
+                    let why = why.split("; ").next().unwrap_or_default();
                     src.error(
                         r.span(),
                         format!("throughput {key}: {why}"),
