@@ -54,12 +54,16 @@ async fn up_and_check<S: System>(
                     lab: &lab.name,
                     file: &shown,
                     results: &[],
-                    up_error: Some(why.trim_start_matches("netlab: ")),
+                    up_error: Some(&why),
                     skipped: &skipped,
                     wall: started.elapsed(),
                     timestamp: &timestamp(),
                 };
-                write_report(path, &run)?;
+                // The failed up is the error to report; a report that cannot be written too
+                // is said on the side.
+                if let Err(w) = write_report(path, &run) {
+                    eprintln!("netlab: {w}");
+                }
             }
             return Err(e);
         }
