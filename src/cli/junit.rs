@@ -108,13 +108,11 @@ pub fn report(run: &Run) -> String {
                 esc(&why)
             );
         }
-        let _ = writeln!(
-            x,
-            "      <system-out>{} from {}: {}</system-out>",
-            esc(&r.target),
-            esc(&r.from),
-            esc(&why)
-        );
+        // A kept capture first, as Jenkins' and GitLab's attachment of a file to a case.
+        let attachment =
+            r.pcap.as_ref().map(|p| format!("[[ATTACHMENT|{}]]\n", p.display())).unwrap_or_default();
+        let out = format!("{attachment}{} from {}: {why}", r.target, r.from);
+        let _ = writeln!(x, "      <system-out>{}</system-out>", esc(&out));
         let _ = writeln!(x, "    </testcase>");
     }
     x.push_str("  </testsuite>\n</testsuites>\n");
@@ -136,6 +134,7 @@ mod tests {
             measured: None,
             elapsed: Duration::from_millis(5),
             line: 12,
+            pcap: None,
         }
     }
 
@@ -165,6 +164,21 @@ mod tests {
         // The suite's time is the run's wall time, not the sum of the cases'.
         assert!(x.contains("time=\"0.007\" timestamp="));
         assert!(x.ends_with("</testsuites>\n"));
+    }
+
+    #[test]
+    fn a_kept_capture_is_an_attachment_with_the_probe_detail() {
+        let mut failed = result("c", true, false, Some("no answer"));
+        failed.pcap = Some("/tmp/caps/c.pcapng".into());
+        let x = report(&run(&[failed], None));
+        assert!(
+            x.contains("<system-out>[[ATTACHMENT|/tmp/caps/c.pcapng]]\nping 10.0.0.2 from h1: expected ok, got fail (no answer)</system-out>"),
+            "{x}"
+        );
+        // With --pcap-all a passed check keeps its capture too.
+        let mut passed = result("d", true, true, None);
+        passed.pcap = Some("/tmp/caps/d.pcapng".into());
+        assert!(report(&run(&[passed], None)).contains("<system-out>[[ATTACHMENT|/tmp/caps/d.pcapng]]\nping"));
     }
 
     #[test]

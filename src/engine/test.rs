@@ -2,12 +2,14 @@
 //! `[[check]]`s run. Each probe runs natively from inside its node's network namespace, all of
 //! them at once, each bounded by its timeout and timed from its own start to its own end.
 
-use crate::backend::{Probes, System};
+use crate::backend::{Capture, Probes, System};
 use crate::error::Result;
 use crate::model::{self, Check, PingPair, Probe, Throughput};
 use crate::plan::Plan;
 use futures::StreamExt;
 use serde::Serialize;
+use std::future::Future;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// How many pings of one `ping_all` are in flight at once (each holds a thread).
@@ -31,6 +33,8 @@ pub struct CheckResult {
     pub elapsed: Duration,
     /// The 1-based line of the check's table in the lab's file.
     pub line: usize,
+    /// The capture of the check's packets, kept (`netlab test --pcap`).
+    pub pcap: Option<PathBuf>,
 }
 
 impl CheckResult {
@@ -61,28 +65,36 @@ pub async fn prepare<S: System>(sys: &S, lab: &model::Lab, reconcile: bool) -> R
     Ok(Prepared::BroughtUp(report))
 }
 
-/// Runs the lab's checks and returns the results in file order. They run concurrently, but
-/// for throughput checks: those run one after another (beside the rest), so that no two
-/// measures share a link or a sink's port.
+/// Runs the lab's checks and returns the results in file order.
 pub async fn run_checks<S: Probes>(sys: &S, lab: &model::Lab) -> Vec<CheckResult> {
-    let measures = lab.checks.iter().filter(|c| matches!(c.probe, Probe::Throughput(_)));
+    in_turns(&lab.checks, |_, c| run_check(sys, lab, c)).await
+}
+
+/// Runs `run` on every check (with its index) and returns the results in file order. The
+/// checks run concurrently, but for throughput checks: those run one after another (beside
+/// the rest), so that no two measures share a link or a sink's port.
+async fn in_turns<'a, F, Fut>(checks: &'a [Check], run: F) -> Vec<CheckResult>
+where
+    F: Fn(usize, &'a Check) -> Fut,
+    Fut: Future<Output = CheckResult>,
+{
+    let measure = |c: &Check| matches!(c.probe, Probe::Throughput(_));
+    let run = &run;
     let one_by_one = async {
         let mut out = Vec::new();
-        for c in measures {
-            out.push(run_check(sys, lab, c).await);
+        for (i, c) in checks.iter().enumerate().filter(|(_, c)| measure(c)) {
+            out.push(run(i, c).await);
         }
         out
     };
-    let others = lab.checks.iter().filter(|c| !matches!(c.probe, Probe::Throughput(_)));
-    let at_once = futures::future::join_all(others.map(|c| run_check(sys, lab, c)));
+    let at_once = futures::future::join_all(
+        checks.iter().enumerate().filter(|(_, c)| !measure(c)).map(|(i, c)| run(i, c)),
+    );
     let (measured, rest) = futures::future::join(one_by_one, at_once).await;
     let (mut measured, mut rest) = (measured.into_iter(), rest.into_iter());
-    lab.checks
+    checks
         .iter()
-        .map(|c| match c.probe {
-            Probe::Throughput(_) => measured.next(),
-            _ => rest.next(),
-        })
+        .map(|c| if measure(c) { measured.next() } else { rest.next() })
         .map(|r| r.expect("one result per check"))
         .collect()
 }
@@ -120,6 +132,7 @@ pub async fn run_check<S: Probes>(sys: &S, lab: &model::Lab, c: &Check) -> Check
         measured,
         elapsed: started.elapsed(),
         line: c.line,
+        pcap: None,
     }
 }
 
@@ -188,6 +201,94 @@ pub fn rate_text(bps: u64) -> String {
     } else {
         format!("{:.1} kbit/s", v / 1e3)
     }
+}
+
+/// Where `netlab test --pcap DIR` keeps the captures of checks.
+#[derive(Debug, Clone)]
+pub struct PcapDir {
+    /// An absolute path: the JUnit report names the files by it.
+    pub dir: PathBuf,
+    /// Keep the captures of checks that passed too (`--pcap-all`).
+    pub keep_all: bool,
+}
+
+/// Runs the checks as [`run_checks`] does, each captured while it runs on every interface of
+/// its node and of the node its target address belongs to, into `DIR/NAME.pcapng`; the file
+/// of a check that passed is removed unless `keep_all`.
+pub async fn run_checks_captured<S: Probes + Capture>(
+    sys: &S,
+    lab: &model::Lab,
+    pcap: &PcapDir,
+) -> Vec<CheckResult> {
+    let files = crate::capture::name::file_names(lab.checks.iter().map(|c| c.name.as_str()));
+    let files = &files;
+    in_turns(&lab.checks, |i, c| async move {
+        let path = pcap.dir.join(&files[i]);
+        let capture = start_capture(sys, lab, c, &path);
+        let mut r = run_check(sys, lab, c).await;
+        let kept = capture.and_then(|cap| cap.stop().map(drop)).map_err(|e| e.to_string());
+        match kept {
+            Ok(()) if r.passed() && !pcap.keep_all => {
+                let _ = std::fs::remove_file(&path);
+            }
+            Ok(()) => r.pcap = Some(path),
+            Err(e) => {
+                let _ = std::fs::remove_file(&path);
+                let d = r.detail.take().map(|d| format!("{d}; ")).unwrap_or_default();
+                r.detail = Some(format!("{d}no capture: {e}"));
+            }
+        }
+        r
+    })
+    .await
+}
+
+/// The node whose link address is `ip`, if one is.
+fn node_with(lab: &model::Lab, ip: std::net::IpAddr) -> Option<&str> {
+    lab.links
+        .iter()
+        .flat_map(|l| [&l.a, &l.b])
+        .find(|e| e.addrs.iter().any(|a| a.ip() == ip))
+        .map(|e| e.node.as_str())
+}
+
+/// The nodes whose interfaces a check's capture covers: its own and its target's; for
+/// ping_all, every node it lists.
+fn captured_nodes<'a>(lab: &'a model::Lab, c: &'a Check) -> Vec<&'a str> {
+    let mut nodes = vec![c.from.as_str()];
+    let other = match &c.probe {
+        Probe::Ping(ip) => node_with(lab, *ip),
+        Probe::Connect(sa) | Probe::ConnectUdp(sa) => node_with(lab, sa.ip()),
+        Probe::Throughput(t) => Some(t.to_node.as_str()),
+        Probe::PingAll { nodes: listed, .. } => return listed.iter().map(String::as_str).collect(),
+    };
+    nodes.extend(other.filter(|n| *n != c.from));
+    nodes
+}
+
+/// Starts capturing check `c`'s packets into `path`: every interface of its node, and of its
+/// target's node, named `NODE:IFACE` in the file.
+fn start_capture<S: Capture>(
+    sys: &S,
+    lab: &model::Lab,
+    c: &model::Check,
+    path: &Path,
+) -> Result<super::capture::Capturing<std::fs::File>> {
+    use super::capture::{interfaces, Capturing, Options};
+    let nodes = captured_nodes(lab, c);
+    let opts = Options::default();
+    let (mut taps, mut names) = (Vec::new(), Vec::new());
+    for n in nodes {
+        let ns = &lab.nodes[n].ns;
+        let ifaces = interfaces(sys, n, ns, None)?;
+        taps.push((sys.tap(ns, &ifaces, opts.snaplen, None)?, names.len() as u32));
+        names.extend(ifaces.iter().map(|i| format!("{n}:{i}")));
+    }
+    let file = std::fs::File::create(path)
+        .map_err(|e| crate::error::Error::Write { path: path.display().to_string(), source: e })?;
+    let writer = crate::capture::pcapng::Writer::new(file, opts.format, &names, opts.snaplen)
+        .map_err(|e| crate::error::Error::Write { path: path.display().to_string(), source: e })?;
+    Ok(Capturing::start(taps, writer, &opts))
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 mod support;
 
 mod binding;
+mod capture;
 mod check_kinds;
 mod checks;
 mod confine;
