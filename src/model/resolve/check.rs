@@ -5,6 +5,7 @@ mod ping_all;
 mod throughput;
 
 use super::R;
+use crate::error::Problems;
 use crate::model::duration;
 use crate::model::types::*;
 use crate::spec::raw::{RawCheck, S};
@@ -19,17 +20,19 @@ const MAX_CHECK_TIMEOUT: Duration = Duration::from_secs(300);
 /// The probe keys of a check, of which it takes exactly one.
 const PROBE_KEYS: &str = "ping, connect, connect_udp, ping_all, throughput";
 
-/// Every check of the file, in file order; two checks of one name are refused at the second.
+/// Every check of the file that resolves, in file order; the errors of the others are kept
+/// in `problems`, and two checks of one name are refused at the second.
 pub(super) fn resolve_checks(
     src: &Source,
     nodes: &BTreeMap<String, Node>,
     links: &[Link],
-    raw: &[S<RawCheck>],
-) -> R<Vec<Check>> {
+    raw: &[&S<RawCheck>],
+    problems: &mut Problems,
+) -> Vec<Check> {
     let mut checks: Vec<Check> = Vec::with_capacity(raw.len());
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     for c in raw {
-        let check = resolve_check(src, nodes, links, c)?;
+        let Some(check) = problems.keep(resolve_check(src, nodes, links, c)) else { continue };
         if let Some(first) = seen.get(&check.name) {
             let span = c.get_ref().name.as_ref().map(|n| n.span()).unwrap_or(c.span());
             let hint = if c.get_ref().name.is_some() {
@@ -38,16 +41,17 @@ pub(super) fn resolve_checks(
                 "this check repeats an earlier one: remove it, or give it a name = \"...\" of its own"
                     .to_string()
             };
-            return Err(src.error(
+            problems.push(src.error(
                 span,
                 format!("a check named \"{}\" is already on line {first}", check.name),
                 hint,
             ));
+            continue;
         }
         seen.insert(check.name.clone(), check.line);
         checks.push(check);
     }
-    Ok(checks)
+    checks
 }
 
 /// One check table (a `[[check]]` entry, or a check inlined in another table).
@@ -118,15 +122,7 @@ pub(crate) fn resolve_check(
     let name = rc.name.as_ref().map(|n| n.get_ref().clone()).unwrap_or_else(|| default_name(&from, &probe));
     let timeout = match &rc.timeout {
         None => CHECK_TIMEOUT,
-        Some(t) => duration::parse_value(t.get_ref())
-            .and_then(|d| duration::within(d, Duration::from_millis(1), MAX_CHECK_TIMEOUT))
-            .map_err(|why| {
-                src.error(
-                    t.span(),
-                    format!("timeout {} {why}", src.text.get(t.span()).unwrap_or("").trim()),
-                    "write a timeout between 1ms and 300s, such as timeout = \"500ms\", \"3s\" or 3 (seconds)",
-                )
-            })?,
+        Some(t) => duration::of_file(src, "timeout", t, Duration::from_millis(1), MAX_CHECK_TIMEOUT, "3s")?,
     };
     Ok(Check { name, from, probe, expect_ok, timeout, line })
 }
@@ -159,7 +155,14 @@ fn resolve_from(src: &Source, nodes: &BTreeMap<String, Node>, c: &S<RawCheck>) -
         None => Err(src.error(
             f.span(),
             format!("check from node \"{from}\", which is not declared"),
-            format!("use one of: {}", known()),
+            format!(
+                "{}use one of: {}",
+                crate::spec::suggest::did_you_mean(
+                    from,
+                    nodes.values().filter(|n| n.kind != NodeKind::Switch).map(|n| n.name.as_str())
+                ),
+                known()
+            ),
         )),
         Some(n) if n.kind == NodeKind::Switch => Err(src.error(
             f.span(),

@@ -103,15 +103,9 @@ pub(super) fn resolve(
     }
     let duration = match &rt.duration {
         None => DEFAULT_DURATION,
-        Some(d) => duration::parse_value(d.get_ref())
-            .and_then(|v| duration::within(v, Duration::from_millis(100), Duration::from_secs(60)))
-            .map_err(|why| {
-                src.error(
-                    d.span(),
-                    format!("throughput duration {} {why}", src.text.get(d.span()).unwrap_or("").trim()),
-                    "write a duration between 100ms and 60s, such as duration = \"2s\"",
-                )
-            })?,
+        Some(d) => {
+            duration::of_file(src, "duration", d, Duration::from_millis(100), Duration::from_secs(60), "2s")?
+        }
     };
     let port = match &rt.port {
         None => DEFAULT_PORT,
