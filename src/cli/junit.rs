@@ -1,10 +1,13 @@
-//! JUnit XML for `netlab test --junit`: one testsuite for the lab's checks, one testcase per
-//! check, a failure element with the reason for each check that did not go as expected; then
-//! one testsuite per scenario, one testcase per step.
+//! JUnit XML for `netlab test --junit`: one testsuite per lab, one testcase per check (with
+//! the `file` and `line` of its `[[check]]`, its time from its own start to its own end, and
+//! what the probe saw in `<system-out>`), a failure element for each check that did not go as
+//! expected, and an error case when the lab could not be brought up (its checks then skipped);
+//! then one testsuite per scenario (`LAB: scenario NAME`), one testcase per step.
 
 use crate::engine::scenario::ScenarioResult;
 use crate::engine::test::CheckResult;
 use std::fmt::Write;
+use std::time::Duration;
 
 fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -30,80 +33,108 @@ fn word(ok: bool) -> &'static str {
     }
 }
 
-/// The report of lab `lab`'s checks, then its scenarios; `timestamp` is ISO 8601. The checks
-/// are one testsuite, each scenario another (`LAB: scenario NAME`), one testcase per step.
-pub fn report(lab: &str, results: &[CheckResult], scenarios: &[ScenarioResult], timestamp: &str) -> String {
-    let failures = results.iter().filter(|r| !r.passed()).count();
-    let total: f64 = results.iter().map(|r| r.elapsed.as_secs_f64()).sum();
-    let mut suites = String::new();
-    let (mut all_tests, mut all_failures, mut all_time) = (results.len(), failures, total);
-    if !results.is_empty() || scenarios.is_empty() {
-        let _ = writeln!(
-            suites,
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\" time=\"{total:.3}\" timestamp=\"{}\">",
-            esc(lab),
-            results.len(),
-            esc(timestamp)
-        );
-        for r in results {
-            check_case(&mut suites, lab, r);
-        }
-        suites.push_str("  </testsuite>\n");
-    }
-    for sc in scenarios {
-        let (tests, failed, time) = scenario_suite(&mut suites, lab, sc, timestamp);
-        all_tests += tests;
-        all_failures += failed;
-        all_time += time;
+/// One run of a lab's checks, as the report tells it.
+pub struct Run<'a> {
+    pub lab: &'a str,
+    /// The lab's file, as the user named it.
+    pub file: &'a str,
+    pub results: &'a [CheckResult],
+    /// Why the lab could not be brought up, when it could not; its checks did not run.
+    pub up_error: Option<&'a str>,
+    /// The checks that did not run, as (name, from, line), when `up_error`.
+    pub skipped: &'a [(String, String, usize)],
+    /// Wall time of the run (the checks run at once: not the sum of their times).
+    pub wall: Duration,
+    /// ISO 8601.
+    pub timestamp: &'a str,
+    /// The scenarios run after the checks, each a testsuite of its own.
+    pub scenarios: &'a [ScenarioResult],
+}
+
+pub fn report(run: &Run) -> String {
+    let failures = run.results.iter().filter(|r| !r.passed()).count();
+    let errors = usize::from(run.up_error.is_some());
+    let skipped = run.skipped.len();
+    let tests = run.results.len() + errors + skipped;
+    let wall = run.wall.as_secs_f64();
+    let lab = esc(run.lab);
+    let file = esc(run.file);
+    let mut scenario_suites = String::new();
+    let (mut all_tests, mut all_failures, mut all_skipped) = (tests, failures, skipped);
+    for sc in run.scenarios {
+        let (t, f, s) = scenario_suite(&mut scenario_suites, run.lab, sc, run.timestamp);
+        all_tests += t;
+        all_failures += f;
+        all_skipped += s;
     }
     let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         x,
-        "<testsuites name=\"netlab\" tests=\"{all_tests}\" failures=\"{all_failures}\" errors=\"0\" time=\"{all_time:.3}\">",
+        "<testsuites name=\"netlab\" tests=\"{all_tests}\" failures=\"{all_failures}\" errors=\"{errors}\" skipped=\"{all_skipped}\" time=\"{wall:.3}\">"
     );
-    x.push_str(&suites);
-    x.push_str("</testsuites>\n");
-    x
-}
-
-fn check_case(x: &mut String, lab: &str, r: &CheckResult) {
-    let head = format!(
-        "    <testcase classname=\"netlab.{}.{}\" name=\"{}\" time=\"{:.3}\"",
-        esc(lab),
-        esc(&r.from),
-        esc(&r.name),
-        r.elapsed.as_secs_f64()
+    let _ = writeln!(
+        x,
+        "  <testsuite name=\"{lab}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\" time=\"{wall:.3}\" timestamp=\"{}\" file=\"{file}\">",
+        esc(run.timestamp)
     );
-    if r.passed() {
-        let _ = writeln!(x, "{head}/>");
-    } else {
+    if let Some(e) = run.up_error {
+        let _ = writeln!(
+            x,
+            "    <testcase classname=\"netlab.{lab}\" name=\"up\" file=\"{file}\" time=\"{wall:.3}\">"
+        );
+        let _ = writeln!(x, "      <error message=\"{}\" type=\"up\">netlab up: {}</error>", esc(e), esc(e));
+        let _ = writeln!(x, "    </testcase>");
+    }
+    for (name, from, line) in run.skipped {
+        let _ = writeln!(
+            x,
+            "    <testcase classname=\"netlab.{lab}.{}\" name=\"{}\" file=\"{file}\" line=\"{line}\" time=\"0.000\">",
+            esc(from),
+            esc(name)
+        );
+        let _ = writeln!(x, "      <skipped message=\"the lab did not come up\"/>");
+        let _ = writeln!(x, "    </testcase>");
+    }
+    for r in run.results {
+        let _ = writeln!(
+            x,
+            "    <testcase classname=\"netlab.{lab}.{}\" name=\"{}\" file=\"{file}\" line=\"{}\" time=\"{:.3}\">",
+            esc(&r.from),
+            esc(&r.name),
+            r.line,
+            r.elapsed.as_secs_f64()
+        );
         let why = format!(
             "expected {}, got {}{}",
             word(r.expect_ok),
             word(r.ok),
             r.detail.as_ref().map(|d| format!(" ({d})")).unwrap_or_default()
         );
-        let _ = writeln!(x, "{head}>");
-        let _ = writeln!(
-            x,
-            "      <failure message=\"{}\" type=\"check\">{} from {}: {}</failure>",
-            esc(&why),
-            esc(&r.target),
-            esc(&r.from),
-            esc(&why)
-        );
-        if let Some(p) = &r.pcap {
-            // Jenkins' and GitLab's convention for a file that belongs to a test case.
-            let detail = r.detail.as_ref().map(|d| format!("\n{d}")).unwrap_or_default();
-            let out = format!("[[ATTACHMENT|{}]]{detail}", p.display());
-            let _ = writeln!(x, "      <system-out>{}</system-out>", esc(&out));
+        if !r.passed() {
+            let _ = writeln!(
+                x,
+                "      <failure message=\"{}\" type=\"check\">{} from {}: {}</failure>",
+                esc(&why),
+                esc(&r.target),
+                esc(&r.from),
+                esc(&why)
+            );
         }
+        // A kept capture first, as Jenkins' and GitLab's attachment of a file to a case.
+        let attachment =
+            r.pcap.as_ref().map(|p| format!("[[ATTACHMENT|{}]]\n", p.display())).unwrap_or_default();
+        let out = format!("{attachment}{} from {}: {why}", r.target, r.from);
+        let _ = writeln!(x, "      <system-out>{}</system-out>", esc(&out));
         let _ = writeln!(x, "    </testcase>");
     }
+    x.push_str("  </testsuite>\n");
+    x.push_str(&scenario_suites);
+    x.push_str("</testsuites>\n");
+    x
 }
 
-/// One scenario as a testsuite: (tests, failures, seconds).
-fn scenario_suite(x: &mut String, lab: &str, sc: &ScenarioResult, timestamp: &str) -> (usize, usize, f64) {
+/// One scenario as a testsuite: (tests, failures, skipped).
+fn scenario_suite(x: &mut String, lab: &str, sc: &ScenarioResult, timestamp: &str) -> (usize, usize, usize) {
     let failed =
         sc.steps.iter().filter(|s| s.passed == Some(false)).count() + usize::from(sc.restore_error.is_some());
     let skipped = sc.steps.iter().filter(|s| s.passed.is_none()).count();
@@ -151,13 +182,12 @@ fn scenario_suite(x: &mut String, lab: &str, sc: &ScenarioResult, timestamp: &st
         );
     }
     x.push_str("  </testsuite>\n");
-    (tests, failed, time)
+    (tests, failed, skipped)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     fn result(name: &str, expect_ok: bool, ok: bool, detail: Option<&str>) -> CheckResult {
         CheckResult {
@@ -167,23 +197,39 @@ mod tests {
             expect_ok,
             ok,
             detail: detail.map(str::to_string),
+            measured: None,
             elapsed: Duration::from_millis(5),
+            line: 12,
             pcap: None,
+        }
+    }
+
+    fn run<'a>(results: &'a [CheckResult], up_error: Option<&'a str>) -> Run<'a> {
+        Run {
+            lab: "lan",
+            file: "lan.toml",
+            results,
+            up_error,
+            skipped: &[],
+            scenarios: &[],
+            wall: Duration::from_millis(7),
+            timestamp: "2026-11-26T00:00:00Z",
         }
     }
 
     #[test]
     fn counts_and_failures() {
-        let x = report(
-            "lan",
-            &[result("a <&> \"b\"", true, true, None), result("c", true, false, Some("no answer"))],
-            &[],
-            "2026-11-26T00:00:00Z",
+        let results = [result("a <&> \"b\"", true, true, None), result("c", true, false, Some("no answer"))];
+        let x = report(&run(&results, None));
+        assert!(x.contains("<testsuites name=\"netlab\" tests=\"2\" failures=\"1\" errors=\"0\""));
+        assert!(
+            x.contains("name=\"a &lt;&amp;&gt; &quot;b&quot;\" file=\"lan.toml\" line=\"12\" time=\"0.005\"")
         );
-        assert!(x.contains("<testsuites name=\"netlab\" tests=\"2\" failures=\"1\""));
-        assert!(x.contains("name=\"a &lt;&amp;&gt; &quot;b&quot;\""));
         assert!(x.contains("<failure message=\"expected ok, got fail (no answer)\" type=\"check\">"));
+        assert!(x.contains("<system-out>ping 10.0.0.2 from h1: expected ok, got ok</system-out>"));
         assert_eq!(x.matches("<testcase ").count(), 2);
+        // The suite's time is the run's wall time, not the sum of the cases'.
+        assert!(x.contains("time=\"0.007\" timestamp="));
         assert!(x.ends_with("</testsuites>\n"));
     }
 
@@ -191,17 +237,31 @@ mod tests {
     fn a_kept_capture_is_an_attachment_with_the_probe_detail() {
         let mut failed = result("c", true, false, Some("no answer"));
         failed.pcap = Some("/tmp/caps/c.pcapng".into());
-        let x = report("lan", &[failed], &[], "t");
-        assert!(x.contains("<system-out>[[ATTACHMENT|/tmp/caps/c.pcapng]]\nno answer</system-out>"), "{x}");
+        let x = report(&run(&[failed], None));
+        assert!(
+            x.contains("<system-out>[[ATTACHMENT|/tmp/caps/c.pcapng]]\nping 10.0.0.2 from h1: expected ok, got fail (no answer)</system-out>"),
+            "{x}"
+        );
+        // With --pcap-all a passed check keeps its capture too.
         let mut passed = result("d", true, true, None);
         passed.pcap = Some("/tmp/caps/d.pcapng".into());
-        assert!(!report("lan", &[passed], &[], "t").contains("system-out"));
+        assert!(report(&run(&[passed], None)).contains("<system-out>[[ATTACHMENT|/tmp/caps/d.pcapng]]\nping"));
     }
 
     #[test]
     fn an_expected_failure_passes() {
-        let x = report("nat", &[result("wan", false, false, Some("no answer"))], &[], "t");
+        let results = [result("wan", false, false, Some("no answer"))];
+        let x = report(&run(&results, None));
         assert!(x.contains("failures=\"0\"") && !x.contains("<failure"));
+    }
+
+    #[test]
+    fn a_failed_up_is_an_error_case_and_its_checks_are_skipped() {
+        let skipped = [("c".to_string(), "h1".to_string(), 9)];
+        let x = report(&Run { skipped: &skipped, ..run(&[], Some("the kernel has no sch_netem")) });
+        assert!(x.contains("tests=\"2\" failures=\"0\" errors=\"1\" skipped=\"1\""), "{x}");
+        assert!(x.contains("<error message=\"the kernel has no sch_netem\" type=\"up\">"));
+        assert!(x.contains("name=\"c\" file=\"lan.toml\" line=\"9\"") && x.contains("<skipped "));
     }
 
     #[test]
@@ -224,12 +284,18 @@ mod tests {
             restore_error: None,
             elapsed: Duration::from_secs(21),
         };
-        let x = report("tri", &[result("c", true, true, None)], &[sc], "t");
-        assert!(x.contains("<testsuites name=\"netlab\" tests=\"4\" failures=\"1\""), "{x}");
-        assert!(x.contains("<testsuite name=\"tri: scenario r1 fails\" tests=\"3\" failures=\"1\" errors=\"0\" skipped=\"1\""), "{x}");
+        let results = [result("c", true, true, None)];
+        let scenarios = [sc];
+        let x = report(&Run { scenarios: &scenarios, ..run(&results, None) });
+        assert!(
+            x.contains("<testsuites name=\"netlab\" tests=\"4\" failures=\"1\" errors=\"0\" skipped=\"1\""),
+            "{x}"
+        );
+        assert!(x.contains("<testsuite name=\"lan: scenario r1 fails\" tests=\"3\" failures=\"1\" errors=\"0\" skipped=\"1\""), "{x}");
         assert!(x.contains("name=\"2. h1: ping 10.0.0.2 within 20 s\" time=\"1.450\""), "{x}");
         assert!(x.contains("<failure message=\"did not hold within 20 s\" type=\"step\">"), "{x}");
         assert!(x.contains("<skipped message=\"not run: an earlier step failed\"/>"), "{x}");
         assert_eq!(x.matches("<testsuite ").count(), 2);
+        assert!(x.ends_with("</testsuites>\n"));
     }
 }

@@ -3,6 +3,7 @@
 //! run its checks (captured into DIR with `--pcap`), then its scenarios, print a table, write a
 //! JUnit report, exit 1 when a check or a scenario did not go as expected.
 
+use super::junit::Run;
 use crate::backend::System;
 use crate::engine::down::down;
 use crate::engine::scenario::{self, ScenarioResult};
@@ -11,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::model::scenario::Scenario;
 use crate::Lab;
 use std::path::Path;
+use std::time::Instant;
 
 /// What `netlab test` was asked to do around the checks.
 #[derive(Debug, Clone)]
@@ -43,9 +45,6 @@ pub async fn run<S: System>(
 ) -> Result<i32> {
     let lab = Lab::load(file)?;
     let pick = match scenario {
-        None if lab.checks.is_empty() && lab.scenarios.is_empty() => {
-            return Err(Error::Usage(format!("{} has no [[check]]s or [[scenario]]s to run", file.display())))
-        }
         None => Pick::All,
         Some(name) => Pick::Scenario(lab.scenarios.iter().find(|s| s.name == name).ok_or_else(|| {
             let known: Vec<&str> = lab.scenarios.iter().map(|s| s.name.as_str()).collect();
@@ -60,7 +59,7 @@ pub async fn run<S: System>(
         Some(dir) => Some(pcap_dir(dir, flags.pcap_all)?),
         None => None,
     };
-    let outcome = up_and_check(sys, &lab, junit, pick, flags.reconcile, pcap.as_ref()).await;
+    let outcome = up_and_check(sys, &lab, file, junit, pick, flags.reconcile, pcap.as_ref()).await;
     if flags.tear_down {
         // Also when the checks failed: CI must not leave the lab behind.
         let d = down(sys, &lab.name).await;
@@ -81,12 +80,42 @@ fn pcap_dir(dir: &Path, keep_all: bool) -> Result<PcapDir> {
 async fn up_and_check<S: System>(
     sys: &S,
     lab: &Lab,
+    file: &Path,
     junit: Option<&Path>,
     pick: Pick<'_>,
     reconcile: bool,
     pcap: Option<&PcapDir>,
 ) -> Result<i32> {
-    match prepare(sys, lab, reconcile).await? {
+    let started = Instant::now();
+    let shown = file.display().to_string();
+    let prepared = match prepare(sys, lab, reconcile).await {
+        Ok(p) => p,
+        Err(e) => {
+            // CI still gets its report: the failed up as an error, the checks as skipped.
+            if let Some(path) = junit {
+                let skipped: Vec<(String, String, usize)> =
+                    lab.checks.iter().map(|c| (c.name.clone(), c.from.clone(), c.line)).collect();
+                let why = e.to_string();
+                let run = Run {
+                    lab: &lab.name,
+                    file: &shown,
+                    results: &[],
+                    up_error: Some(&why),
+                    skipped: &skipped,
+                    wall: started.elapsed(),
+                    timestamp: &timestamp(),
+                    scenarios: &[],
+                };
+                // The failed up is the error to report; a report that cannot be written too
+                // is said on the side.
+                if let Err(w) = write_report(path, &run) {
+                    eprintln!("netlab: {w}");
+                }
+            }
+            return Err(e);
+        }
+    };
+    match prepared {
         Prepared::BroughtUp(report) if !report.plan.is_empty() => {
             eprintln!("netlab: lab {}: {} changes applied", lab.name, report.plan.ops.len());
         }
@@ -101,13 +130,17 @@ async fn up_and_check<S: System>(
         ),
         _ => {}
     }
+    let checks_started = Instant::now();
     let (results, chosen): (Vec<CheckResult>, Vec<&Scenario>) = match (pick, pcap) {
         (Pick::All, Some(p)) => (run_checks_captured(sys, lab, p).await, lab.scenarios.iter().collect()),
         (Pick::All, None) => (run_checks(sys, lab).await, lab.scenarios.iter().collect()),
         (Pick::Scenario(s), _) => (Vec::new(), vec![s]),
     };
-    if !results.is_empty() {
-        print_table(&results);
+    let wall = checks_started.elapsed();
+    match (&pick, results.is_empty(), chosen.is_empty()) {
+        (Pick::All, true, true) => println!("checks: 0 checks (the file has no [[check]])"),
+        (_, true, _) => {}
+        (_, false, _) => print_table(&results),
     }
     for r in results.iter().filter(|r| r.pcap.is_some()) {
         println!(
@@ -125,11 +158,21 @@ async fn up_and_check<S: System>(
     let failed =
         results.iter().filter(|r| !r.passed()).count() + scenarios.iter().filter(|s| !s.passed()).count();
     let total = results.len() + scenarios.len();
-    println!("checks: {} passed, {failed} failed", total - failed);
+    if total > 0 {
+        println!("checks: {} passed, {failed} failed", total - failed);
+    }
     if let Some(path) = junit {
-        let xml = super::junit::report(&lab.name, &results, &scenarios, &timestamp());
-        std::fs::write(path, xml)
-            .map_err(|e| Error::Write { path: path.display().to_string(), source: e })?;
+        let run = Run {
+            lab: &lab.name,
+            file: &shown,
+            results: &results,
+            up_error: None,
+            skipped: &[],
+            wall,
+            timestamp: &timestamp(),
+            scenarios: &scenarios,
+        };
+        write_report(path, &run)?;
     }
     Ok(if failed == 0 { 0 } else { 1 })
 }
@@ -161,14 +204,26 @@ fn print_scenario(r: &ScenarioResult) {
     }
 }
 
+fn write_report(path: &Path, run: &Run) -> Result<()> {
+    std::fs::write(path, super::junit::report(run))
+        .map_err(|e| Error::Write { path: path.display().to_string(), source: e })
+}
+
+/// The checks' table; the closing count comes after the scenarios.
 fn print_table(results: &[CheckResult]) {
     let width = results.iter().map(|r| r.name.len()).max().unwrap_or(5).max(5);
     println!("{:<width$}  {:<8}  {:<4}  {:>9}  ", "CHECK", "EXPECTED", "GOT", "TIME");
     for r in results {
         let word = |ok| if ok { "ok" } else { "fail" };
         let mark = if r.passed() { "" } else { "  <-- FAILED" };
-        let detail =
-            r.detail.as_ref().filter(|_| !r.passed() || !r.ok).map(|d| format!(" ({d})")).unwrap_or_default();
+        // What went wrong, or the rate a throughput check measured.
+        let detail = r
+            .detail
+            .as_ref()
+            .filter(|_| !r.passed() || !r.ok)
+            .or(r.measured.as_ref())
+            .map(|d| format!(" ({d})"))
+            .unwrap_or_default();
         println!(
             "{:<width$}  {:<8}  {:<4}  {:>7.1}ms{detail}{mark}",
             r.name,

@@ -6,7 +6,7 @@ use super::live::{self, Change};
 use super::test::{run_check, CheckResult};
 use crate::backend::System;
 use crate::model::scenario::{secs, Scenario, Step};
-use crate::model::{Check, Lab};
+use crate::model::{Check, Lab, Probe};
 use serde::Serialize;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 /// How long a check step waits between tries while it polls `within` its time.
 const POLL_PAUSE: Duration = Duration::from_millis(200);
 
-/// The longest one try of a polled check waits (less when its timeout is shorter): a probe
-/// left waiting out a long timeout while the lab recovers would blur the convergence time.
+/// The longest one try of a polled check waits (less when its timeout is shorter; a
+/// throughput check keeps its own): a probe left waiting out a long timeout while the lab
+/// recovers would blur the convergence time.
 const POLL_TRY: Duration = Duration::from_secs(1);
 
 /// What one step did.
@@ -97,7 +98,11 @@ async fn run_step<S: System>(sys: &S, lab: &Lab, step: &Step) -> StepResult {
             loop {
                 tries += 1;
                 let left = within.saturating_sub(started.elapsed());
-                let bound = check.timeout.min(POLL_TRY).min(left.max(Duration::from_millis(1)));
+                // A measure takes as long as it takes; a probe's wait is shortened.
+                let bound = match check.probe {
+                    Probe::Throughput(_) => check.timeout,
+                    _ => check.timeout.min(POLL_TRY).min(left.max(Duration::from_millis(1))),
+                };
                 let r = run_check(sys, lab, &Check { timeout: bound, ..check.clone() }).await;
                 if r.passed() {
                     let took = started.elapsed();

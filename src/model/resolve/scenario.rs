@@ -152,7 +152,7 @@ fn resolve_step(src: &Source, nodes: &BTreeMap<String, Node>, links: &[Link], s:
             if let (Some(t), Some(_)) = (&r.timeout, &c.get_ref().timeout) {
                 return Err(src.error(t.span(), "the check has a timeout already", "give timeout once"));
             }
-            let mut check = resolve_check(src, nodes, c)?;
+            let mut check = resolve_check(src, nodes, links, c)?;
             if let Some(t) = &r.timeout {
                 check.timeout = time(src, "timeout", t, Duration::from_millis(1))?;
             }
@@ -294,6 +294,18 @@ steps = [
             matches!(&s.steps[2], Step::Check { check, within: None } if check.timeout == Duration::from_secs(1) && !check.expect_ok)
         );
         assert!(matches!(&s.steps[5], Step::Exec { expect_exit: 1, .. }));
+    }
+
+    #[test]
+    fn a_check_step_takes_every_check_kind() {
+        let lab = parse(
+            "[[scenario]]\nname = \"s\"\nsteps = [{ check = { ping_all = [\"h1\", \"r1\"] }, within = \"5s\" }]\n",
+        )
+        .expect("valid");
+        assert!(matches!(
+            &lab.scenarios[0].steps[0],
+            Step::Check { check, within: Some(_) } if matches!(check.probe, crate::model::Probe::PingAll { .. })
+        ));
     }
 
     #[test]
