@@ -1,23 +1,20 @@
 //! The kernel backend for namespaces, links, addresses, routes and sysctls: one rtnetlink
-//! socket per namespace, opened from a thread inside it, many requests in flight on each.
+//! socket per namespace, opened from a thread inside it and used without a task of its own.
 
+use super::sock::Sock;
 use crate::backend::{Links, Netns};
 use crate::error::SysError;
 use crate::model::{names, NsRef};
 use crate::state::RouteState;
 use crate::sys::{netns, sysctl};
-use futures::StreamExt;
 use ipnetwork::IpNetwork;
-use netlink_packet_core::{
-    NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST,
-};
+use netlink_packet_core::{NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
 use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressHeaderFlags};
 use netlink_packet_route::link::{
     InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
 };
 use netlink_packet_route::route::{RouteProtocol, RouteScope};
 use netlink_packet_route::RouteNetlinkMessage;
-use rtnetlink::Handle;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io;
@@ -27,13 +24,12 @@ use tokio::sync::OnceCell;
 
 pub use crate::model::names::NETLAB_PROTO;
 
-type Cell = Arc<OnceCell<Handle>>;
+type Cell = Arc<OnceCell<Arc<Sock>>>;
 
 /// The real backend: rtnetlink sockets by namespace.
 pub struct Rtnl {
     pub(crate) lab: String,
     pub(crate) firewall: crate::model::firewall::FirewallKind,
-    rt: tokio::runtime::Handle,
     conns: Mutex<HashMap<NsRef, Cell>>,
 }
 
@@ -46,14 +42,9 @@ fn errno(e: &io::Error) -> i32 {
 }
 
 impl Rtnl {
-    /// A backend for lab `lab`; must be made inside the tokio runtime.
+    /// A backend for lab `lab`.
     pub fn new(lab: &str) -> Rtnl {
-        Rtnl {
-            lab: lab.to_string(),
-            firewall: Default::default(),
-            rt: tokio::runtime::Handle::current(),
-            conns: Mutex::new(HashMap::new()),
-        }
+        Rtnl { lab: lab.to_string(), firewall: Default::default(), conns: Mutex::new(HashMap::new()) }
     }
 
     /// The same backend, with the lab's firewall going through `kind`.
@@ -66,20 +57,13 @@ impl Rtnl {
         self.conns.lock().expect("conn map").entry(ns.clone()).or_default().clone()
     }
 
-    /// Opens a socket on the calling thread, which must already be in the wanted namespace.
-    fn open_here(rt: &tokio::runtime::Handle) -> io::Result<Handle> {
-        let _enter = rt.enter();
-        let (conn, handle, _) = rtnetlink::new_connection()?;
-        rt.spawn(conn);
-        Ok(handle)
-    }
-
     /// The namespace's socket, opened on first use.
-    pub async fn handle(&self, ns: &NsRef) -> io::Result<Handle> {
+    async fn sock(&self, ns: &NsRef) -> io::Result<Arc<Sock>> {
         let cell = self.cell(ns);
-        let rt = self.rt.clone();
         let place = netns::place(ns);
-        cell.get_or_try_init(|| netns::run(place, move || Self::open_here(&rt))).await.cloned()
+        cell.get_or_try_init(|| async move { netns::run(place, || Sock::open_here().map(Arc::new)).await })
+            .await
+            .cloned()
     }
 
     /// Sends one request and collects the replies; a NACK becomes the errno it carries.
@@ -89,20 +73,7 @@ impl Rtnl {
         msg: RouteNetlinkMessage,
         flags: u16,
     ) -> io::Result<Vec<RouteNetlinkMessage>> {
-        let mut handle = self.handle(ns).await?;
-        let mut nl = NetlinkMessage::from(msg);
-        nl.header.flags = NLM_F_REQUEST | flags;
-        let mut replies = handle.request(nl).map_err(|e| io::Error::other(e.to_string()))?;
-        let mut out = Vec::new();
-        while let Some(reply) = replies.next().await {
-            match reply.payload {
-                NetlinkPayload::InnerMessage(m) => out.push(m),
-                NetlinkPayload::Error(e) if e.code.is_some() => return Err(e.to_io()),
-                NetlinkPayload::Error(_) | NetlinkPayload::Done(_) => break,
-                _ => {}
-            }
-        }
-        Ok(out)
+        self.sock(ns).await?.request(msg, flags)
     }
 
     /// The index of interface `name`, as `ip link show NAME` finds it.
@@ -154,16 +125,14 @@ fn ok_if(r: io::Result<()>, done: &[i32]) -> io::Result<()> {
 
 impl Netns for Rtnl {
     async fn add_netns(&self, name: &str) -> Result<(), SysError> {
-        let rt = self.rt.clone();
         let n = name.to_string();
-        let handle =
-            netns::run(netns::Place::New { name: n, mark: names::netns_mark(&self.lab) }, move || {
-                sysctl::lab_defaults();
-                Self::open_here(&rt)
-            })
-            .await
-            .map_err(|e| sys(format!("creating netns {name}"), e))?;
-        let _ = self.cell(&NsRef::Named(name.to_string())).set(handle);
+        let sock = netns::run(netns::Place::New { name: n, mark: names::netns_mark(&self.lab) }, move || {
+            sysctl::lab_defaults();
+            Sock::open_here()
+        })
+        .await
+        .map_err(|e| sys(format!("creating netns {name}"), e))?;
+        let _ = self.cell(&NsRef::Named(name.to_string())).set(Arc::new(sock));
         Ok(())
     }
 
