@@ -1,7 +1,7 @@
 //! The kernel backend for namespaces, links, addresses, routes and sysctls: one rtnetlink
 //! socket per namespace, opened from a thread inside it and used without a task of its own.
 
-use super::sock::Sock;
+use super::sock::{Sock, SockMap};
 use crate::backend::{Links, Netns};
 use crate::error::SysError;
 use crate::model::{names, NsRef};
@@ -19,18 +19,20 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io;
 use std::os::fd::AsRawFd;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use tokio::sync::OnceCell;
 
 pub use crate::model::names::NETLAB_PROTO;
-
-type Cell = Arc<OnceCell<Arc<Sock>>>;
 
 /// The real backend: rtnetlink sockets by namespace.
 pub struct Rtnl {
     pub(crate) lab: String,
     pub(crate) firewall: crate::model::firewall::FirewallKind,
-    conns: Mutex<HashMap<NsRef, Cell>>,
+    conns: Arc<SockMap>,
+    /// Which namespaces have processes inside, found by one scan of /proc at the first
+    /// namespace `down` deletes (after the lab's own processes were stopped); `None` when
+    /// /proc could not be read, and every namespace is then looked into on its own.
+    occupied: OnceCell<Option<Arc<HashMap<(u64, u64), Vec<u32>>>>>,
 }
 
 fn sys(op: impl Into<String>, e: io::Error) -> SysError {
@@ -44,7 +46,12 @@ fn errno(e: &io::Error) -> i32 {
 impl Rtnl {
     /// A backend for lab `lab`.
     pub fn new(lab: &str) -> Rtnl {
-        Rtnl { lab: lab.to_string(), firewall: Default::default(), conns: Mutex::new(HashMap::new()) }
+        Rtnl {
+            lab: lab.to_string(),
+            firewall: Default::default(),
+            conns: Arc::default(),
+            occupied: OnceCell::new(),
+        }
     }
 
     /// The same backend, with the lab's firewall going through `kind`.
@@ -53,13 +60,14 @@ impl Rtnl {
         self
     }
 
-    fn cell(&self, ns: &NsRef) -> Cell {
-        self.conns.lock().expect("conn map").entry(ns.clone()).or_default().clone()
+    /// The sockets this backend has open, for the observer to share while it lives.
+    pub fn sockets(&self) -> Arc<SockMap> {
+        self.conns.clone()
     }
 
     /// The namespace's socket, opened on first use.
     async fn sock(&self, ns: &NsRef) -> io::Result<Arc<Sock>> {
-        let cell = self.cell(ns);
+        let cell = self.conns.cell(ns);
         let place = netns::place(ns);
         cell.get_or_try_init(|| async move { netns::run(place, || Sock::open_here().map(Arc::new)).await })
             .await
@@ -132,16 +140,29 @@ impl Netns for Rtnl {
         })
         .await
         .map_err(|e| sys(format!("creating netns {name}"), e))?;
-        let _ = self.cell(&NsRef::Named(name.to_string())).set(Arc::new(sock));
+        let _ = self.conns.cell(&NsRef::Named(name.to_string())).set(Arc::new(sock));
         Ok(())
     }
 
     async fn del_netns(&self, name: &str) -> Result<(), SysError> {
-        self.conns.lock().expect("conn map").remove(&NsRef::Named(name.to_string()));
-        let n = name.to_string();
-        tokio::task::spawn_blocking(move || netns::delete(&n))
+        self.conns.forget(&NsRef::Named(name.to_string()));
+        let occupied = self
+            .occupied
+            .get_or_init(|| async {
+                tokio::task::spawn_blocking(crate::sys::process::pids_by_netns).await.ok().map(Arc::new)
+            })
             .await
-            .map_err(|e| sys(format!("deleting netns {name}"), io::Error::other(e)))?
+            .clone();
+        let n = name.to_string();
+        tokio::task::spawn_blocking(move || {
+            let look = match (&occupied, netns::id_of(&n)) {
+                (Some(by_ns), Some(id)) => by_ns.contains_key(&id),
+                _ => true,
+            };
+            netns::delete_checked(&n, look)
+        })
+        .await
+        .map_err(|e| sys(format!("deleting netns {name}"), io::Error::other(e)))?
     }
 }
 

@@ -4,14 +4,17 @@
 //! own per socket (an `rtnetlink` connection keeps 72 KB of buffers and a task alive per
 //! namespace: 80 KB a node at 10 000 nodes); the one receive buffer is per thread.
 
+use crate::model::NsRef;
 use netlink_packet_core::{
     NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_DUMP, NLM_F_MULTIPART, NLM_F_REQUEST,
 };
 use netlink_packet_route::RouteNetlinkMessage;
-use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
+use netlink_sys::{protocols::NETLINK_ROUTE, Socket};
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::io;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use tokio::sync::OnceCell;
 
 /// Large enough for any single answer to the requests `Rtnl` sends (a dump datagram is at
 /// most 32 KB by default).
@@ -28,19 +31,57 @@ thread_local! {
 /// A socket bound in one namespace, one request at a time.
 pub struct Sock {
     inner: Mutex<(Socket, u32)>,
+    /// The identity (nsfs device, inode) of the namespace it is bound in.
+    pub id: Option<(u64, u64)>,
+}
+
+type Cell = Arc<OnceCell<Arc<Sock>>>;
+
+/// The sockets one backend has open, by namespace: shared with the observer while the
+/// backend lives, so that `up` looks at what it made through the sockets it made it with.
+/// Dropped with the backend: a socket holds its namespace alive.
+#[derive(Default)]
+pub struct SockMap {
+    cells: Mutex<HashMap<NsRef, Cell>>,
+}
+
+impl SockMap {
+    pub(super) fn cell(&self, ns: &NsRef) -> Cell {
+        self.cells.lock().expect("socket map").entry(ns.clone()).or_default().clone()
+    }
+
+    pub(super) fn forget(&self, ns: &NsRef) {
+        self.cells.lock().expect("socket map").remove(ns);
+    }
+
+    /// The socket open in `ns`, if there is one and `ns` is still the namespace it was
+    /// opened in.
+    pub fn cached(&self, ns: &NsRef) -> Option<Arc<Sock>> {
+        let sock = self.cells.lock().expect("socket map").get(ns)?.get()?.clone();
+        let now = match ns {
+            NsRef::Named(n) => crate::sys::netns::id_of(n),
+            NsRef::Host => None,
+        };
+        (sock.id.is_some() && sock.id == now).then_some(sock)
+    }
 }
 
 impl Sock {
     /// Opens a socket in the calling thread's namespace (it stays there when the thread
     /// leaves).
     pub fn open_here() -> io::Result<Sock> {
-        let mut sock = Socket::new(NETLINK_ROUTE)?;
-        sock.bind_auto()?;
-        sock.connect(&SocketAddr::new(0, 0))?;
+        // Unbound and unconnected: the first send binds it and goes to the kernel (port 0).
+        let sock = Socket::new(NETLINK_ROUTE)?;
         // Acks without a copy of the request: smaller answers.
         let _ = sock.set_cap_ack(true);
+        // Dump requests filtered as asked (the route table, see `dump`).
+        sock.set_netlink_get_strict_chk(true)?;
         set_timeout(&sock, ANSWER_TIMEOUT)?;
-        Ok(Sock { inner: Mutex::new((sock, 0)) })
+        let id = std::fs::metadata("/proc/thread-self/ns/net").ok().map(|m| {
+            use std::os::unix::fs::MetadataExt;
+            (m.dev(), m.ino())
+        });
+        Ok(Sock { inner: Mutex::new((sock, 0)), id })
     }
 
     /// Sends one request and collects its answers; a NACK becomes the errno it carries.
