@@ -24,6 +24,9 @@ use tokio::sync::OnceCell;
 
 pub use crate::model::names::NETLAB_PROTO;
 
+/// Processes by the identity of the network namespace they are in.
+type PidsByNetns = HashMap<(u64, u64), Vec<u32>>;
+
 /// The real backend: rtnetlink sockets by namespace.
 pub struct Rtnl {
     pub(crate) lab: String,
@@ -32,7 +35,7 @@ pub struct Rtnl {
     /// Which namespaces have processes inside, found by one scan of /proc at the first
     /// namespace `down` deletes (after the lab's own processes were stopped); `None` when
     /// /proc could not be read, and every namespace is then looked into on its own.
-    occupied: OnceCell<Option<Arc<HashMap<(u64, u64), Vec<u32>>>>>,
+    occupied: OnceCell<Option<Arc<PidsByNetns>>>,
 }
 
 fn sys(op: impl Into<String>, e: io::Error) -> SysError {
