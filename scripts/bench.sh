@@ -104,6 +104,15 @@ if ns_exists "$SBX" || [ -e "/run/netlab/$LAB" ]; then
     exit 3
 fi
 
+# The floor keeps two descriptors a namespace open, netlab one: 10 000 namespaces need more
+# than the usual hard limit (root may raise it up to fs.nr_open).
+ulimit -Hn "$(cat /proc/sys/fs/nr_open)" 2>/dev/null || true
+ulimit -Sn "$(ulimit -Hn)" 2>/dev/null || true
+if [ $((2 * MAXN + 16)) -gt "$(ulimit -n)" ]; then
+    echo "the open-file limit ($(ulimit -n), and the hard limit cannot be raised here) is too low for the floor at N=$MAXN, which keeps two descriptors a namespace: use N <= $(( ($(ulimit -n) - 16) / 2 ))" >&2
+    exit 2
+fi
+
 TMP="$(mktemp -d /tmp/netlab-bench.XXXXXX)"
 STARTED=0
 FLOOR="$TMP/chain-floor"
