@@ -4,6 +4,8 @@
 mod broken;
 mod commands;
 mod describe;
+mod diagnostics;
+mod schema;
 
 use std::process::{Command, Output};
 
