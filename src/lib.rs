@@ -37,6 +37,7 @@ pub mod error;
 pub mod graph;
 pub mod model;
 pub mod plan;
+pub mod profile;
 pub mod spec;
 pub mod state;
 pub mod sys;

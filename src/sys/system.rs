@@ -2,7 +2,7 @@
 //! the records under /run/netlab, and the probes.
 
 use super::firewall::{iptables, nft};
-use super::netlink::{dump, observe, rtnl::Rtnl};
+use super::netlink::{dump, observe, rtnl::Rtnl, sock::SockMap};
 use super::process::{self, Files, Procs};
 use super::{netns, store};
 use crate::backend::{Observer, Probes, Store, System};
@@ -16,13 +16,23 @@ use futures::stream::{self, StreamExt};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-/// This machine. Network backends must be made inside the tokio runtime.
-#[derive(Debug, Default)]
-pub struct Real;
+/// This machine.
+#[derive(Default)]
+pub struct Real {
+    /// The sockets of the network backend made last, while it lives: `up` observes what
+    /// it made through them, without entering each namespace again.
+    socks: std::sync::Mutex<std::sync::Weak<SockMap>>,
+}
+
+impl std::fmt::Debug for Real {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Real")
+    }
+}
 
 impl Real {
     pub fn new() -> Real {
-        Real
+        Real::default()
     }
 }
 
@@ -54,7 +64,8 @@ impl Observer for Real {
         record: Option<Record>,
         kind: FirewallKind,
     ) -> Result<Observed> {
-        let mut seen = observe::observe(lab, want, record, kind).await?;
+        let socks = self.socks.lock().ok().and_then(|w| w.upgrade());
+        let mut seen = observe::observe(lab, want, record, kind, socks).await?;
         seen.firewall = kind;
         Ok(seen)
     }
@@ -282,7 +293,11 @@ impl System for Real {
     }
 
     fn net(&self, lab: &str, kind: FirewallKind) -> Rtnl {
-        Rtnl::new(lab).with_firewall(kind)
+        let net = Rtnl::new(lab).with_firewall(kind);
+        if let Ok(mut w) = self.socks.lock() {
+            *w = std::sync::Arc::downgrade(&net.sockets());
+        }
+        net
     }
 
     fn procs(&self, name: &str, model: Option<&model::Lab>) -> Procs {
@@ -306,9 +321,11 @@ impl System for Real {
             // The holder (netlab's own pid 1 of the node) runs under the default allowlist: the
             // node's own filter is written for its workloads, and may refuse what pid 1 needs
             // to reap and forward signals.
+            // Only for the nodes that have a holder: an allowlist is hundreds of rules.
             profiles = lab
                 .nodes
                 .values()
+                .filter(|n| n.processes.isolation.needs_holder())
                 .map(|n| {
                     let uts = n.processes.isolation.uts;
                     let filter = match n.processes.seccomp {

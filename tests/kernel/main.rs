@@ -24,6 +24,7 @@ mod race;
 mod random;
 mod reconcile;
 mod routing;
+mod scale;
 mod seccomp;
 mod shaping;
 mod tamper;

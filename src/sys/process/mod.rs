@@ -24,7 +24,7 @@ pub use exec::run_in_node;
 pub use spawner::Procs;
 pub use status::workload_status;
 pub use store::{fingerprints, Files};
-pub use teardown::{kill_in_netns, teardown};
+pub use teardown::{kill_in_netns, pids_by_netns, teardown};
 
 use nix::sys::signal::Signal;
 use std::io;
