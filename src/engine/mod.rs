@@ -5,6 +5,7 @@
 pub mod apply;
 pub mod bind;
 pub mod down;
+pub mod events;
 pub mod exec;
 pub mod load;
 pub mod running;

@@ -64,6 +64,14 @@ impl<S: System> Running<S> {
             .map_err(|e| Error::Sys(SysError::new(format!("starting {} in node {node}", cmd[0]), e)))
     }
 
+    /// What happens in the lab from now on (`netlab events --lab LAB`): links, addresses,
+    /// routes and workloads, as an iterator that ends when the lab goes down. With
+    /// `initial`, first what is there now.
+    pub fn events(&self, initial: bool) -> Result<super::events::Events<'_, S>> {
+        let opts = super::events::Options { lab: Some(self.lab.name.clone()), initial };
+        super::events::events(&self.sys, opts)
+    }
+
     /// Runs the file's checks.
     pub fn check_all(&self) -> Vec<CheckResult> {
         self.rt.block_on(run_checks(&self.sys, &self.lab))

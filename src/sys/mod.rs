@@ -9,6 +9,7 @@
 
 pub mod cgroup;
 pub mod confine;
+pub mod events;
 pub mod firewall;
 pub mod netlink;
 pub mod netns;

@@ -11,6 +11,7 @@
 
 mod kernel;
 mod view;
+mod watch;
 
 use crate::error::SysError;
 use crate::model::NsRef;
@@ -76,6 +77,8 @@ struct Shared {
     missing_sysctls: Mutex<BTreeSet<String>>,
     missing_programs: Mutex<BTreeSet<String>>,
     netns: Mutex<Netns>,
+    /// The watches `netlab events` asked for.
+    watches: Mutex<Vec<watch::FakeWatch>>,
 }
 
 /// A handle on the fake machine; clones share it. `net` and `procs` hand out handles that
