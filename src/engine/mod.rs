@@ -16,4 +16,6 @@ pub mod up;
 #[cfg(test)]
 mod bind_tests;
 #[cfg(test)]
+mod events_tests;
+#[cfg(test)]
 mod tests;

@@ -4,6 +4,7 @@
 mod broken;
 mod commands;
 mod describe;
+mod exec_hints;
 
 use std::process::{Command, Output};
 

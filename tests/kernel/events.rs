@@ -1,0 +1,253 @@
+//! `netlab events --json` against a real lab: a link taken down and up by hand, a route
+//! added by hand with `proto static`, a workload restarted by its policy, each as a JSON
+//! line; the stream ends when the lab goes down. And `netlab exec --all`: prefixed lines,
+//! the exit status and its summary, nodes run at once.
+
+use crate::support::*;
+use serde_json::Value;
+use std::io::BufRead;
+use std::process::{Child, Stdio};
+use std::sync::mpsc::{channel, Receiver};
+use std::time::{Duration, Instant};
+
+/// A running `netlab events`, killed on drop (also when the test panics), with its stdout
+/// lines on a channel.
+struct Stream {
+    child: Child,
+    lines: Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Stream {
+    fn start(lab: &TestLab, args: &[&str]) -> Stream {
+        let mut child =
+            lab.command(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("events");
+        let out = child.stdout.take().expect("piped");
+        let (tx, lines) = channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Stream { child, lines, seen: Vec::new() }
+    }
+
+    /// The first line from now on (within `within`) that parses to an object satisfying `want`.
+    fn expect(&mut self, what: &str, within: Duration, want: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    let v: Value = serde_json::from_str(&line)
+                        .unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
+                    if want(&v) {
+                        return v;
+                    }
+                }
+                Err(_) => panic!("no {what} within {within:?}; the stream said:\n{}", self.seen.join("\n")),
+            }
+        }
+    }
+}
+
+impl Drop for Stream {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn is(v: &Value, kind: &str, action: &str) -> bool {
+    v["type"] == kind && v["action"] == action
+}
+
+const WITHIN: Duration = Duration::from_secs(10);
+
+#[test]
+fn events_json_shows_link_route_and_workload_changes_and_ends_when_the_lab_goes_down() {
+    if !root_or_skip("events") {
+        return;
+    }
+    let lab = TestLab::new("evts");
+    lab.write(
+        r#"
+[nodes.a]
+run = [{ name = "flap", cmd = ["sh", "-c", "sleep 0.3; exit 3"], restart = "always" }]
+[nodes.b]
+[[links]]
+endpoints = ["a:eth0", "b:eth0"]
+addresses = ["10.77.0.1/24", "10.77.0.2/24"]
+"#,
+    );
+    lab.up();
+    let mut s = Stream::start(&lab, &["events", "--lab", &lab.name, "--json", "--initial-state"]);
+    // Each node's snapshot comes after its monitor has subscribed: once both nodes' are in,
+    // nothing is missed.
+    let snapshot = |node: &'static str| {
+        move |v: &Value| {
+            is(v, "link", "up") && v["node"] == node && v["iface"] == "eth0" && v["initial"] == true
+        }
+    };
+    let first = s.expect("a snapshot", WITHIN, |v| snapshot("a")(v) || snapshot("b")(v));
+    let other = if first["node"] == "a" { "b" } else { "a" };
+    s.expect("the other node's snapshot", WITHIN, snapshot(other));
+    assert_eq!(first["lab"], lab.name.as_str());
+    assert!(first["time"].as_str().is_some_and(|t| t.ends_with('Z')), "{first}");
+
+    let ns_a = lab.ns("a");
+    sh_ok(&format!("ip -n {ns_a} link set eth0 down"));
+    let down = s.expect("a link down", WITHIN, |v| is(v, "link", "down") && v["node"] == "a");
+    assert_eq!((down["iface"].as_str(), down["admin_up"].as_bool()), (Some("eth0"), Some(false)));
+    // Its peer lost carrier: down too, though still set up.
+    s.expect("b's carrier lost", WITHIN, |v| {
+        is(v, "link", "down") && v["node"] == "b" && v["admin_up"] == true && v["carrier"] == false
+    });
+    sh_ok(&format!("ip -n {ns_a} link set eth0 up"));
+    s.expect("a link up", WITHIN, |v| is(v, "link", "up") && v["node"] == "a" && v["carrier"] == true);
+
+    sh_ok(&format!("ip -n {ns_a} route add 10.99.0.0/24 via 10.77.0.2 proto static"));
+    let route =
+        s.expect("the static route", WITHIN, |v| is(v, "route", "added") && v["dst"] == "10.99.0.0/24");
+    assert_eq!((route["proto"].as_str(), route["via"].as_str()), (Some("static"), Some("10.77.0.2")));
+    assert_eq!(route["node"], "a");
+
+    let exited =
+        s.expect("the workload's exit", WITHIN, |v| is(v, "workload", "exited") && v["name"] == "flap");
+    assert_eq!(exited["code"], 3, "{exited}");
+    let again = s.expect("its restart", WITHIN, |v| is(v, "workload", "restarted") && v["name"] == "flap");
+    assert!(again["restarts"].as_u64().is_some_and(|n| n >= 1), "{again}");
+    assert!(again["pid"].as_u64().is_some(), "{again}");
+
+    lab.down();
+    s.expect("the lab going down", WITHIN, |v| is(v, "lab", "down") && v["node"].is_null());
+    let deadline = Instant::now() + WITHIN;
+    let status = loop {
+        if let Some(st) = s.child.try_wait().expect("waiting for events") {
+            break st;
+        }
+        assert!(Instant::now() < deadline, "netlab events went on after its lab went down");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0));
+    lab.assert_gone();
+}
+
+#[test]
+fn events_end_cleanly_on_sigterm() {
+    if !root_or_skip("evterm") {
+        return;
+    }
+    let lab = TestLab::new("evtrm");
+    lab.write("[nodes.a]\n[nodes.b]\n[[links]]\nendpoints = [\"a:eth0\", \"b:eth0\"]\n");
+    lab.up();
+    let mut s = Stream::start(&lab, &["events", "--lab", &lab.name, "--json", "--initial-state"]);
+    s.expect("the snapshot", WITHIN, |v| is(v, "link", "up") && v["initial"] == true);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(s.child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let deadline = Instant::now() + WITHIN;
+    let status = loop {
+        if let Some(st) = s.child.try_wait().expect("waiting") {
+            break st;
+        }
+        assert!(Instant::now() < deadline, "netlab events ignored SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0), "ended by SIGTERM, cleanly");
+}
+
+const TEN: &str = "[nodes.n0]\n[nodes.n1]\n[nodes.n2]\n[nodes.n3]\n[nodes.n4]\n[nodes.n5]\n[nodes.n6]\n[nodes.n7]\n[nodes.n8]\n[nodes.n9]\n[nodes.sw]\nkind = \"switch\"\n";
+
+#[test]
+fn exec_all_prefixes_lines_fails_if_one_node_fails_and_runs_nodes_at_once() {
+    if !root_or_skip("execall") {
+        return;
+    }
+    let lab = TestLab::new("xall");
+    lab.write(TEN);
+    lab.up();
+    // Each node names the namespace it runs in.
+    let r = lab.netlab(&["exec", "--all", "--lab", &lab.name, "--", "ip", "netns", "identify"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let mut lines: Vec<&str> = r.stdout.lines().collect();
+    lines.sort();
+    let want: Vec<String> = (0..10).map(|i| format!("n{i}: {}", lab.ns(&format!("n{i}")))).collect();
+    assert_eq!(lines, want, "one prefixed line per node, switches left out: {r:?}");
+
+    let fail_in_n3 = format!("test \"$(ip netns identify)\" != {}", lab.ns("n3"));
+    let r = lab.netlab(&["exec", "--all", "--lab", &lab.name, "--", "sh", "-c", &fail_in_n3]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("failed in 1 of 10 nodes: n3 (exit 1)"), "{r:?}");
+
+    let r = lab.netlab(&[
+        "exec",
+        "--nodes",
+        "n1*",
+        "--lab",
+        &lab.name,
+        "--json",
+        "--",
+        "sh",
+        "-c",
+        "echo out; echo err >&2; exit 2",
+    ]);
+    assert_eq!(r.code, 1, "{r:?}");
+    let objects: Vec<Value> =
+        r.stdout.lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect();
+    assert_eq!(objects.len(), 1, "{r:?}");
+    assert_eq!(
+        (&objects[0]["node"], &objects[0]["stdout"], &objects[0]["stderr"], &objects[0]["code"]),
+        (&Value::from("n1"), &Value::from("out\n"), &Value::from("err\n"), &Value::from(2))
+    );
+
+    let started = Instant::now();
+    let r = lab.netlab(&["exec", "--all", "--lab", &lab.name, "--", "sleep", "1"]);
+    let took = started.elapsed();
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(took < Duration::from_secs(5), "10 nodes × sleep 1 took {took:?}: not run at once");
+}
+
+#[test]
+fn the_library_stream_of_a_running_lab_yields_typed_events() {
+    use netlab::state::event::{LinkAction, What};
+    if !root_or_skip("evlib") {
+        return;
+    }
+    let _turn = Turn::shared();
+    let text = "[nodes.a]\n[nodes.b]\n[[links]]\nendpoints = [\"a:eth0\", \"b:eth0\"]\n";
+    let (tx, rx) = channel();
+    let (names_tx, names) = channel();
+    let worker = std::thread::spawn(move || {
+        let up = netlab::Lab::from_str(text).expect("valid").up().expect("up");
+        let _ = names_tx.send((up.lab().name.clone(), up.netns("a").expect("node a").expect("a namespace")));
+        for e in up.events(true).expect("follows") {
+            let stop = matches!(&e.what, What::Link { action: LinkAction::Down, .. }) && !e.initial;
+            if tx.send(e).is_err() || stop {
+                break;
+            }
+        }
+        // The guard takes the lab down here.
+    });
+    let (name, ns_a) = names.recv_timeout(WITHIN).expect("the lab up");
+    let first = rx.recv_timeout(WITHIN).expect("the snapshot");
+    assert!(first.initial && first.lab == name, "{first:?}");
+    sh_ok(&format!("ip -n {ns_a} link set eth0 down"));
+    let deadline = Instant::now() + WITHIN;
+    let down = loop {
+        let e = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect("the link down");
+        if !e.initial {
+            break e;
+        }
+    };
+    assert_eq!(down.node.as_deref(), Some("a"));
+    assert!(matches!(&down.what, What::Link { iface, admin_up: false, .. } if iface == "eth0"), "{down:?}");
+    assert!(down.to_string().contains(&format!("lab={name} node=a link eth0 down (admin-down)")), "{down}");
+    worker.join().expect("the stream's thread");
+    assert!(!std::path::Path::new(&format!("/run/netlab/{name}")).exists(), "the guard took the lab down");
+}
