@@ -251,3 +251,39 @@ fn the_library_stream_of_a_running_lab_yields_typed_events() {
     worker.join().expect("the stream's thread");
     assert!(!std::path::Path::new(&format!("/run/netlab/{name}")).exists(), "the guard took the lab down");
 }
+
+#[test]
+fn in_the_host_namespace_only_the_labs_own_interfaces_are_reported() {
+    if !root_or_skip("evhost") {
+        return;
+    }
+    let lab = TestLab::new("evhst").with_sandbox();
+    lab.write(
+        r#"
+[nodes.host]
+kind = "host"
+[nodes.a]
+[[links]]
+endpoints = ["host:evh-v", "a:eth0"]
+addresses = ["10.78.0.1/24", "10.78.0.2/24"]
+"#,
+    );
+    lab.up();
+    let mut s = Stream::start(&lab, &["events", "--lab", &lab.name, "--json", "--initial-state"]);
+    s.expect("the host end's snapshot", WITHIN, |v| {
+        is(v, "link", "up") && v["node"] == "host" && v["iface"] == "evh-v" && v["initial"] == true
+    });
+    // A stranger's veth in the same namespace: never reported, nor what goes through it.
+    lab.host_ip("link add evh-x type veth peer name evh-y");
+    lab.host_ip("link set evh-x up");
+    lab.host_ip("route add 10.80.0.0/24 dev evh-x proto static");
+    lab.host_ip("route add 10.79.0.0/24 dev evh-v proto static");
+    let r = s.expect("the route through the lab's interface", WITHIN, |v| is(v, "route", "added"));
+    assert_eq!((r["dst"].as_str(), r["node"].as_str()), (Some("10.79.0.0/24"), Some("host")), "{r}");
+    lab.host_ip("link del evh-x");
+    lab.down();
+    s.expect("the lab going down", WITHIN, |v| is(v, "lab", "down"));
+    let strangers: Vec<&String> =
+        s.seen.iter().filter(|l| l.contains("evh-x") || l.contains("evh-y")).collect();
+    assert!(strangers.is_empty(), "events of interfaces not the lab's: {strangers:?}");
+}
