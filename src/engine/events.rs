@@ -45,6 +45,8 @@ pub struct Events<'a, S: System> {
     last_scan: Instant,
     first: bool,
     done: bool,
+    /// When the stream ends by itself, if ever.
+    deadline: Option<Instant>,
 }
 
 /// Starts following; refuses a lab that is not up.
@@ -69,6 +71,7 @@ pub fn events<S: System>(sys: &S, opts: Options) -> Result<Events<'_, S>> {
         last_scan: Instant::now(),
         first: true,
         done: false,
+        deadline: None,
     };
     ev.rescan()?;
     Ok(ev)
@@ -79,6 +82,12 @@ fn lab_event(lab: &str, up: bool) -> Event {
 }
 
 impl<S: System> Events<'_, S> {
+    /// Makes the stream end at `deadline` (for a test that waits for an event a while).
+    pub fn until(mut self, deadline: Instant) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
     /// The records of the labs followed.
     fn records(&self) -> Result<Vec<Record>> {
         Ok(match &self.opts.lab {
@@ -170,10 +179,14 @@ impl<S: System> Events<'_, S> {
             if let Some(e) = self.pending.pop_front() {
                 return Ok(Some(e));
             }
-            if self.done || self.sys.stop_signals().load(Ordering::SeqCst) {
+            let late = self.deadline.is_some_and(|d| Instant::now() >= d);
+            if self.done || late || self.sys.stop_signals().load(Ordering::SeqCst) {
                 return Ok(None);
             }
-            let wait = RESCAN.saturating_sub(self.last_scan.elapsed());
+            let mut wait = RESCAN.saturating_sub(self.last_scan.elapsed());
+            if let Some(d) = self.deadline {
+                wait = wait.min(d.saturating_duration_since(Instant::now()));
+            }
             match self.rx.recv_timeout(wait.min(Duration::from_millis(200))) {
                 Ok(Feed::Event(e)) => {
                     // Late words from a lab no longer followed are dropped.

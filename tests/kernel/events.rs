@@ -221,35 +221,28 @@ fn the_library_stream_of_a_running_lab_yields_typed_events() {
     }
     let _turn = Turn::shared();
     let text = "[nodes.a]\n[nodes.b]\n[[links]]\nendpoints = [\"a:eth0\", \"b:eth0\"]\n";
-    let (tx, rx) = channel();
-    let (names_tx, names) = channel();
-    let worker = std::thread::spawn(move || {
-        let up = netlab::Lab::from_str(text).expect("valid").up().expect("up");
-        let _ = names_tx.send((up.lab().name.clone(), up.netns("a").expect("node a").expect("a namespace")));
-        for e in up.events(true).expect("follows") {
-            let stop = matches!(&e.what, What::Link { action: LinkAction::Down, .. }) && !e.initial;
-            if tx.send(e).is_err() || stop {
-                break;
-            }
-        }
-        // The guard takes the lab down here.
-    });
-    let (name, ns_a) = names.recv_timeout(WITHIN).expect("the lab up");
-    let first = rx.recv_timeout(WITHIN).expect("the snapshot");
+    // The guard takes the lab down at the end, also when the test fails.
+    let up = netlab::Lab::from_str(text).expect("valid").up().expect("up");
+    let name = up.lab().name.clone();
+    let ns_a = up.netns("a").expect("node a").expect("a namespace");
+    let mut events = up.events(true).expect("follows").until(Instant::now() + WITHIN);
+    let first = events.next().expect("the snapshot");
     assert!(first.initial && first.lab == name, "{first:?}");
     sh_ok(&format!("ip -n {ns_a} link set eth0 down"));
-    let deadline = Instant::now() + WITHIN;
-    let down = loop {
-        let e = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect("the link down");
-        if !e.initial {
-            break e;
-        }
-    };
-    assert_eq!(down.node.as_deref(), Some("a"));
-    assert!(matches!(&down.what, What::Link { iface, admin_up: false, .. } if iface == "eth0"), "{down:?}");
+    let down = events
+        .find(|e| !e.initial && e.node.as_deref() == Some("a"))
+        .expect("the link down, before the deadline");
+    assert!(
+        matches!(&down.what, What::Link { iface, action: LinkAction::Down, admin_up: false, .. } if iface == "eth0"),
+        "{down:?}"
+    );
     assert!(down.to_string().contains(&format!("lab={name} node=a link eth0 down (admin-down)")), "{down}");
-    worker.join().expect("the stream's thread");
-    assert!(!std::path::Path::new(&format!("/run/netlab/{name}")).exists(), "the guard took the lab down");
+    // Nothing more happens: the stream ends at its deadline.
+    let quiet = up.events(false).expect("follows").until(Instant::now() + Duration::from_millis(300));
+    assert_eq!(quiet.count(), 0);
+    drop(events);
+    up.down().expect("down");
+    assert!(!std::path::Path::new(&format!("/run/netlab/{name}")).exists(), "the lab is down");
 }
 
 #[test]

@@ -6,7 +6,7 @@
 use super::store::Files;
 use crate::state::event::WorkloadEvent;
 use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::PathBuf;
 
 const MAX: u64 = 1 << 20;
@@ -20,7 +20,22 @@ pub fn append(lab: &str, event: &WorkloadEvent) -> io::Result<()> {
     }
     let mut line = serde_json::to_vec(event).map_err(io::Error::other)?;
     line.push(b'\n');
-    crate::sys::private::create(&path, true)?.write_all(&line)
+    // Never makes the lab's directory: a supervisor that reports after `down` removed it
+    // must leave nothing behind.
+    let f = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC | nix::libc::O_NONBLOCK)
+        .open(&path);
+    let mut f = match f {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        r => r?,
+    };
+    if !f.metadata()?.is_file() {
+        return Err(io::Error::other(format!("{} is not a regular file", path.display())));
+    }
+    f.write_all(&line)
 }
 
 /// Reads what is appended to a lab's event file from the moment it is opened on.
