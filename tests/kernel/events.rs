@@ -20,8 +20,11 @@ struct Stream {
 
 impl Stream {
     fn start(lab: &TestLab, args: &[&str]) -> Stream {
-        let mut child =
-            lab.command(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("events");
+        Stream::start_command(&mut lab.command(args))
+    }
+
+    fn start_command(cmd: &mut std::process::Command) -> Stream {
+        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("events");
         let out = child.stdout.take().expect("piped");
         let (tx, lines) = channel();
         std::thread::spawn(move || {
@@ -279,4 +282,66 @@ addresses = ["10.78.0.1/24", "10.78.0.2/24"]
     let strangers: Vec<&String> =
         s.seen.iter().filter(|l| l.contains("evh-x") || l.contains("evh-y")).collect();
     assert!(strangers.is_empty(), "events of interfaces not the lab's: {strangers:?}");
+}
+
+#[test]
+fn a_workload_killed_for_its_memory_is_reported_oom_killed() {
+    if !root_or_skip("evoom") {
+        return;
+    }
+    let lab = TestLab::new("evoom");
+    // Killed at once each time it runs, and started again: the stream sees a later round.
+    lab.write(
+        r#"
+[nodes.n]
+limits = { memory = "32M" }
+run = [{ name = "hog", cmd = ["python3", "-c", "x = bytearray(200*1024*1024)"], restart = "always" }]
+"#,
+    );
+    lab.up();
+    let mut s = Stream::start(&lab, &["events", "--lab", &lab.name, "--json"]);
+    let oom = s.expect("an oom kill", Duration::from_secs(20), |v| is(v, "workload", "oom-killed"));
+    assert_eq!((oom["name"].as_str(), oom["signal"].as_str()), (Some("hog"), Some("SIGKILL")), "{oom}");
+    s.expect("its restart", Duration::from_secs(20), |v| is(v, "workload", "restarted"));
+}
+
+#[test]
+fn following_every_lab_sees_a_lab_come_up_and_go_down_and_goes_on() {
+    if !root_or_skip("evall") {
+        return;
+    }
+    let lab = TestLab::new("evall");
+    lab.write(
+        r#"
+[nodes.a]
+run = [{ name = "flap", cmd = ["sh", "-c", "sleep 0.3; exit 3"], restart = "always" }]
+"#,
+    );
+    // A run directory of the test's own: the stream sees this lab only, not other tests'.
+    let run_dir = lab.dir.join("run");
+    let with_run_dir = |args: &[&str]| {
+        let mut c = lab.command(args);
+        c.env("NETLAB_RUN_DIR", &run_dir);
+        c
+    };
+    std::fs::create_dir_all(&run_dir).unwrap();
+    let mut events = with_run_dir(&["events", "--json"]);
+    let mut s = Stream::start_command(&mut events);
+    // Until the stream watches the run directory, a lab coming up would go unseen: wait for
+    // its inotify descriptor.
+    let deadline = Instant::now() + WITHIN;
+    while !sh(&format!("grep -l inotify /proc/{}/fdinfo/* 2>/dev/null", s.child.id())).status.success() {
+        assert!(Instant::now() < deadline, "netlab events never watched its run directory");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let up = with_run_dir(&["up", lab.file.to_str().unwrap()]).output().unwrap();
+    assert!(up.status.success(), "{}", String::from_utf8_lossy(&up.stderr));
+    s.expect("the lab coming up", WITHIN, |v| is(v, "lab", "up") && v["lab"] == lab.name.as_str());
+    s.expect("its workload's exit", WITHIN, |v| is(v, "workload", "exited") && v["lab"] == lab.name.as_str());
+    let down = with_run_dir(&["down", "--lab", &lab.name]).output().unwrap();
+    assert!(down.status.success(), "{}", String::from_utf8_lossy(&down.stderr));
+    s.expect("the lab going down", WITHIN, |v| is(v, "lab", "down") && v["lab"] == lab.name.as_str());
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(s.child.try_wait().unwrap().is_none(), "following every lab, the stream goes on after one goes");
+    lab.assert_gone();
 }
