@@ -270,10 +270,10 @@ pub(super) fn supervise(spec: &WorkloadSpec) -> io::Result<()> {
         report(spec, began, Some(child), None, st.restarts);
         let status = pump(child, &out_r, &mut log, &layout, &spec.cgroup)?;
         let (what, success) = describe(status);
-        // The kernel's OOM killer sends SIGKILL; the cgroup's counter says whether it was that.
-        let killed = matches!(status, WaitStatus::Signaled(_, Signal::SIGKILL, _));
-        let oom =
-            killed && layout.usage(&spec.cgroup).ok().and_then(|u| u.oom_kills).unwrap_or(0) > oom_before;
+        // The cgroup's OOM counter (v1 memory.oom_control, v2 memory.events oom_kill) says
+        // whether the kernel killed something of the payload's: the payload itself (SIGKILL),
+        // or a child it then exited for (a shell's 137).
+        let oom = layout.usage(&spec.cgroup).ok().and_then(|u| u.oom_kills).unwrap_or(0) > oom_before;
         st.pid = None;
         st.last_exit = Some(if oom {
             format!("{what} (out of memory)")
