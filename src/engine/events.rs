@@ -52,9 +52,11 @@ pub struct Events<'a, S: System> {
 /// Starts following; refuses a lab that is not up.
 pub fn events<S: System>(sys: &S, opts: Options) -> Result<Events<'_, S>> {
     if let Some(l) = &opts.lab {
-        if sys.load(l)?.is_none() {
+        let Some(record) = sys.load(l)? else {
             return Err(Error::NotFound(format!("lab {l} is not up (`netlab ls` lists the labs that are)")));
-        }
+        };
+        // Its host node's objects are where it was made: from elsewhere they cannot be seen.
+        super::bind::check_status(sys, &record)?;
     }
     let (tx, rx) = channel();
     let labs_watch = sys.watch_labs(tx.clone())?;
@@ -132,6 +134,8 @@ impl<S: System> Events<'_, S> {
                         continue;
                     }
                     Some(n) => NsRef::Named(n.clone()),
+                    // A lab made in another namespace has its host objects there, not here.
+                    None if super::bind::check_status(self.sys, r).is_err() => continue,
                     None => NsRef::Host,
                 };
                 if watched.nets.contains_key(node) {

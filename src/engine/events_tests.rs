@@ -110,3 +110,19 @@ fn many_node_exec_leaves_switches_out_and_tells_each_nodes_exit() {
     );
     assert_eq!(runs[1].stdout, b"out b\n");
 }
+
+#[test]
+fn a_lab_made_in_another_namespace_has_its_host_node_left_unwatched() {
+    let fake = Fake::default();
+    let text = "name = \"h\"\n[nodes.host]\nkind = \"host\"\n[nodes.a]\n[[links]]\nendpoints = [\"host:v\", \"a:eth0\"]\n";
+    let l = Lab::parse(Path::new("/nonexistent/h.toml"), text).expect("valid topology");
+    up(&fake, &l);
+    let stream = events(&fake, Options { lab: Some("h".into()), initial: false }).expect("follows");
+    assert_eq!(fake.net_watches(), [("h".into(), "a".into()), ("h".into(), "host".into())]);
+    drop(stream);
+    fake.enter_netns(Some((4, 1)));
+    let err = events(&fake, Options { lab: Some("h".into()), initial: false }).err().expect("refused");
+    assert!(err.to_string().contains("another network namespace"), "{err}");
+    let _all = events(&fake, Options::default()).expect("follows every lab");
+    assert_eq!(fake.net_watches(), [("h".into(), "a".into())]);
+}
