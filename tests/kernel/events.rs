@@ -274,8 +274,10 @@ addresses = ["10.78.0.1/24", "10.78.0.2/24"]
     lab.host_ip("link set evh-x up");
     lab.host_ip("route add 10.80.0.0/24 dev evh-x proto static");
     lab.host_ip("route add 10.79.0.0/24 dev evh-v proto static");
-    let r = s.expect("the route through the lab's interface", WITHIN, |v| is(v, "route", "added"));
-    assert_eq!((r["dst"].as_str(), r["node"].as_str()), (Some("10.79.0.0/24"), Some("host")), "{r}");
+    let r = s.expect("the route through the lab's interface", WITHIN, |v| {
+        is(v, "route", "added") && v["dst"] == "10.79.0.0/24"
+    });
+    assert_eq!((r["node"].as_str(), r["dev"].as_str()), (Some("host"), Some("evh-v")), "{r}");
     lab.host_ip("link del evh-x");
     lab.down();
     s.expect("the lab going down", WITHIN, |v| is(v, "lab", "down"));
