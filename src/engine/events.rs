@@ -117,6 +117,8 @@ impl<S: System> Events<'_, S> {
             if !self.labs.contains_key(&r.lab) {
                 if !first {
                     self.pending.push_back(lab_event(&r.lab, true));
+                } else if self.opts.initial {
+                    self.pending.push_back(Event { initial: true, ..lab_event(&r.lab, true) });
                 }
                 let workloads = self.sys.watch_workloads(&r.lab, self.tx.clone()).ok();
                 self.labs.insert(r.lab.clone(), Watched { _workloads: workloads, nets: BTreeMap::new() });

@@ -126,3 +126,12 @@ fn a_lab_made_in_another_namespace_has_its_host_node_left_unwatched() {
     let _all = events(&fake, Options::default()).expect("follows every lab");
     assert_eq!(fake.net_watches(), [("h".into(), "a".into())]);
 }
+
+#[test]
+fn the_snapshot_starts_with_each_lab_that_is_up() {
+    let fake = Fake::default();
+    up(&fake, &lab("t"));
+    let mut stream = events(&fake, Options { lab: None, initial: true }).expect("follows");
+    let e = stream.next_event().expect("reads").expect("an event");
+    assert!(e.initial && e.what == What::Lab { up: true } && e.lab == "t", "{e:?}");
+}
