@@ -30,20 +30,25 @@ fn ns_identity(name: &str) -> Option<(u64, u64)> {
     std::fs::metadata(netns::path(name)).ok().map(|m| (m.dev(), m.ino()))
 }
 
-/// Subscribes and dumps in `ns` (on a thread inside it, when it is a named one).
-fn open(ns: &NsRef) -> std::io::Result<(netlink_sys::Socket, dump::Dump)> {
-    let subscribe = || {
-        let sock = monitor::subscribe_here()?;
-        let d = dump::dump_here(false)?;
-        Ok((sock, d))
-    };
+/// Runs `f` on a short-lived thread inside `ns` (this thread's own for the host).
+fn in_ns<T: Send + 'static>(
+    ns: &NsRef,
+    f: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> std::io::Result<T> {
     let name = match ns {
         NsRef::Named(n) => Some(n.clone()),
         NsRef::Host => None,
     };
-    netns::spawn_in(name, subscribe)
-        .join()
-        .unwrap_or_else(|_| Err(std::io::Error::other("monitor thread panicked")))
+    netns::spawn_in(name, f).join().unwrap_or_else(|_| Err(std::io::Error::other("monitor thread panicked")))
+}
+
+/// Subscribes, then dumps, in `ns`: nothing falls between what the dump shows and the first
+/// message.
+fn open(ns: &NsRef) -> std::io::Result<(netlink_sys::Socket, dump::Dump)> {
+    in_ns(ns, || {
+        let sock = monitor::subscribe_here()?;
+        Ok((sock, dump::dump_here(false)?))
+    })
 }
 
 /// Starts the monitor of one namespace: see `backend::Watch::watch_net`.
@@ -107,7 +112,7 @@ pub fn watch_net(
                     // Too much at once: some messages were dropped. What the namespace holds
                     // now is learnt again, so later changes are told right.
                     Err(e) if e.raw_os_error() == Some(nix::libc::ENOBUFS) => {
-                        if let Ok((_, d)) = open(&ns) {
+                        if let Ok(d) = in_ns(&ns, || dump::dump_here(false)) {
                             tracker.seed(&d);
                         }
                     }
