@@ -43,6 +43,7 @@
 //! ```
 
 pub mod backend;
+pub mod capture;
 pub mod cli;
 pub mod engine;
 pub mod error;
@@ -67,3 +68,6 @@ impl Lab {
         Running::up(self, sys::Real::new(), sys::runtime::runtime()?)
     }
 }
+
+pub use capture::{Format as CaptureFormat, Packet};
+pub use engine::capture::{Capturing, Options as CaptureOptions, Summary as CaptureSummary};

@@ -45,6 +45,8 @@ pub struct Events<'a, S: System> {
     last_scan: Instant,
     first: bool,
     done: bool,
+    /// Raised by SIGINT or SIGTERM: the stream ends.
+    stop: &'static std::sync::atomic::AtomicBool,
     /// When the stream ends by itself, if ever.
     deadline: Option<Instant>,
 }
@@ -60,8 +62,8 @@ pub fn events<S: System>(sys: &S, opts: Options) -> Result<Events<'_, S>> {
     }
     let (tx, rx) = channel();
     let labs_watch = sys.watch_labs(tx.clone())?;
-    // Raised from now on: a stream is ended by these, not killed.
-    let _ = sys.stop_signals();
+    // From now on SIGINT and SIGTERM end the stream rather than the process.
+    let stop = sys.stop_signal()?;
     let mut ev = Events {
         sys,
         opts,
@@ -73,6 +75,7 @@ pub fn events<S: System>(sys: &S, opts: Options) -> Result<Events<'_, S>> {
         last_scan: Instant::now(),
         first: true,
         done: false,
+        stop,
         deadline: None,
     };
     ev.rescan()?;
@@ -186,7 +189,7 @@ impl<S: System> Events<'_, S> {
                 return Ok(Some(e));
             }
             let late = self.deadline.is_some_and(|d| Instant::now() >= d);
-            if self.done || late || self.sys.stop_signals().load(Ordering::SeqCst) {
+            if self.done || late || self.stop.load(Ordering::SeqCst) {
                 return Ok(None);
             }
             let mut wait = RESCAN.saturating_sub(self.last_scan.elapsed());

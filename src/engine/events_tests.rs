@@ -95,7 +95,7 @@ fn many_node_exec_leaves_switches_out_and_tells_each_nodes_exit() {
     assert_eq!((l.as_str(), nodes.clone()), ("t", vec!["a".to_string(), "b".to_string()]));
     assert_eq!(select(&fake, Some("t"), Some("b*")).expect("selects").1, ["b"]);
     let err = select(&fake, Some("t"), Some("zz*")).expect_err("none match");
-    assert!(err.to_string().contains("its nodes: a, b, sw"), "{err}");
+    assert!(err.to_string().contains("matches zz*; nodes: a, b, sw"), "{err}");
     let cmd: Vec<String> =
         ["sh", "-c", "echo out $NODE; echo err $NODE >&2; [ $NODE = a ]"].map(String::from).to_vec();
     let mut lines = Vec::new();

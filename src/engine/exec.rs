@@ -27,15 +27,25 @@ pub fn locate<S: Store>(sys: &S, node: &str, lab: Option<&str>) -> Result<(Strin
     let mut found: Vec<(String, Option<String>)> =
         records.iter().filter_map(|r| r.nodes.get(node).cloned().map(|ns| (r.lab.clone(), ns))).collect();
     match found.len() {
-        0 => Err(Error::NotFound(match (lab, records.as_slice()) {
-            (Some(l), [r]) => format!("lab {l} has no node named {node}; its nodes: {}", node_list(r)),
-            (_, []) => format!("no lab is up, so there is no node {node} (`netlab up FILE` brings one up)"),
-            (_, [r]) => format!("lab {} has no node named {node}; its nodes: {}", r.lab, node_list(r)),
-            (_, rs) => format!(
-                "no lab that is up has a node named {node}; the nodes are: {}",
-                rs.iter().map(|r| format!("{} (lab {})", node_list(r), r.lab)).collect::<Vec<_>>().join("; ")
-            ),
-        })),
+        0 => {
+            let nodes: Vec<String> = records
+                .iter()
+                .flat_map(|r| {
+                    r.nodes
+                        .keys()
+                        .map(move |n| if lab.is_some() { n.clone() } else { format!("{n} (lab {})", r.lab) })
+                })
+                .collect();
+            let msg = match lab {
+                Some(l) => format!("lab {l} has no node named {node}"),
+                None => format!("no lab that is up has a node named {node}"),
+            };
+            Err(Error::NotFound(if nodes.is_empty() {
+                format!("{msg} (`netlab ls` lists the labs)")
+            } else {
+                format!("{msg}; nodes: {}", nodes.join(", "))
+            }))
+        }
         1 => Ok(found.pop().expect("one match")),
         _ => {
             let labs: Vec<String> = found.into_iter().map(|(l, _)| l).collect();
@@ -116,7 +126,7 @@ pub fn select<S: Store>(sys: &S, lab: Option<&str>, pattern: Option<&str>) -> Re
     if nodes.is_empty() {
         return Err(Error::NotFound(match pattern {
             Some(p) => {
-                format!("no node of lab {} matches {p}; its nodes: {}", record.lab, node_list(&record))
+                format!("no node of lab {} matches {p}; nodes: {}", record.lab, node_list(&record))
             }
             None => format!("lab {} has no node to run in (only switches)", record.lab),
         }));

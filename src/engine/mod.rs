@@ -4,6 +4,7 @@
 
 pub mod apply;
 pub mod bind;
+pub mod capture;
 pub mod down;
 pub mod events;
 pub mod exec;
@@ -15,6 +16,8 @@ pub mod up;
 
 #[cfg(test)]
 mod bind_tests;
+#[cfg(test)]
+mod capture_tests;
 #[cfg(test)]
 mod events_tests;
 #[cfg(test)]

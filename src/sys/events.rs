@@ -185,21 +185,3 @@ pub fn watch_labs(tx: Sender<Feed>) -> Result<Watcher, SysError> {
         .map_err(|e| SysError::new("watching the run directory", e))?;
     Ok(watcher)
 }
-
-/// A flag raised by SIGINT and SIGTERM, from the first call on.
-pub fn stop_signals() -> &'static AtomicBool {
-    static STOP: AtomicBool = AtomicBool::new(false);
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    extern "C" fn raise(_: i32) {
-        STOP.store(true, Ordering::SeqCst);
-    }
-    ONCE.call_once(|| {
-        use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
-        let act = SigAction::new(SigHandler::Handler(raise), SaFlags::empty(), SigSet::empty());
-        for s in [Signal::SIGINT, Signal::SIGTERM] {
-            // SAFETY: the handler only stores to an atomic.
-            let _ = unsafe { sigaction(s, &act) };
-        }
-    });
-    &STOP
-}

@@ -239,8 +239,27 @@ impl Watch for Real {
     fn netns_exists(&self, name: &str) -> bool {
         netns::is_mounted(name)
     }
-    fn stop_signals(&self) -> &'static std::sync::atomic::AtomicBool {
-        super::events::stop_signals()
+}
+
+impl crate::backend::Capture for Real {
+    type Tap = super::capture::PacketTap;
+
+    fn interfaces(&self, ns: &NsRef) -> Result<Vec<String>, SysError> {
+        super::capture::interfaces(ns)
+    }
+
+    fn tap(
+        &self,
+        ns: &NsRef,
+        ifaces: &[String],
+        snaplen: u32,
+        filter: Option<&crate::capture::filter::Filter>,
+    ) -> Result<Self::Tap, SysError> {
+        super::capture::tap(ns, ifaces, snaplen, filter)
+    }
+
+    fn stop_signal(&self) -> Result<&'static std::sync::atomic::AtomicBool, SysError> {
+        super::capture::stop_signal()
     }
 }
 

@@ -50,9 +50,9 @@ fn an_unknown_node_is_answered_with_the_labs_nodes() {
     let run = RunDir::new("unknown");
     let o = run.netlab(&["exec", "--lab", "clihint", "zz", "--", "true"]);
     assert_eq!(o.status.code(), Some(1), "{}", show(&o));
-    assert!(text(&o.stderr).contains("lab clihint has no node named zz; its nodes: a, b"), "{}", show(&o));
+    assert!(text(&o.stderr).contains("lab clihint has no node named zz; nodes: a, b"), "{}", show(&o));
     let o = run.netlab(&["exec", "zz", "--", "true"]);
-    assert!(text(&o.stderr).contains("its nodes: a, b"), "{}", show(&o));
+    assert!(text(&o.stderr).contains("nodes: a (lab clihint), b (lab clihint)"), "{}", show(&o));
 }
 
 #[test]
@@ -78,7 +78,7 @@ fn many_node_exec_wants_a_command_and_json_wants_many_nodes() {
     let o = run.netlab(&["exec", "a", "--json", "--", "true"]);
     assert!(text(&o.stderr).contains("--json goes with --all or --nodes"), "{}", show(&o));
     let o = run.netlab(&["exec", "--lab", "clihint", "--nodes", "q*", "--", "true"]);
-    assert!(text(&o.stderr).contains("no node of lab clihint matches q*; its nodes: a, b"), "{}", show(&o));
+    assert!(text(&o.stderr).contains("no node of lab clihint matches q*; nodes: a, b"), "{}", show(&o));
 }
 
 #[test]

@@ -9,9 +9,12 @@
 //! `kernel` changes the machine as the kernel would; `view` reads it back as the observer
 //! does, and holds the records and probes.
 
+mod capture;
 mod kernel;
 mod view;
 mod watch;
+
+pub use capture::FakeTap;
 
 use crate::error::SysError;
 use crate::model::NsRef;
@@ -79,6 +82,8 @@ struct Shared {
     netns: Mutex<Netns>,
     /// The watches `netlab events` asked for.
     watches: Mutex<Vec<watch::FakeWatch>>,
+    /// The capture taps that are open.
+    taps: capture::Taps,
 }
 
 /// A handle on the fake machine; clones share it. `net` and `procs` hand out handles that

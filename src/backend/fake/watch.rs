@@ -93,9 +93,4 @@ impl Watch for Fake {
     fn netns_exists(&self, name: &str) -> bool {
         self.machine().ns.contains_key(&NsRef::Named(name.to_string()))
     }
-
-    fn stop_signals(&self) -> &'static AtomicBool {
-        static NEVER: AtomicBool = AtomicBool::new(false);
-        &NEVER
-    }
 }
