@@ -5,7 +5,8 @@
 //! nodes at once, its output captured and prefixed with each node's name.
 
 use crate::backend::System;
-use crate::engine::exec::{check_present, locate, run_many, select};
+use crate::engine::exec::{check_present, locate};
+use crate::engine::exec_many::{run_many, select};
 use crate::error::{Error, Result};
 use std::io::Write;
 

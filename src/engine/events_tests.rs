@@ -2,7 +2,7 @@
 //! watched as labs come and go, what the stream hands out, when it ends; no root.
 
 use super::events::{events, Options};
-use super::exec::{run_many, select};
+use super::exec_many::{run_many, select};
 use super::up;
 use crate::backend::fake::Fake;
 use crate::model::Lab;

@@ -8,6 +8,7 @@ pub mod capture;
 pub mod down;
 pub mod events;
 pub mod exec;
+pub mod exec_many;
 pub mod load;
 pub mod running;
 pub mod status;
