@@ -12,6 +12,10 @@ fn main() {
     let cli = Cli::parse();
     let code = match netlab::cli::run(cli, &netlab::sys::Real::new()) {
         Ok(code) => code,
+        Err(netlab::Error::Spec(netlab::error::SpecError::At(diagnostics))) => {
+            netlab::spec::report::eprint(&diagnostics);
+            1
+        }
         Err(e) => {
             eprintln!("netlab: {e}");
             1
