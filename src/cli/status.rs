@@ -24,13 +24,19 @@ fn print_text(s: &Status) {
         for (name, i) in &st.ifaces {
             let addrs: Vec<String> = i.addrs.iter().map(|a| a.to_string()).collect();
             let master = i.master.as_ref().map(|m| format!(" master {m}")).unwrap_or_default();
+            let key = crate::state::Overrides::key(&n.name, name);
+            let held = if s.held.down.contains(&key) { " (held by netlab link down)" } else { "" };
             println!(
-                "  {name:<15} {:<6} {:<4} mtu {:<5}{master} {}",
+                "  {name:<15} {:<6} {:<4} mtu {:<5}{master} {}{held}",
                 format!("{:?}", i.kind).to_lowercase(),
                 if i.up { "up" } else { "down" },
                 i.mtu.unwrap_or(0),
                 addrs.join(" ")
             );
+            if let Some(shape) = &i.shape {
+                let why = if s.held.shapes.contains_key(&key) { " (held by netlab impair)" } else { "" };
+                println!("  {name:<15} qdisc {shape}{why}");
+            }
         }
         for r in st.routes.values() {
             println!("  route {r}");
@@ -67,6 +73,9 @@ fn print_text(s: &Status) {
                 of(w.pids, w.pids_limit, |v| v.to_string())
             );
         }
+    }
+    for o in &s.overrides {
+        println!("held: {o}");
     }
     match (&s.drift_unknown, s.drift.is_empty()) {
         (Some(why), _) => println!("drift: unknown ({why})"),

@@ -9,8 +9,10 @@ pub mod down;
 pub mod events;
 pub mod exec;
 pub mod exec_many;
+pub mod live;
 pub mod load;
 pub mod running;
+pub mod scenario;
 pub mod status;
 pub mod test;
 pub mod up;
@@ -21,5 +23,7 @@ mod bind_tests;
 mod capture_tests;
 #[cfg(test)]
 mod events_tests;
+#[cfg(test)]
+mod live_tests;
 #[cfg(test)]
 mod tests;

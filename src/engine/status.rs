@@ -19,6 +19,11 @@ pub struct Status {
     pub drift: Vec<String>,
     /// Why drift could not be computed, if it could not.
     pub drift_unknown: Option<String>,
+    /// The runtime overrides in force (`netlab link down`, `netlab impair`), as `plan` shows them.
+    pub overrides: Vec<String>,
+    /// The same, as the record holds them.
+    #[serde(skip)]
+    pub held: crate::state::Overrides,
 }
 
 #[derive(Debug, Serialize)]
@@ -59,7 +64,10 @@ pub async fn status<S: System>(sys: &S, lab: Option<&str>) -> Result<Status> {
         Ok(_) => (None, Some(format!("{} now describes another lab", record.file.display()))),
         Err(e) => (None, Some(e.to_string())),
     };
-    let want: NetState = lab_file.as_ref().map(plan::desired::network).unwrap_or_default();
+    let want: NetState =
+        lab_file.as_ref().map(|l| plan::desired::network_with(l, &record.overrides)).unwrap_or_default();
+    let overrides = super::live::describe(lab_file.as_ref(), &record.overrides);
+    let held = record.overrides.clone();
     let mut seen = sys.observe(&record.lab, &want, Some(record.clone()), record.firewall).await?;
     seen.procs = sys.fingerprints(&record.lab);
     let drift: Vec<String> = match &lab_file {
@@ -89,5 +97,7 @@ pub async fn status<S: System>(sys: &S, lab: Option<&str>) -> Result<Status> {
         nodes,
         drift,
         drift_unknown,
+        overrides,
+        held,
     })
 }

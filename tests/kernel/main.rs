@@ -18,6 +18,7 @@ mod firewall;
 mod iptables;
 mod lan;
 mod library;
+mod live;
 mod multipath;
 mod ownership;
 mod race;
