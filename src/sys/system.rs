@@ -5,7 +5,7 @@ use super::firewall::{iptables, nft};
 use super::netlink::{dump, observe, rtnl::Rtnl, sock::SockMap};
 use super::process::{self, Files, Procs};
 use super::{netns, store};
-use crate::backend::{Observer, Probes, Store, System};
+use crate::backend::{Feed, Observer, Probes, Store, System, Watch, Watcher};
 use crate::error::{Error, Result, SysError};
 use crate::model::firewall::FirewallKind;
 use crate::model::{self, names, NsRef, Probe};
@@ -247,6 +247,28 @@ impl Probes for Real {
     }
 }
 
+impl Watch for Real {
+    fn watch_net(
+        &self,
+        lab: &str,
+        node: &str,
+        ns: &NsRef,
+        initial: bool,
+        tx: std::sync::mpsc::Sender<Feed>,
+    ) -> Result<Watcher, SysError> {
+        super::events::watch_net(lab, node, ns, initial, tx)
+    }
+    fn watch_workloads(&self, lab: &str, tx: std::sync::mpsc::Sender<Feed>) -> Result<Watcher, SysError> {
+        super::events::watch_workloads(lab, tx)
+    }
+    fn watch_labs(&self, tx: std::sync::mpsc::Sender<Feed>) -> Result<Watcher, SysError> {
+        super::events::watch_labs(tx)
+    }
+    fn netns_exists(&self, name: &str) -> bool {
+        netns::is_mounted(name)
+    }
+}
+
 impl crate::backend::Capture for Real {
     type Tap = super::capture::PacketTap;
 
@@ -275,6 +297,19 @@ impl System for Real {
 
     fn exec_in_node(&self, lab: &str, node: &str, netns: Option<&str>, cmd: &[String]) -> Result<i32> {
         process::run_in_node(lab, node, netns, cmd)
+    }
+
+    /// Runs `netlab exec --lab LAB NODE -- CMD` as a child: the very entry `exec_in_node`
+    /// is, in a process of its own (it must be single-threaded to enter the node).
+    fn spawn_in_node(&self, lab: &str, node: &str, cmd: &[String]) -> std::io::Result<std::process::Child> {
+        use std::process::Stdio;
+        std::process::Command::new("/proc/self/exe")
+            .args(["exec", "--lab", lab, node, "--"])
+            .args(cmd)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
     }
 
     async fn pause(&self, d: Duration) {

@@ -5,6 +5,7 @@ mod broken;
 mod commands;
 mod describe;
 mod diagnostics;
+mod exec_hints;
 mod schema;
 
 use std::process::{Command, Output};

@@ -12,6 +12,7 @@ mod checks;
 mod confine;
 mod converge;
 mod crash;
+mod events;
 mod exec;
 mod firewall;
 mod iptables;

@@ -9,6 +9,7 @@
 //! - `exec`: `netlab exec`, entering a node and running a command there.
 
 pub mod claim;
+pub mod events;
 pub mod exec;
 pub mod holder;
 pub mod init;
