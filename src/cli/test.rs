@@ -150,8 +150,10 @@ async fn up_and_check<S: System>(
         );
     }
     let mut scenarios = Vec::new();
+    // A ^C during a scenario stops it and puts the lab back instead of leaving its overrides.
+    let stop = if chosen.is_empty() { None } else { Some(sys.stop_signal()?) };
     for s in chosen {
-        let r = scenario::run(sys, lab, s).await;
+        let r = scenario::run_until(sys, lab, s, stop.expect("a scenario to run")).await;
         print_scenario(&r);
         scenarios.push(r);
     }
@@ -173,6 +175,10 @@ async fn up_and_check<S: System>(
             scenarios: &scenarios,
         };
         write_report(path, &run)?;
+    }
+    if stop.is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst)) {
+        eprintln!("netlab: interrupted; the scenario's overrides were put back");
+        return Ok(130);
     }
     Ok(if failed == 0 { 0 } else { 1 })
 }

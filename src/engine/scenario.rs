@@ -9,6 +9,7 @@ use crate::model::scenario::{secs, Scenario, Step};
 use crate::model::{Check, Lab, Probe};
 use serde::Serialize;
 use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// How long a check step waits between tries while it polls `within` its time.
@@ -50,24 +51,46 @@ impl ScenarioResult {
     }
 }
 
+/// How long a wait sleeps at most before it looks at the stop flag again.
+const STOP_TICK: Duration = Duration::from_millis(100);
+
 /// Runs `scenario` against `lab`, which is up, and puts the lab's overrides back as they were.
 pub async fn run<S: System>(sys: &S, lab: &Lab, scenario: &Scenario) -> ScenarioResult {
+    run_until(sys, lab, scenario, &AtomicBool::new(false)).await
+}
+
+/// As `run`, ending early when `stop` is raised (`netlab test` raises it on SIGINT or
+/// SIGTERM): the step under way fails as interrupted, the rest are not run, and the lab is
+/// put back all the same, so a ^C never leaves a scenario's link down.
+pub async fn run_until<S: System>(
+    sys: &S,
+    lab: &Lab,
+    scenario: &Scenario,
+    stop: &AtomicBool,
+) -> ScenarioResult {
     let started = Instant::now();
     let before = live::current(sys, &lab.name);
     let mut steps = Vec::new();
     let mut failed = false;
     for step in &scenario.steps {
-        if failed {
+        let stopped = stop.load(Ordering::SeqCst);
+        if failed || stopped {
+            let why = if stopped { "not run: interrupted" } else { "not run: an earlier step failed" };
             steps.push(StepResult {
                 step: step.to_string(),
                 passed: None,
-                detail: Some("not run: an earlier step failed".into()),
+                detail: Some(why.into()),
                 elapsed: Duration::ZERO,
                 converged: None,
             });
+            failed = true;
             continue;
         }
-        let r = run_step(sys, lab, step).await;
+        let mut r = run_step(sys, lab, step, stop).await;
+        if stop.load(Ordering::SeqCst) && r.passed == Some(true) {
+            r.passed = Some(false);
+            r.detail = Some("interrupted".into());
+        }
         failed = r.passed != Some(true);
         steps.push(r);
     }
@@ -81,7 +104,17 @@ pub async fn run<S: System>(sys: &S, lab: &Lab, scenario: &Scenario) -> Scenario
     ScenarioResult { name: scenario.name.clone(), steps, restore_error, elapsed: started.elapsed() }
 }
 
-async fn run_step<S: System>(sys: &S, lab: &Lab, step: &Step) -> StepResult {
+/// Sleeps `d`, in slices, until `stop` is raised.
+async fn pause<S: System>(sys: &S, d: Duration, stop: &AtomicBool) {
+    let mut left = d;
+    while !left.is_zero() && !stop.load(Ordering::SeqCst) {
+        let slice = left.min(STOP_TICK);
+        sys.pause(slice).await;
+        left -= slice;
+    }
+}
+
+async fn run_step<S: System>(sys: &S, lab: &Lab, step: &Step, stop: &AtomicBool) -> StepResult {
     let started = Instant::now();
     let mut converged = None;
     let outcome: Result<Option<String>, String> = match step {
@@ -109,6 +142,13 @@ async fn run_step<S: System>(sys: &S, lab: &Lab, step: &Step) -> StepResult {
                     converged = Some(took);
                     break Ok(Some(format!("held after {} ({})", secs(took), plural(tries, "try", "tries"))));
                 }
+                if stop.load(Ordering::SeqCst) {
+                    break Err(format!(
+                        "interrupted ({}); last: {}",
+                        plural(tries, "try", "tries"),
+                        expected(&r)
+                    ));
+                }
                 if started.elapsed() + POLL_PAUSE >= *within {
                     break Err(format!(
                         "did not hold within {} ({}); last: {}",
@@ -126,10 +166,10 @@ async fn run_step<S: System>(sys: &S, lab: &Lab, step: &Step) -> StepResult {
             change(sys, lab, target, shape.map_or(Change::Clear, Change::Impair)).await
         }
         Step::Exec { node, cmd, expect_exit, timeout } => {
-            exec(sys, lab, node, cmd, *expect_exit, *timeout).await
+            exec(sys, lab, node, cmd, *expect_exit, *timeout, stop).await
         }
         Step::Wait(d) => {
-            sys.pause(*d).await;
+            pause(sys, *d, stop).await;
             Ok(None)
         }
     };
@@ -167,6 +207,7 @@ async fn exec<S: System>(
     cmd: &[String],
     expect_exit: i32,
     timeout: Duration,
+    stop: &AtomicBool,
 ) -> Result<Option<String>, String> {
     let mut c =
         sys.command_in(&lab.nodes[node].ns, &cmd[0]).map_err(|e| format!("entering node {node}: {e}"))?;
@@ -194,6 +235,11 @@ async fn exec<S: System>(
                 let _ = child.kill();
                 let _ = child.wait();
                 return Err(format!("still running after {}; killed", secs(timeout)));
+            }
+            Ok(None) if stop.load(Ordering::SeqCst) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err("interrupted; killed".into());
             }
             Ok(None) => sys.pause(Duration::from_millis(20)).await,
             Err(e) => return Err(format!("waiting for {}: {e}", cmd[0])),

@@ -318,3 +318,71 @@ steps = [
     assert!(ping(&up), "the scenario left the link down");
     up.down().expect("down");
 }
+
+#[test]
+fn a_scenario_stopped_by_sigint_puts_its_overrides_back() {
+    if !root_or_skip("scenario sigint") {
+        return;
+    }
+    let lab = TestLab::new("scint");
+    lab.write(
+        r#"
+[nodes.a]
+[nodes.b]
+[[links]]
+endpoints = ["a:eth0", "b:eth0"]
+addresses = ["10.68.0.1/24", "10.68.0.2/24"]
+
+[[scenario]]
+name = "long"
+steps = [
+  { link_down = "a:eth0" },
+  { impair = "b:eth0", rate = "5mbit" },
+  { wait = "60s" },
+  { link_up = "a:eth0" },
+]
+"#,
+    );
+    lab.up();
+    let file = lab.file.to_str().unwrap();
+    let mut child = lab
+        .command(&["test", file, "--scenario", "long"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("netlab test");
+    // Interrupted once the scenario is in its wait, with both overrides made.
+    let until = Instant::now() + Duration::from_secs(20);
+    while !sh_ok(&format!("tc -n {} qdisc show dev eth0", lab.ns("b"))).contains("tbf") {
+        if Instant::now() > until {
+            let _ = child.kill();
+            panic!("the scenario did not get to its wait");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let until = Instant::now() + Duration::from_secs(15);
+    let code = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s.code();
+        }
+        if Instant::now() > until {
+            let _ = child.kill();
+            panic!("netlab test went on after SIGINT");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(code, Some(130), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("interrupted") && stdout.contains("the lab is as before"), "{stdout}");
+    assert!(link(&lab, "a", "eth0").contains(",UP"), "a:eth0 left down: {}", link(&lab, "a", "eth0"));
+    let qdisc = sh_ok(&format!("tc -n {} qdisc show dev eth0", lab.ns("b")));
+    assert!(!qdisc.contains("tbf"), "b:eth0 left impaired: {qdisc}");
+    let plan = lab.plan();
+    assert!(plan.code == 0 && !plan.stdout.contains("held"), "{plan:?}");
+    lab.down();
+    lab.assert_gone();
+}
