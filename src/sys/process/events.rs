@@ -72,8 +72,62 @@ impl Tail {
         }
         self.at = Some((meta.ino(), from + bytes.len() as u64));
         self.partial.extend_from_slice(&bytes);
-        let Some(end) = self.partial.iter().rposition(|b| *b == b'\n') else { return Vec::new() };
+        let Some(end) = self.partial.iter().rposition(|b| *b == b'\n') else {
+            // Longer than any event a supervisor writes (and than the file is let grow to):
+            // not a line of ours, so it is dropped rather than kept in memory as it grows.
+            if self.partial.len() as u64 > MAX {
+                self.partial.clear();
+            }
+            return Vec::new();
+        };
         let whole: Vec<u8> = self.partial.drain(..=end).collect();
         whole.split(|b| *b == b'\n').filter_map(|l| serde_json::from_slice(l).ok()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::event::WorkloadAction;
+
+    #[test]
+    fn a_line_longer_than_any_event_is_dropped_not_kept_in_memory() {
+        struct Gone(PathBuf);
+        impl Drop for Gone {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir_all(&self.0);
+            }
+        }
+        let dir = std::env::temp_dir().join(format!("netlab-tail-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let _gone = Gone(dir.clone());
+        let path = dir.join("events.jsonl");
+        std::fs::write(&path, b"").unwrap();
+        let ino = std::fs::metadata(&path).unwrap().ino();
+        let mut tail = Tail { path: path.clone(), at: Some((ino, 0)), partial: Vec::new() };
+        let mut f = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+        // Garbage without a newline, more than the file is ever let grow to.
+        let junk = vec![b'x'; MAX as usize / 2];
+        for _ in 0..8 {
+            f.write_all(&junk).unwrap();
+            assert!(tail.read().is_empty());
+            assert!(tail.partial.len() as u64 <= MAX, "kept {} bytes of one line", tail.partial.len());
+        }
+        let ev = WorkloadEvent {
+            time_ms: 1,
+            node: "a".into(),
+            name: "w".into(),
+            action: WorkloadAction::Present,
+            pid: None,
+            code: None,
+            signal: None,
+            restarts: 0,
+            state: None,
+        };
+        let mut line = b"\n".to_vec();
+        line.extend(serde_json::to_vec(&ev).unwrap());
+        line.push(b'\n');
+        f.write_all(&line).unwrap();
+        assert_eq!(tail.read(), vec![ev]);
     }
 }
