@@ -254,3 +254,21 @@ fn test_brings_a_lab_that_is_down_up() {
     assert_eq!(plan(&fake, &l).unwrap(), 0);
     assert!(block_on(run_checks(&fake, &l)).iter().all(|r| r.passed()));
 }
+
+#[test]
+fn exec_in_a_host_node_is_refused_from_another_network_namespace() {
+    let dir = Dir::new("exech");
+    let l = dir.lab("h.toml", HOSTED);
+    let fake = Fake::default();
+    up(&fake, &l).unwrap();
+    fake.enter_netns(Some(OTHER_NETNS));
+    // "The host" here is another namespace than the host node's: refused, not run there.
+    let e = conflict(super::exec::check_present(&fake, "h", "host", None));
+    assert!(e.starts_with("lab h was made in another network namespace"), "{e}");
+    let e = conflict(super::exec_many::select(&fake, Some("h"), None));
+    assert!(e.starts_with("lab h was made in another network namespace"), "{e}");
+    // A node of its own namespace is the same from anywhere.
+    assert_eq!(super::exec_many::select(&fake, Some("h"), Some("x")).unwrap().1, ["x"]);
+    let ns = fake.load("h").unwrap().unwrap().nodes["x"].clone();
+    super::exec::check_present(&fake, "h", "x", ns.as_deref()).unwrap();
+}

@@ -1,7 +1,7 @@
 //! Finding a node among the labs that are up, for `netlab exec`, `netlab logs` and `netlab
 //! capture`. Running a command in many nodes at once is `exec_many`.
 
-use crate::backend::{Store, Watch};
+use crate::backend::{Probes, Store, Watch};
 use crate::error::{Error, Result};
 use crate::state::Record;
 
@@ -53,9 +53,20 @@ pub fn locate<S: Store>(sys: &S, node: &str, lab: Option<&str>) -> Result<(Strin
 }
 
 /// Refuses a node whose namespace is gone (deleted by hand): nothing is left to enter, and
-/// only `up` makes it again.
-pub fn check_present<S: Store + Watch>(sys: &S, lab: &str, node: &str, ns: Option<&str>) -> Result<()> {
-    let Some(ns) = ns else { return Ok(()) };
+/// only `up` makes it again; and a host node from another network namespace than its lab's,
+/// where "the host" is another namespace.
+pub fn check_present<S: Store + Watch + Probes>(
+    sys: &S,
+    lab: &str,
+    node: &str,
+    ns: Option<&str>,
+) -> Result<()> {
+    let Some(ns) = ns else {
+        return match sys.load(lab)? {
+            Some(rec) => super::bind::check_status(sys, &rec),
+            None => Ok(()),
+        };
+    };
     if sys.netns_exists(ns) {
         return Ok(());
     }

@@ -2,7 +2,7 @@
 //! through the entry `netlab exec` uses, its output captured line by line.
 
 use super::exec::node_list;
-use crate::backend::{Store, System};
+use crate::backend::{Probes, Store, System};
 use crate::error::{Error, Result};
 use std::io::{BufRead, BufReader, Read};
 use std::sync::mpsc::{channel, Sender};
@@ -36,7 +36,11 @@ pub fn glob_match(pat: &str, name: &str) -> bool {
 
 /// The lab and the nodes (switches left out) a many-node exec runs in: every node, or those
 /// whose names match `pattern`. The lab may be omitted when only one is up.
-pub fn select<S: Store>(sys: &S, lab: Option<&str>, pattern: Option<&str>) -> Result<(String, Vec<String>)> {
+pub fn select<S: Store + Probes>(
+    sys: &S,
+    lab: Option<&str>,
+    pattern: Option<&str>,
+) -> Result<(String, Vec<String>)> {
     let record = match lab {
         Some(l) => sys.load(l)?.ok_or_else(|| {
             Error::NotFound(format!("lab {l} is not up (`netlab ls` lists the labs that are)"))
@@ -70,6 +74,10 @@ pub fn select<S: Store>(sys: &S, lab: Option<&str>, pattern: Option<&str>) -> Re
             }
             None => format!("lab {} has no node to run in (only switches)", record.lab),
         }));
+    }
+    // A host node from another network namespace than its lab's would run elsewhere.
+    if nodes.iter().any(|n| record.nodes.get(n).is_some_and(|ns| ns.is_none())) {
+        super::bind::check_status(sys, &record)?;
     }
     Ok((record.lab, nodes))
 }
