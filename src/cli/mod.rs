@@ -4,16 +4,19 @@ mod completions;
 mod down;
 mod exec;
 mod graph;
+mod json;
 mod junit;
 mod logs;
 mod ls;
 mod status;
+mod table;
 mod test;
 mod up;
+mod words;
 
 use crate::backend::System;
 use crate::engine::up::Options;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::firewall::FirewallKind;
 use crate::Lab;
 use clap::{Parser, Subcommand};
@@ -62,11 +65,20 @@ pub enum Command {
         #[arg(long)]
         lab: Option<String>,
     },
-    /// The lab as it is: nodes, interfaces, addresses, routes, and drift from the file.
+    /// The lab as it is: nodes, interfaces, addresses, routes, workloads, and drift from the file.
     Status {
+        /// The topology file, or the lab's name (a path to a file, or a name ending in .toml, is a
+        /// file); may be left out when one lab is up.
+        target: Option<String>,
+        /// The lab's name.
+        #[arg(long, conflicts_with = "target")]
         lab: Option<String>,
+        /// Print the status as JSON (`"schema": 1`, described in docs/json.md).
         #[arg(long)]
         json: bool,
+        /// Exit 2 when the lab has drifted from its file (0 when it has not).
+        #[arg(long)]
+        exit_code: bool,
     },
     /// Run a command inside a node.
     Exec {
@@ -100,7 +112,11 @@ pub enum Command {
         down: bool,
     },
     /// The labs that are up on this machine.
-    Ls,
+    Ls {
+        /// Print the labs as JSON (`"schema": 1`, described in docs/json.md).
+        #[arg(long)]
+        json: bool,
+    },
     /// Check a file, touching nothing.
     Validate { file: PathBuf },
     /// The topology as a picture: Graphviz dot, Mermaid, or an SVG drawn by netlab itself.
@@ -144,8 +160,22 @@ impl From<FirewallArg> for FirewallKind {
     }
 }
 
+/// Whether a command needs root: all but those that only read a file or describe netlab.
+/// A new command needs root unless it is added here.
+fn needs_root(c: &Command) -> bool {
+    !matches!(
+        c,
+        Command::Validate { .. } | Command::Graph { .. } | Command::Completions { .. } | Command::Man { .. }
+    )
+}
+
 /// Runs a command and returns the process exit code.
 pub fn run<S: System>(cli: Cli, sys: &S) -> Result<i32> {
+    // Said before anything is tried: without the capabilities every command fails later,
+    // and less clearly (a record it may not read, a namespace it may not enter).
+    if needs_root(&cli.command) && !sys.privileged() {
+        return Err(Error::NeedsRoot);
+    }
     match cli.command {
         // exec replaces the process: it must run before any thread exists.
         Command::Exec { node, lab, cmd } => exec::run(sys, &node, lab.as_deref(), &cmd),
@@ -162,7 +192,7 @@ pub fn run<S: System>(cli: Cli, sys: &S) -> Result<i32> {
             );
             Ok(0)
         }
-        Command::Ls => ls::run(sys),
+        Command::Ls { json } => ls::run(sys, json),
         Command::Graph { file, format, output } => graph::run(&file, format, output.as_deref()),
         Command::Completions { shell } => completions::completions(shell),
         Command::Man { output } => completions::man(output.as_deref()),
@@ -176,12 +206,18 @@ pub fn run<S: System>(cli: Cli, sys: &S) -> Result<i32> {
                     up::plan(sys, &file, Options { firewall: firewall.map(Into::into), prune, adopt }).await
                 }
                 Command::Down { file, lab } => down::run(sys, file.as_deref(), lab.as_deref()).await,
-                Command::Status { lab, json } => status::run(sys, lab.as_deref(), json).await,
+                Command::Status { target, lab, json, exit_code } => {
+                    let flags = status::Flags { json, exit_code };
+                    status::run(sys, target.as_deref(), lab.as_deref(), flags).await
+                }
                 Command::Test { file, junit, up, down } => {
                     let flags = test::Flags { reconcile: up, tear_down: down };
                     test::run(sys, &file, junit.as_deref(), flags).await
                 }
-                Command::Exec { .. } | Command::Validate { .. } | Command::Ls | Command::Logs { .. } => {
+                Command::Exec { .. }
+                | Command::Validate { .. }
+                | Command::Ls { .. }
+                | Command::Logs { .. } => {
                     unreachable!("handled above")
                 }
                 Command::Graph { .. } | Command::Completions { .. } | Command::Man { .. } => {

@@ -61,21 +61,21 @@ async fn up_and_check<S: System>(sys: &S, lab: &Lab, junit: Option<&Path>, recon
 }
 
 fn print_table(results: &[CheckResult]) {
-    let width = results.iter().map(|r| r.name.len()).max().unwrap_or(5).max(5);
-    println!("{:<width$}  {:<8}  {:<4}  {:>9}  ", "CHECK", "EXPECTED", "GOT", "TIME");
+    let mut t = super::table::Table::new(&["CHECK", "EXPECTED", "GOT", "TIME", ""]).right(3);
     for r in results {
         let word = |ok| if ok { "ok" } else { "fail" };
         let mark = if r.passed() { "" } else { "  <-- FAILED" };
         let detail =
-            r.detail.as_ref().filter(|_| !r.passed() || !r.ok).map(|d| format!(" ({d})")).unwrap_or_default();
-        println!(
-            "{:<width$}  {:<8}  {:<4}  {:>7.1}ms{detail}{mark}",
-            r.name,
-            word(r.expect_ok),
-            word(r.ok),
-            r.elapsed.as_secs_f64() * 1000.0
-        );
+            r.detail.as_ref().filter(|_| !r.passed() || !r.ok).map(|d| format!("({d})")).unwrap_or_default();
+        t.row(vec![
+            r.name.clone(),
+            word(r.expect_ok).to_string(),
+            word(r.ok).to_string(),
+            format!("{:.1}ms", r.elapsed.as_secs_f64() * 1000.0),
+            format!("{detail}{mark}").trim_start().to_string(),
+        ]);
     }
+    print!("{t}");
     let failed = results.iter().filter(|r| !r.passed()).count();
     println!("checks: {} passed, {failed} failed", results.len() - failed);
 }

@@ -301,7 +301,7 @@ impl fmt::Display for Plan {
 fn limits_text(l: &Limits) -> String {
     let mut parts = Vec::new();
     if let Some(m) = l.memory {
-        parts.push(format!("memory {m} bytes"));
+        parts.push(format!("memory {}", crate::model::limits::size_text(m)));
     }
     if let Some(c) = l.cpu {
         parts.push(format!("cpu {c}"));
