@@ -14,6 +14,11 @@ fn main() {
     let code = match netlab::cli::run(cli, &netlab::sys::Real::new()) {
         Ok(code) => code,
         Err(e) if closed_stdout(&e) => 0,
+        // A sentence that names netlab itself already.
+        Err(e @ netlab::Error::NeedsRoot) => {
+            eprintln!("{e}");
+            1
+        }
         Err(e) => {
             eprintln!("netlab: {e}");
             1

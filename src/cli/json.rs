@@ -448,3 +448,81 @@ fn limits_detail(op: &Op) -> String {
     let text = op.to_string();
     text.split_once(": ").map(|(_, d)| d.to_string()).unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    //! Golden JSON: a lab brought up on the fake machine, then changed behind its back, against
+    //! `tests/json_golden/*.json` (`NETLAB_BLESS=1` rewrites them).
+
+    use crate::backend::fake::Fake;
+    use crate::backend::Store;
+    use crate::model::NsRef;
+    use crate::state::RouteState;
+    use crate::Lab;
+    use futures::executor::block_on;
+    use std::path::{Path, PathBuf};
+
+    fn dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/json_golden")
+    }
+
+    /// The JSON as printed, with the checkout's path made relative to it.
+    fn printed(v: &impl serde::Serialize) -> String {
+        let text = serde_json::to_string_pretty(v).unwrap() + "\n";
+        text.replace(&format!("{}/", env!("CARGO_MANIFEST_DIR")), "")
+    }
+
+    fn golden(name: &str, got: &str) {
+        let path = dir().join(name);
+        if std::env::var_os("NETLAB_BLESS").is_some() {
+            std::fs::write(&path, got).unwrap();
+        }
+        let want = std::fs::read_to_string(&path)
+            .unwrap_or_else(|_| panic!("missing {}; run with NETLAB_BLESS=1", path.display()));
+        assert_eq!(got, want, "differs from {}", path.display());
+    }
+
+    fn up(fake: &Fake) -> Lab {
+        let lab = Lab::load(&dir().join("lab.toml")).unwrap();
+        block_on(crate::engine::up::up(fake, &lab, Default::default(), &|_| {}, &|| {})).unwrap();
+        lab
+    }
+
+    #[test]
+    fn status_json_of_a_lab_with_drift_and_unmanaged_objects_is_the_golden_one() {
+        let fake = Fake::default();
+        up(&fake);
+        {
+            let mut m = fake.machine();
+            let h1 = m.ns.get_mut(&NsRef::Named("gold-h1".into())).unwrap();
+            // Someone else's: an address and a routing daemon's route (protocol bird).
+            h1.ifaces.get_mut("eth0").unwrap().addrs.insert("10.0.0.77/24".parse().unwrap());
+            let dst = "10.50.0.0/16".parse().unwrap();
+            let r = RouteState::single(dst, Some("10.0.0.2".parse().unwrap()), Some("eth0".into()), 20);
+            h1.routes.insert((dst, 20), (r, 12));
+            // Drift: an address of the lab's gone, an interface down.
+            let h2 = m.ns.get_mut(&NsRef::Named("gold-h2".into())).unwrap();
+            let eth0 = h2.ifaces.get_mut("eth0").unwrap();
+            eth0.addrs.remove(&"fd00::2/64".parse().unwrap());
+            h2.ifaces.get_mut("direct").unwrap().up = false;
+        }
+        let s = block_on(crate::engine::status::status(&fake, Some("gold"))).unwrap();
+        let view = super::status(&s);
+        let text = printed(&view);
+        for internal in ["Veth", "\"shape\"", "netlab:gold:", "0.0.0.0/0", "::/0"] {
+            assert!(!text.contains(internal), "{internal} leaks into status --json:\n{text}");
+        }
+        golden("status.json", &text);
+        // The text status says the same, in lines.
+        let lines = super::super::status::text(&s);
+        assert!(lines.contains("drift (2 changes `netlab up` would make):"), "{lines}");
+    }
+
+    #[test]
+    fn ls_json_is_the_golden_one() {
+        let fake = Fake::default();
+        up(&fake);
+        golden("ls.json", &printed(&super::labs(&fake.all().unwrap())));
+        assert_eq!(printed(&super::labs(&[])), "{\n  \"schema\": 1,\n  \"labs\": []\n}\n");
+    }
+}

@@ -64,10 +64,13 @@ pub fn text(s: &Status) -> String {
     let view = super::json::status(s);
     let mut out = format!("lab {} (file {}, prefix \"{}\")\n", s.lab, s.file, s.prefix);
     for (n, v) in s.nodes.iter().zip(&view.nodes) {
-        let where_ =
-            n.netns.as_ref().map(|ns| format!("netns {ns}")).unwrap_or_else(|| "host namespace".into());
+        let where_ = match (&n.netns, v.kind) {
+            (None, _) => "host namespace".to_string(),
+            (Some(ns), "netns") => format!("netns {ns}"),
+            (Some(ns), kind) => format!("{kind}, netns {ns}"),
+        };
         let missing = if n.present { "" } else { " MISSING" };
-        out += &format!("node {} ({}, {where_}){missing}\n", n.name, v.kind);
+        out += &format!("node {} ({where_}){missing}\n", n.name);
         let mut ifaces = Table::bare().indent(2);
         for i in &v.interfaces {
             let peer = i.peer.as_ref().map(|p| format!("peer {p}")).unwrap_or_default();

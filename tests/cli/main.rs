@@ -2,8 +2,10 @@
 //! state. One runner for all of them.
 
 mod broken;
+mod closed_stdout;
 mod commands;
 mod describe;
+mod unprivileged;
 
 use std::process::{Command, Output};
 

@@ -23,5 +23,6 @@ mod reconcile;
 mod routing;
 mod seccomp;
 mod shaping;
+mod status_json;
 mod tamper;
 mod workloads;

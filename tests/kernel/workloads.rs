@@ -440,7 +440,7 @@ addresses = ["10.0.6.1/30", "10.0.6.2/30"]
     assert_no_processes_or_cgroups(&lab);
     lab.assert_gone();
     let twice = lab.down();
-    assert!(twice.stdout.contains("nothing to remove"), "{twice:?}");
+    assert!(twice.stdout.contains("no lab named"), "{twice:?}");
 }
 
 /// The supervisors of workload `node/name` of a lab, by command line.
