@@ -183,12 +183,12 @@ pub fn run<S: System>(cli: Cli, sys: &S) -> Result<i32> {
             let lab = Lab::load(&file)?;
             let m = &lab;
             println!(
-                "{}: ok (lab {}: {} nodes, {} links, {} checks)",
+                "{}: ok (lab {}: {}, {}, {})",
                 file.display(),
                 m.name,
-                m.nodes.len(),
-                m.links.len(),
-                m.checks.len()
+                words::plural(m.nodes.len(), "node"),
+                words::plural(m.links.len(), "link"),
+                words::plural(m.checks.len(), "check")
             );
             Ok(0)
         }

@@ -104,18 +104,34 @@ fn kind_seen(lab: &str, netns: Option<&str>, state: Option<&NsState>) -> NodeKin
     }
 }
 
+/// "no lab named X is up (labs up: a, b)": what `status` and `down` say of a lab that is not up.
+pub fn not_up(name: &str, up: &[Record]) -> String {
+    let mut names: Vec<&str> = up.iter().map(|r| r.lab.as_str()).filter(|l| *l != name).collect();
+    names.sort();
+    if names.is_empty() {
+        format!("no lab named {name} is up (no labs are up)")
+    } else {
+        format!("no lab named {name} is up (labs up: {})", names.join(", "))
+    }
+}
+
 /// The record of lab `lab`, or of the only lab that is up.
 fn pick<S: System>(sys: &S, lab: Option<&str>) -> Result<Record> {
     match lab {
-        Some(l) => sys.load(l)?.ok_or_else(|| {
-            Error::NotFound(format!("lab {l} is not up (`netlab ls` lists the labs that are)"))
-        }),
+        Some(l) => sys.load(l)?.ok_or_else(|| Error::NotFound(not_up(l, &sys.all().unwrap_or_default()))),
         None => {
             let mut all = sys.all()?;
             match all.len() {
                 1 => Ok(all.pop().expect("one lab")),
-                0 => Err(Error::NotFound("no lab is up".into())),
-                _ => Err(Error::Ambiguous("several labs are up; name one: netlab status LAB".into())),
+                0 => Err(Error::NotFound("no lab is up (`netlab up FILE` brings one up)".into())),
+                _ => {
+                    let names: Vec<&str> = all.iter().map(|r| r.lab.as_str()).collect();
+                    Err(Error::Ambiguous(format!(
+                        "{} labs are up ({}); name one: netlab status --lab NAME",
+                        names.len(),
+                        names.join(", ")
+                    )))
+                }
             }
         }
     }
@@ -169,4 +185,14 @@ pub async fn status<S: System>(sys: &S, lab: Option<&str>) -> Result<Status> {
         drift,
         drift_unknown,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_lab_that_is_not_up_is_named_with_those_that_are() {
+        let rec = |l: &str| super::Record { lab: l.into(), ..Default::default() };
+        assert_eq!(super::not_up("x", &[]), "no lab named x is up (no labs are up)");
+        assert_eq!(super::not_up("x", &[rec("web"), rec("lan")]), "no lab named x is up (labs up: lan, web)");
+    }
 }
