@@ -519,6 +519,31 @@ mod tests {
     }
 
     #[test]
+    fn without_the_file_kinds_and_peers_come_from_the_kernel_and_drift_is_unknown() {
+        let tmp = std::env::temp_dir().join(format!("netlab-json-{}", std::process::id()));
+        std::fs::create_dir_all(&tmp).unwrap();
+        let file = tmp.join("gold.toml");
+        std::fs::copy(dir().join("lab.toml"), &file).unwrap();
+        let fake = Fake::default();
+        let lab = Lab::load(&file).unwrap();
+        block_on(crate::engine::up::up(&fake, &lab, Default::default(), &|_| {}, &|| {})).unwrap();
+        std::fs::remove_dir_all(&tmp).unwrap();
+        let s = block_on(crate::engine::status::status(&fake, Some("gold"))).unwrap();
+        let v = serde_json::to_value(super::status(&s)).unwrap();
+        let kinds: Vec<(&str, &str)> = v["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| (n["name"].as_str().unwrap(), n["kind"].as_str().unwrap()))
+            .collect();
+        assert_eq!(kinds, [("gw", "host"), ("h1", "netns"), ("h2", "netns"), ("sw", "switch")]);
+        assert_eq!(v["nodes"][1]["interfaces"][1]["peer"], "sw:h1-eth0", "{v:#}");
+        assert_eq!(v["links"].as_array().unwrap().len(), 4, "{v:#}");
+        assert_eq!(v["drift"], serde_json::json!([]));
+        assert!(v["drift_unknown"].as_str().is_some_and(|w| w.contains("gold.toml")), "{v:#}");
+    }
+
+    #[test]
     fn ls_json_is_the_golden_one() {
         let fake = Fake::default();
         up(&fake);

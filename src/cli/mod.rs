@@ -69,6 +69,7 @@ pub enum Command {
     Status {
         /// The topology file, or the lab's name (a path to a file, or a name ending in .toml, is a
         /// file); may be left out when one lab is up.
+        #[arg(value_name = "FILE|LAB")]
         target: Option<String>,
         /// The lab's name.
         #[arg(long, conflicts_with = "target")]
