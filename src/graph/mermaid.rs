@@ -50,14 +50,12 @@ pub(super) fn mermaid(lab: &Lab) -> String {
         };
     }
     for link in &lab.links {
-        let label = format!("{} ↔ {}", end_inline(&link.a), end_inline(&link.b));
-        let _ = writeln!(
-            s,
-            "  {} ---|\"{}\"| {}",
-            mermaid_id(&link.a.node),
-            mermaid_text(&label),
-            mermaid_id(&link.b.node)
-        );
+        let (ends, impaired) = link_inline(link);
+        let label = match impaired {
+            Some(i) => format!("{}<br/>{}", mermaid_text(&ends), mermaid_text(&i)),
+            None => mermaid_text(&ends),
+        };
+        let _ = writeln!(s, "  {} ---|\"{label}\"| {}", mermaid_id(&link.a.node), mermaid_id(&link.b.node));
     }
     for (kind, class, style) in [
         (NodeKind::Netns, "netns", "fill:#e8f0fe,stroke:#3b6fb6,color:#000"),

@@ -75,6 +75,21 @@ fn graph_mermaid_of_the_lan() {
 }
 
 #[test]
+fn graph_shows_impairments_and_spreads_a_ring() {
+    for format in ["dot", "mermaid", "svg"] {
+        let o = netlab(&["graph", "--format", format, "tests/graphs/impaired.toml"]);
+        assert!(o.status.success() && stdout(&o).contains("100mbit 20ms±5ms 1%"), "{format}: {}", show(&o));
+    }
+    // The ring is drawn on a circle: its nodes are not stacked in columns.
+    let o = netlab(&["graph", "--format", "svg", "tests/graphs/ring11.toml"]);
+    assert!(o.status.success(), "{}", show(&o));
+    let svg = stdout(&o);
+    let lines: Vec<&str> = svg.lines().filter(|l| l.starts_with("<polyline points=")).collect();
+    assert_eq!(lines.len(), 11, "{svg}");
+    assert!(lines.iter().all(|l| l.matches(',').count() == 2), "ring links are straight: {svg}");
+}
+
+#[test]
 fn graph_refuses_an_unknown_format() {
     let o = netlab(&["graph", "--format", "png", "topologies/lan.toml"]);
     assert!(!o.status.success(), "{}", show(&o));

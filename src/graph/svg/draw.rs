@@ -1,6 +1,6 @@
 //! The SVG text, from a finished layout: link lines, port dots and labels, node shapes.
 
-use super::layout::{layout, Place, Port, Side};
+use super::layout::{layout, note_width, Place, Port, Side};
 use super::*;
 use std::fmt::Write;
 
@@ -62,6 +62,26 @@ pub(in crate::graph) fn svg(lab: &Lab) -> String {
     }
     s.push_str("</g>\n");
 
+    // Notes sit on their link, in the middle of its middle stretch, the line broken behind them.
+    let _ = writeln!(s, "<g font-size=\"{}\" text-anchor=\"middle\" fill=\"#8a3b00\">", num(TEXT_PX));
+    for (path, note) in lay.paths.iter().zip(&lay.notes) {
+        if let Some(note) = note {
+            let k = (path.len() - 1) / 2;
+            let (x, y) = ((path[k].0 + path[k + 1].0) / 2.0, (path[k].1 + path[k + 1].1) / 2.0);
+            let w = note_width(&Some(note.clone()));
+            let _ = writeln!(
+                s,
+                "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"#ffffff\"/>",
+                num(x - w / 2.0),
+                num(y - LINE / 2.0 - 1.0),
+                num(w),
+                num(LINE + 2.0)
+            );
+            let _ = writeln!(s, "<text x=\"{}\" y=\"{}\">{}</text>", num(x), num(y + 4.0), xml(note));
+        }
+    }
+    s.push_str("</g>\n");
+
     for (v, node) in lay.nodes.iter().enumerate() {
         node_shape(&mut s, node, &lay.places[v]);
     }
@@ -72,6 +92,19 @@ pub(in crate::graph) fn svg(lab: &Lab) -> String {
 /// The interface (and first address, when there are two or more) above the stub, the rest
 /// below it, starting beside the node.
 fn port_label(s: &mut String, p: &Port) {
+    if let Some((x, top)) = p.block {
+        for (i, line) in p.lines.iter().enumerate() {
+            let _ = writeln!(
+                s,
+                "<text x=\"{}\" y=\"{}\" {}>{}</text>",
+                num(x),
+                num(top + 10.0 + i as f64 * LINE),
+                line_style(i, line),
+                xml(line)
+            );
+        }
+        return;
+    }
     let (x, anchor) = match p.side {
         Side::Right => (p.x + PAD, "start"),
         Side::Left => (p.x - PAD, "end"),
@@ -83,14 +116,24 @@ fn port_label(s: &mut String, p: &Port) {
         } else {
             p.y + 13.0 + (i - above) as f64 * LINE
         };
-        let style = if i == 0 { "fill=\"#222222\" font-weight=\"bold\"" } else { "fill=\"#1a5fb4\"" };
         let _ = writeln!(
             s,
-            "<text x=\"{}\" y=\"{}\" text-anchor=\"{anchor}\" {style}>{}</text>",
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"{anchor}\" {}>{}</text>",
             num(x),
             num(y),
+            line_style(i, line),
             xml(line)
         );
+    }
+}
+
+/// The interface in bold, its addresses in blue, what leaves it (when the directions differ)
+/// in the notes' colour.
+fn line_style(i: usize, line: &str) -> &'static str {
+    match i {
+        0 => "fill=\"#222222\" font-weight=\"bold\"",
+        _ if line.starts_with("out ") => "fill=\"#8a3b00\"",
+        _ => "fill=\"#1a5fb4\"",
     }
 }
 

@@ -1,6 +1,9 @@
 //! Where the lab's nodes, ports and link lines go: each connected part laid out below the
-//! previous one, then every link routed between its two ports.
+//! previous one, then every link routed between its two ports. A part that is a tree is laid
+//! out in columns (`part.rs`); a part with a cycle is spread in the plane (`cyclic.rs`), where
+//! a tree's columns would have to cross its links.
 
+use super::cyclic::layout_cyclic;
 use super::part::layout_part;
 use super::*;
 use std::collections::{HashMap, VecDeque};
@@ -20,6 +23,8 @@ pub(in crate::graph) struct Place {
     pub(in crate::graph) cy: f64,
     pub(in crate::graph) w: f64,
     pub(in crate::graph) h: f64,
+    /// Laid out in the plane: its links are straight lines from border to border.
+    pub(in crate::graph) spread: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -32,6 +37,9 @@ pub(in crate::graph) struct Port {
     pub(in crate::graph) y: f64,
     /// Where the horizontal stub ends and the link turns toward the other end.
     pub(in crate::graph) turn: f64,
+    /// In a spread part: the top left corner of the label's lines, which sit beside the link
+    /// instead of along a stub.
+    pub(in crate::graph) block: Option<(f64, f64)>,
 }
 
 pub(in crate::graph) struct Layout<'a> {
@@ -41,8 +49,20 @@ pub(in crate::graph) struct Layout<'a> {
     pub(in crate::graph) ports: Vec<Port>,
     /// The points of each link's line.
     pub(in crate::graph) paths: Vec<Vec<(f64, f64)>>,
+    /// What each link says in its middle: the impairments both directions share, and the MTU.
+    pub(in crate::graph) notes: Vec<Option<String>>,
     pub(in crate::graph) width: f64,
     pub(in crate::graph) height: f64,
+}
+
+/// What both kinds of part layout read: the lab's nodes, who neighbours whom, each link's two
+/// nodes and its middle note, all by index.
+#[derive(Clone, Copy)]
+pub(super) struct Graph<'a> {
+    pub(super) nodes: &'a [&'a Node],
+    pub(super) adj: &'a [Vec<usize>],
+    pub(super) ends: &'a [(usize, usize)],
+    pub(super) notes: &'a [Option<String>],
 }
 
 pub(super) fn text_width(chars: usize, px: f64) -> f64 {
@@ -56,6 +76,26 @@ pub(super) fn slot(lines: usize) -> f64 {
 
 pub(super) fn label_width(lines: &[String]) -> f64 {
     text_width(lines.iter().map(|l| l.chars().count()).max().unwrap_or(0), TEXT_PX) + 2.0 * PAD
+}
+
+/// The room a link's middle note takes, along the link.
+pub(super) fn note_width(note: &Option<String>) -> f64 {
+    note.as_ref().map_or(0.0, |n| text_width(n.chars().count(), TEXT_PX) + 2.0 * PAD)
+}
+
+/// A node's box before ports are stacked on its sides: its name and details, padded.
+pub(super) fn base_size(node: &Node) -> (f64, f64) {
+    let details = details(node);
+    let text_w = text_width(node.name.chars().count(), NAME_PX)
+        .max(details.iter().map(|d| text_width(d.chars().count(), TEXT_PX)).fold(0.0, f64::max));
+    let inset = if node.kind == NodeKind::Switch { POINT + 4.0 } else { 6.0 };
+    ((text_w + 28.0).max(72.0), NAME_PX + details.len() as f64 * (TEXT_PX + 4.0) + 22.0 + 2.0 * (inset - 6.0))
+}
+
+/// The box (left, top, right, bottom) of a spread port's label.
+pub(in crate::graph) fn block_box(p: &Port) -> Option<(f64, f64, f64, f64)> {
+    let (x, y) = p.block?;
+    Some((x, y, x + label_width(&p.lines) - 2.0 * PAD, y + p.lines.len() as f64 * LINE))
 }
 
 /// Hops from `from` to every node it reaches without passing `avoid`, with the node that found
@@ -95,17 +135,21 @@ pub(in crate::graph) fn layout(lab: &Lab) -> Layout<'_> {
     }
     let mut places = vec![Place::default(); nodes.len()];
     let mut ports: Vec<Port> = Vec::with_capacity(2 * ends.len());
+    let mut notes = Vec::with_capacity(ends.len());
     for (l, &(a, b)) in ends.iter().enumerate() {
         let link = &lab.links[l];
-        for (node, other, ep) in [(a, b, &link.a), (b, a, &link.b)] {
+        let imp = impairments(link);
+        notes.push(imp.middle.clone());
+        for (node, other, ep, out) in [(a, b, &link.a, &imp.out_a), (b, a, &link.b, &imp.out_b)] {
             ports.push(Port {
                 node,
                 other,
                 side: Side::Right,
-                lines: end_lines(ep),
+                lines: port_lines(ep, out),
                 x: 0.0,
                 y: 0.0,
                 turn: 0.0,
+                block: None,
             });
         }
     }
@@ -121,7 +165,15 @@ pub(in crate::graph) fn layout(lab: &Lab) -> Layout<'_> {
             seen[v] = true;
             places[v].part = start;
         }
-        let (w, h) = layout_part(&part, &nodes, &adj, &ends, &mut places, &mut ports, top);
+        // A connected part is a tree when it has one link fewer than nodes (two links between
+        // the same two nodes make a cycle too).
+        let links = ends.iter().filter(|&&(a, _)| part.contains(&a)).count();
+        let g = Graph { nodes: &nodes, adj: &adj, ends: &ends, notes: &notes };
+        let (w, h) = if links + 1 == part.len() {
+            layout_part(&part, g, &mut places, &mut ports, top)
+        } else {
+            layout_cyclic(&part, g, &mut places, &mut ports, top)
+        };
         width = width.max(w);
         top += h + VGAP;
     }
@@ -131,6 +183,7 @@ pub(in crate::graph) fn layout(lab: &Lab) -> Layout<'_> {
         places,
         ports,
         paths,
+        notes,
         width: width.max(2.0 * MARGIN + text_width(lab.name.len() + 4, 15.0)),
         height: top - VGAP + MARGIN,
     }
@@ -143,6 +196,9 @@ fn route(ends: &[(usize, usize)], places: &[Place], ports: &[Port]) -> Vec<Vec<(
     (0..ends.len())
         .map(|l| {
             let (a, b) = (&ports[2 * l], &ports[2 * l + 1]);
+            if places[a.node].spread {
+                return vec![(a.x, a.y), (b.x, b.y)];
+            }
             let col = places[a.node].col;
             if col == places[b.node].col {
                 let k = brackets.entry((places[a.node].part, col)).or_insert(0);

@@ -3,6 +3,7 @@
 //! drawn from those coordinates (`draw.rs`); the sizes below are shared because text
 //! widths have to be known to lay out what is drawn.
 
+mod cyclic;
 mod draw;
 mod layout;
 mod part;
@@ -11,7 +12,11 @@ use super::*;
 
 pub(super) use draw::svg;
 #[cfg(test)]
-pub(super) use {draw::xml, layout::layout};
+pub(super) use {
+    cyclic::{boxes_meet, crossings, segment_meets_box, segments_cross},
+    draw::xml,
+    layout::{block_box, layout, Layout},
+};
 
 const FONT: &str = "DejaVu Sans Mono, Menlo, Consolas, monospace";
 /// The advance of a monospace glyph, in ems: what lets text widths be known without a font.

@@ -1,20 +1,19 @@
 //! One connected part: a root chosen at its centre, columns by hops from it on two sides,
 //! rows as a tidy tree, and each node's ports in the order of what they lead to.
 
-use super::layout::{bfs, label_width, slot, text_width, Place, Port, Side};
+use super::layout::{base_size, bfs, label_width, note_width, slot, Graph, Place, Port, Side};
 use super::*;
 use std::collections::HashMap;
 
 /// Lays out one connected part with its top at `top`; returns its width and height.
 pub(super) fn layout_part(
     part: &[usize],
-    nodes: &[&Node],
-    adj: &[Vec<usize>],
-    ends: &[(usize, usize)],
+    g: Graph<'_>,
     places: &mut [Place],
     ports: &mut [Port],
     top: f64,
 ) -> (f64, f64) {
+    let Graph { nodes, adj, ends, notes } = g;
     let kind_rank = |v: usize| match nodes[v].kind {
         NodeKind::Switch => 0,
         NodeKind::Host => 1,
@@ -60,18 +59,14 @@ pub(super) fn layout_part(
         p.side = if theirs > mine || (theirs == mine && mine >= 0) { Side::Right } else { Side::Left };
     }
     for &v in part {
-        let lines = 1 + details(nodes[v]).len();
-        let text_w = text_width(nodes[v].name.len(), NAME_PX)
-            .max(details(nodes[v]).iter().map(|d| text_width(d.len(), TEXT_PX)).fold(0.0, f64::max));
         let inset = if nodes[v].kind == NodeKind::Switch { POINT + 4.0 } else { 6.0 };
         let stack = |side| {
             ports.iter().filter(|p| p.node == v && p.side == side).map(|p| slot(p.lines.len())).sum::<f64>()
                 + 2.0 * inset
         };
-        places[v].w = (text_w + 28.0).max(72.0);
-        places[v].h = (NAME_PX + (lines - 1) as f64 * (TEXT_PX + 4.0) + 22.0 + 2.0 * (inset - 6.0))
-            .max(stack(Side::Left))
-            .max(stack(Side::Right));
+        let (w, h) = base_size(nodes[v]);
+        places[v].w = w;
+        places[v].h = h.max(stack(Side::Left)).max(stack(Side::Right));
     }
 
     // Rows: each side as a tidy tree, parents level with the middle of their children.
@@ -128,7 +123,18 @@ pub(super) fn layout_part(
         }
         x += col_w + band_r + room_r;
         if col < cmax {
-            x += RUN;
+            // Wide enough for the note in the middle of every link to the next column.
+            let note = (0..ends.len())
+                .filter(|&l| {
+                    let (a, b) = ends[l];
+                    let (ca, cb) = (places[a].col, places[b].col);
+                    (members.contains(&a) || members.contains(&b))
+                        && ca.min(cb) == col
+                        && ca.max(cb) == col + 1
+                })
+                .map(|l| note_width(&notes[l]))
+                .fold(0.0, f64::max);
+            x += RUN.max(note + 16.0);
         }
     }
 
