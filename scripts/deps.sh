@@ -5,7 +5,7 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq \
     iproute2 iputils-ping util-linux procps python3 busybox-static iperf3 bird2 \
-    nftables iptables pkg-config libnftnl-dev libmnl-dev \
+    nftables iptables pkg-config libnftnl-dev libmnl-dev libpcap-dev tcpdump \
     build-essential ca-certificates curl >/dev/null
 # bird2 ships a system service: the tests run BIRD only as lab workloads, never one in the
 # machine's own network namespace.

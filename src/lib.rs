@@ -30,6 +30,7 @@
 //! ```
 
 pub mod backend;
+pub mod capture;
 pub mod cli;
 pub mod engine;
 pub mod error;
@@ -53,3 +54,6 @@ impl Lab {
         Running::up(self, sys::Real::new(), sys::runtime::runtime()?)
     }
 }
+
+pub use capture::{Format as CaptureFormat, Packet};
+pub use engine::capture::{Capturing, Options as CaptureOptions, Summary as CaptureSummary};

@@ -175,9 +175,39 @@ pub trait Probes {
     ) -> Result<(), String>;
 }
 
+/// Packet capture inside a node (`tcpdump -i IFACE` run in its namespace, natively).
+pub trait Capture {
+    /// The packets of interfaces opened for capture.
+    type Tap: Tap + Send + 'static;
+    /// The interfaces of namespace `ns` (`ip -br link`), sorted by name.
+    fn interfaces(&self, ns: &NsRef) -> Result<Vec<String>, SysError>;
+    /// Starts capturing on each of `ifaces` in `ns` (their order gives the packets' `iface`),
+    /// keeping only what `filter` accepts, each packet cut at `snaplen` bytes. Packets are
+    /// queued from the moment this returns.
+    fn tap(
+        &self,
+        ns: &NsRef,
+        ifaces: &[String],
+        snaplen: u32,
+        filter: Option<&crate::capture::filter::Filter>,
+    ) -> Result<Self::Tap, SysError>;
+    /// A flag raised when netlab is told to stop (SIGINT, SIGTERM), for a capture that runs
+    /// until then.
+    fn stop_signal(&self) -> Result<&'static std::sync::atomic::AtomicBool, SysError>;
+}
+
+/// Interfaces opened for capture.
+pub trait Tap {
+    /// The next packet, waiting up to `wait` for one; `None` when none came.
+    fn next(&mut self, wait: std::time::Duration) -> Result<Option<crate::capture::Packet>, SysError>;
+    /// How many packets the kernel dropped so far because they came faster than they were
+    /// read (a full socket queue), as tcpdump's "dropped by kernel".
+    fn dropped(&mut self) -> u64;
+}
+
 /// One machine: everything the engine needs, behind the traits above.
 #[allow(async_fn_in_trait)]
-pub trait System: Observer + Store + Probes {
+pub trait System: Observer + Store + Probes + Capture {
     /// A command that runs in namespace `ns` (`ip netns exec`).
     fn command_in(&self, ns: &NsRef, program: &str) -> std::io::Result<std::process::Command>;
     /// Runs `cmd` inside every namespace of a node, its cgroup and its seccomp filter, with

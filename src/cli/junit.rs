@@ -71,6 +71,12 @@ pub fn report(lab: &str, results: &[CheckResult], timestamp: &str) -> String {
                 esc(&r.from),
                 esc(&why)
             );
+            if let Some(p) = &r.pcap {
+                // Jenkins' and GitLab's convention for a file that belongs to a test case.
+                let detail = r.detail.as_ref().map(|d| format!("\n{d}")).unwrap_or_default();
+                let out = format!("[[ATTACHMENT|{}]]{detail}", p.display());
+                let _ = writeln!(x, "      <system-out>{}</system-out>", esc(&out));
+            }
             let _ = writeln!(x, "    </testcase>");
         }
     }
@@ -92,6 +98,7 @@ mod tests {
             ok,
             detail: detail.map(str::to_string),
             elapsed: Duration::from_millis(5),
+            pcap: None,
         }
     }
 
@@ -107,6 +114,17 @@ mod tests {
         assert!(x.contains("<failure message=\"expected ok, got fail (no answer)\" type=\"check\">"));
         assert_eq!(x.matches("<testcase ").count(), 2);
         assert!(x.ends_with("</testsuites>\n"));
+    }
+
+    #[test]
+    fn a_kept_capture_is_an_attachment_with_the_probe_detail() {
+        let mut failed = result("c", true, false, Some("no answer"));
+        failed.pcap = Some("/tmp/caps/c.pcapng".into());
+        let x = report("lan", &[failed], "t");
+        assert!(x.contains("<system-out>[[ATTACHMENT|/tmp/caps/c.pcapng]]\nno answer</system-out>"), "{x}");
+        let mut passed = result("d", true, true, None);
+        passed.pcap = Some("/tmp/caps/d.pcapng".into());
+        assert!(!report("lan", &[passed], "t").contains("system-out"));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Subcommands: flags and printing only; the work is in the library.
 
+mod capture;
 mod completions;
 mod down;
 mod exec;
@@ -111,6 +112,38 @@ pub enum Command {
         /// Tear the lab down afterwards, also when checks fail.
         #[arg(long)]
         down: bool,
+        /// Capture each check while it runs (every interface of its node and of its target's
+        /// node); keep DIR/CHECK.pcapng for each check that failed.
+        #[arg(long, value_name = "DIR")]
+        pcap: Option<PathBuf>,
+        /// With --pcap: keep the captures of the checks that passed too.
+        #[arg(long, requires = "pcap")]
+        pcap_all: bool,
+    },
+    /// Capture packets inside a node, natively: pcapng to a file or to stdout
+    /// (`netlab capture r1:eth0 | wireshark -k -i -`), until Ctrl-C, a count or a duration.
+    Capture {
+        /// NODE:IFACE, or NODE:* for every interface of the node.
+        target: String,
+        /// Write here (`-` or nothing: stdout).
+        #[arg(short = 'w', long = "write", value_name = "FILE")]
+        write: Option<PathBuf>,
+        /// Stop after this many packets.
+        #[arg(short = 'c', long)]
+        count: Option<u64>,
+        /// Stop after this long (`10s`, `500ms`, `1m`).
+        #[arg(long, value_parser = capture::parse_duration)]
+        duration: Option<std::time::Duration>,
+        /// Bytes kept of each packet.
+        #[arg(long, default_value_t = crate::capture::DEFAULT_SNAPLEN, value_parser = clap::value_parser!(u32).range(1..=262144))]
+        snaplen: u32,
+        /// Keep only what this BPF filter (tcpdump syntax) accepts: `icmp`, `udp port 53`.
+        #[arg(short = 'f', long)]
+        filter: Option<String>,
+        #[arg(long, value_enum, default_value = "pcapng")]
+        format: capture::FormatArg,
+        #[arg(long)]
+        lab: Option<String>,
     },
     /// The labs that are up on this machine.
     Ls {
@@ -194,6 +227,11 @@ pub fn run<S: System>(cli: Cli, sys: &S) -> Result<i32> {
             Ok(0)
         }
         Command::Ls { json } => ls::run(sys, json),
+        Command::Capture { target, write, count, duration, snaplen, filter, format, lab } => {
+            let opts =
+                crate::engine::capture::Options { count, duration, snaplen, filter, format: format.into() };
+            capture::run(sys, &target, lab.as_deref(), write.as_deref(), opts)
+        }
         Command::Graph { file, format, output } => graph::run(&file, format, output.as_deref()),
         Command::Completions { shell } => completions::completions(shell),
         Command::Man { output } => completions::man(output.as_deref()),
@@ -211,14 +249,15 @@ pub fn run<S: System>(cli: Cli, sys: &S) -> Result<i32> {
                     let flags = status::Flags { json, exit_code };
                     status::run(sys, target.as_deref(), lab.as_deref(), flags).await
                 }
-                Command::Test { file, junit, up, down } => {
-                    let flags = test::Flags { reconcile: up, tear_down: down };
+                Command::Test { file, junit, up, down, pcap, pcap_all } => {
+                    let flags = test::Flags { reconcile: up, tear_down: down, pcap, pcap_all };
                     test::run(sys, &file, junit.as_deref(), flags).await
                 }
                 Command::Exec { .. }
                 | Command::Validate { .. }
                 | Command::Ls { .. }
-                | Command::Logs { .. } => {
+                | Command::Logs { .. }
+                | Command::Capture { .. } => {
                     unreachable!("handled above")
                 }
                 Command::Graph { .. } | Command::Completions { .. } | Command::Man { .. } => {

@@ -1,21 +1,26 @@
-//! `netlab test TOPO.toml [--junit FILE] [--up] [--down]`: bring the lab up if it is down (a
-//! lab that is up is left as it is, unless `--up`), run its checks, print a table, write a JUnit
-//! report, exit 1 when a check did not go as expected.
+//! `netlab test TOPO.toml [--junit FILE] [--pcap DIR [--pcap-all]] [--up] [--down]`: bring the
+//! lab up if it is down (a lab that is up is left as it is, unless `--up`), run its checks
+//! (captured into DIR with `--pcap`), print a table, write a JUnit report, exit 1 when a check
+//! did not go as expected.
 
 use crate::backend::System;
 use crate::engine::down::down;
-use crate::engine::test::{prepare, run_checks, CheckResult, Prepared};
+use crate::engine::test::{prepare, run_checks, run_checks_captured, CheckResult, PcapDir, Prepared};
 use crate::error::{Error, Result};
 use crate::Lab;
 use std::path::Path;
 
 /// What `netlab test` was asked to do around the checks.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Flags {
     /// `--up`: reconcile a lab that is up before the checks.
     pub reconcile: bool,
     /// `--down`: tear the lab down afterwards.
     pub tear_down: bool,
+    /// `--pcap DIR`: capture each check, keep the captures of those that failed.
+    pub pcap: Option<std::path::PathBuf>,
+    /// `--pcap-all`: keep every check's capture.
+    pub pcap_all: bool,
 }
 
 pub async fn run<S: System>(sys: &S, file: &Path, junit: Option<&Path>, flags: Flags) -> Result<i32> {
@@ -23,7 +28,11 @@ pub async fn run<S: System>(sys: &S, file: &Path, junit: Option<&Path>, flags: F
     if lab.checks.is_empty() {
         return Err(Error::Usage(format!("{} has no [[check]]s to run", file.display())));
     }
-    let outcome = up_and_check(sys, &lab, junit, flags.reconcile).await;
+    let pcap = match &flags.pcap {
+        Some(dir) => Some(pcap_dir(dir, flags.pcap_all)?),
+        None => None,
+    };
+    let outcome = up_and_check(sys, &lab, junit, flags.reconcile, pcap.as_ref()).await;
     if flags.tear_down {
         // Also when the checks failed: CI must not leave the lab behind.
         let d = down(sys, &lab.name).await;
@@ -34,7 +43,20 @@ pub async fn run<S: System>(sys: &S, file: &Path, junit: Option<&Path>, flags: F
     outcome
 }
 
-async fn up_and_check<S: System>(sys: &S, lab: &Lab, junit: Option<&Path>, reconcile: bool) -> Result<i32> {
+/// The directory of `--pcap`, made if missing, as an absolute path.
+fn pcap_dir(dir: &Path, keep_all: bool) -> Result<PcapDir> {
+    let write = |e| Error::Write { path: dir.display().to_string(), source: e };
+    std::fs::create_dir_all(dir).map_err(write)?;
+    Ok(PcapDir { dir: std::fs::canonicalize(dir).map_err(write)?, keep_all })
+}
+
+async fn up_and_check<S: System>(
+    sys: &S,
+    lab: &Lab,
+    junit: Option<&Path>,
+    reconcile: bool,
+    pcap: Option<&PcapDir>,
+) -> Result<i32> {
     match prepare(sys, lab, reconcile).await? {
         Prepared::BroughtUp(report) if !report.plan.is_empty() => {
             eprintln!("netlab: lab {}: {} changes applied", lab.name, report.plan.ops.len());
@@ -50,8 +72,18 @@ async fn up_and_check<S: System>(sys: &S, lab: &Lab, junit: Option<&Path>, recon
         ),
         _ => {}
     }
-    let results = run_checks(sys, lab).await;
+    let results = match pcap {
+        Some(p) => run_checks_captured(sys, lab, p).await,
+        None => run_checks(sys, lab).await,
+    };
     print_table(&results);
+    for r in results.iter().filter(|r| r.pcap.is_some()) {
+        println!(
+            "capture of {}: {}",
+            r.name,
+            r.pcap.as_ref().map(|p| p.display().to_string()).unwrap_or_default()
+        );
+    }
     if let Some(path) = junit {
         let xml = super::junit::report(&lab.name, &results, &timestamp());
         std::fs::write(path, xml)

@@ -32,7 +32,7 @@ pub fn check_down<S: Probes>(sys: &S, record: Option<&Record>) -> Result<()> {
     record.map_or(Ok(()), |r| check_netns(sys, r, false))
 }
 
-/// Before `status` of the lab with record `record`.
+/// Before `status` of the lab with record `record`, and before capturing on its host node.
 pub fn check_status<S: Probes>(sys: &S, record: &Record) -> Result<()> {
     check_netns(sys, record, false)
 }

@@ -4,6 +4,7 @@
 
 pub mod apply;
 pub mod bind;
+pub mod capture;
 pub mod down;
 pub mod exec;
 pub mod load;
@@ -14,5 +15,7 @@ pub mod up;
 
 #[cfg(test)]
 mod bind_tests;
+#[cfg(test)]
+mod capture_tests;
 #[cfg(test)]
 mod tests;

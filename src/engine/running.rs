@@ -64,6 +64,36 @@ impl<S: System> Running<S> {
             .map_err(|e| Error::Sys(SysError::new(format!("starting {} in node {node}", cmd[0]), e)))
     }
 
+    /// Starts capturing on `target` (`NODE:IFACE`, or `NODE:*` for every interface of the
+    /// node) into `out` (pcapng unless `opts` says pcap), as `netlab capture` does: packets are
+    /// kept from the moment this returns until `opts`' count or duration, or
+    /// [`Capturing::stop`](super::capture::Capturing::stop), which hands `out` back.
+    ///
+    /// ```no_run
+    /// # fn f(up: &netlab::Running) -> netlab::Result<()> {
+    /// let cap = up.capture("a:eth0", &Default::default(), Vec::new())?;
+    /// up.exec("a", &["ping", "-c", "1", "10.0.0.2"])?;
+    /// let (summary, pcapng) = cap.stop()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn capture<W: std::io::Write + Send + 'static>(
+        &self,
+        target: &str,
+        opts: &super::capture::Options,
+        out: W,
+    ) -> Result<super::capture::Capturing<W>> {
+        use super::capture as cap;
+        let (node, iface) = cap::split(target)?;
+        let ns = self.lab.nodes.get(node).map(|n| n.ns.clone()).ok_or_else(|| {
+            let names: Vec<&str> = self.lab.nodes.keys().map(String::as_str).collect();
+            Error::NotFound(format!("lab {} has no node {node}; nodes: {}", self.lab.name, names.join(", ")))
+        })?;
+        let ifaces = cap::interfaces(&self.sys, node, &ns, iface)?;
+        let t = cap::Target { lab: self.lab.name.clone(), node: node.to_string(), ns, ifaces };
+        let (tap, writer) = cap::open(&self.sys, &t, &t.ifaces, opts, out)?;
+        Ok(cap::Capturing::start(vec![(tap, 0)], writer, opts))
+    }
+
     /// Runs the file's checks.
     pub fn check_all(&self) -> Vec<CheckResult> {
         self.rt.block_on(run_checks(&self.sys, &self.lab))

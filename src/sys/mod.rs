@@ -7,6 +7,7 @@
 //! - `cgroup`: the groups that limit nodes and workloads, on cgroup v1 and v2.
 //! - `process`: the helper processes (namespace holders, workload supervisors, `netlab exec`).
 
+pub mod capture;
 pub mod cgroup;
 pub mod confine;
 pub mod firewall;

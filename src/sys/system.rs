@@ -223,6 +223,28 @@ impl Probes for Real {
     }
 }
 
+impl crate::backend::Capture for Real {
+    type Tap = super::capture::PacketTap;
+
+    fn interfaces(&self, ns: &NsRef) -> Result<Vec<String>, SysError> {
+        super::capture::interfaces(ns)
+    }
+
+    fn tap(
+        &self,
+        ns: &NsRef,
+        ifaces: &[String],
+        snaplen: u32,
+        filter: Option<&crate::capture::filter::Filter>,
+    ) -> Result<Self::Tap, SysError> {
+        super::capture::tap(ns, ifaces, snaplen, filter)
+    }
+
+    fn stop_signal(&self) -> Result<&'static std::sync::atomic::AtomicBool, SysError> {
+        super::capture::stop_signal()
+    }
+}
+
 impl System for Real {
     type Net = Rtnl;
     type Procs = Procs;

@@ -115,3 +115,26 @@ fn exec_of_an_unknown_node_reads_the_default_run_dir_safely() {
     assert_eq!(o.status.code(), Some(1), "{}", show(&o));
     assert!(text(&o.stderr).contains("nosuchnode-cli-test"), "{}", show(&o));
 }
+
+#[test]
+fn capture_refuses_a_target_without_an_interface_and_an_unknown_node() {
+    let run = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-capture-run-{}", std::process::id()));
+    std::fs::create_dir_all(&run).expect("creating a runtime dir");
+    let capture = |target: &str| {
+        command().args(["capture", target, "-w", "-"]).env("NETLAB_RUN_DIR", &run).output().expect("netlab")
+    };
+    let o = capture("r1");
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    assert!(text(&o.stderr).contains("write NODE:IFACE (e.g. r1:eth0), or NODE:*"), "{}", show(&o));
+    let o = capture("nosuchnode:eth0");
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    assert!(text(&o.stderr).contains("no lab that is up has a node named nosuchnode"), "{}", show(&o));
+    let _ = std::fs::remove_dir(&run);
+}
+
+#[test]
+fn test_pcap_all_needs_pcap() {
+    let o = netlab(&["test", "topologies/lan.toml", "--pcap-all"]);
+    assert_eq!(o.status.code(), Some(2), "{}", show(&o));
+    assert!(text(&o.stderr).contains("--pcap <DIR>"), "{}", show(&o));
+}

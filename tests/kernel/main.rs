@@ -6,6 +6,7 @@
 mod support;
 
 mod binding;
+mod capture;
 mod checks;
 mod confine;
 mod converge;

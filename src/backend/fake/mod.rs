@@ -9,8 +9,11 @@
 //! `kernel` changes the machine as the kernel would; `view` reads it back as the observer
 //! does, and holds the records and probes.
 
+mod capture;
 mod kernel;
 mod view;
+
+pub use capture::FakeTap;
 
 use crate::error::SysError;
 use crate::model::NsRef;
@@ -76,6 +79,8 @@ struct Shared {
     missing_sysctls: Mutex<BTreeSet<String>>,
     missing_programs: Mutex<BTreeSet<String>>,
     netns: Mutex<Netns>,
+    /// The capture taps that are open.
+    taps: capture::Taps,
 }
 
 /// A handle on the fake machine; clones share it. `net` and `procs` hand out handles that

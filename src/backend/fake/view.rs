@@ -190,12 +190,16 @@ impl Probes for Fake {
     fn netns_path(&self, id: (u64, u64)) -> Option<String> {
         self.netns_path_of(id)
     }
-    /// A ping reaches an address that some namespace holds on an interface that is up.
-    async fn probe(&self, _: &NsRef, probe: &model::Probe, _: Duration) -> Result<(), String> {
+    /// A ping reaches an address that some namespace holds on an interface that is up. The
+    /// probe puts one frame on each interface of its namespace, for the taps open there.
+    async fn probe(&self, ns: &NsRef, probe: &model::Probe, _: Duration) -> Result<(), String> {
         let ip = match probe {
             model::Probe::Ping(ip) => *ip,
             model::Probe::Connect(sa) | model::Probe::ConnectUdp(sa) => sa.ip(),
         };
+        for iface in crate::backend::Capture::interfaces(self, ns).unwrap_or_default() {
+            self.send_packet(ns, &iface, format!("probe {ip}").as_bytes());
+        }
         let m = self.machine();
         let held =
             m.ns.values()
