@@ -19,6 +19,10 @@ fn main() {
             eprintln!("{e}");
             1
         }
+        Err(netlab::Error::Spec(netlab::error::SpecError::At(diagnostics))) => {
+            netlab::spec::report::eprint(&diagnostics);
+            1
+        }
         Err(e) => {
             eprintln!("netlab: {e}");
             1

@@ -28,9 +28,13 @@ impl From<FormatArg> for Format {
     }
 }
 
-/// Parses `--duration`: `10s`, `500ms`, `1m`, or a number of seconds.
+/// Parses `--duration`: `10s`, `500ms`, `1m`, by the file's one duration parser (a bare number
+/// has no unit: the error says to write `10s`).
 pub fn parse_duration(s: &str) -> std::result::Result<std::time::Duration, String> {
-    crate::model::duration::parse_str(s).map_err(|e| format!("{s:?} {e}"))
+    crate::model::duration::parse_str(s).map_err(|e| match e.as_str() {
+        "has no unit" => format!("{s:?} has no unit; write \"{}s\"", s.trim()),
+        _ => format!("{s:?} {e}"),
+    })
 }
 
 pub fn run<S: System>(

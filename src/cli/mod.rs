@@ -9,6 +9,7 @@ mod json;
 mod junit;
 mod logs;
 mod ls;
+mod schema;
 mod status;
 mod table;
 mod test;
@@ -163,6 +164,13 @@ pub enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// Print the JSON Schema (draft 2020-12) of the topology file, for editors and CI:
+    /// `netlab schema > netlab.schema.json`.
+    Schema {
+        /// Print the key reference of docs/FORMAT.md (Markdown) instead.
+        #[arg(long)]
+        markdown: bool,
+    },
     /// Print a shell completion script: `netlab completions bash > /etc/bash_completion.d/netlab`.
     Completions {
         #[arg(value_enum)]
@@ -199,7 +207,11 @@ impl From<FirewallArg> for FirewallKind {
 fn needs_root(c: &Command) -> bool {
     !matches!(
         c,
-        Command::Validate { .. } | Command::Graph { .. } | Command::Completions { .. } | Command::Man { .. }
+        Command::Validate { .. }
+            | Command::Graph { .. }
+            | Command::Schema { .. }
+            | Command::Completions { .. }
+            | Command::Man { .. }
     )
 }
 
@@ -234,6 +246,7 @@ pub fn run<S: System>(cli: Cli, sys: &S) -> Result<i32> {
         }
         Command::Graph { file, format, output } => graph::run(&file, format, output.as_deref()),
         Command::Completions { shell } => completions::completions(shell),
+        Command::Schema { markdown } => schema::run(markdown),
         Command::Man { output } => completions::man(output.as_deref()),
         Command::Logs { target, lab, follow } => logs::run(sys, &target, lab.as_deref(), follow),
         other => sys.runtime()?.block_on(async move {
@@ -260,7 +273,10 @@ pub fn run<S: System>(cli: Cli, sys: &S) -> Result<i32> {
                 | Command::Capture { .. } => {
                     unreachable!("handled above")
                 }
-                Command::Graph { .. } | Command::Completions { .. } | Command::Man { .. } => {
+                Command::Graph { .. }
+                | Command::Completions { .. }
+                | Command::Man { .. }
+                | Command::Schema { .. } => {
                     unreachable!("handled above")
                 }
             }

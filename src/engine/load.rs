@@ -23,8 +23,8 @@ impl Lab {
     fn parse_renamed(path: &Path, text: &str, name: &str) -> Result<Lab> {
         let (src, mut raw) = spec::parse_str(path, text.to_string())?;
         let span = raw.name.as_ref().map(|n| n.span()).unwrap_or(0..0);
-        raw.name = Some(serde_spanned::Spanned::new(span.clone(), name.to_string()));
-        raw.prefix = Some(serde_spanned::Spanned::new(span, name.to_string()));
+        raw.name = Some(spec::raw::S::new(span.clone(), name.to_string()));
+        raw.prefix = Some(spec::raw::S::new(span, name.to_string()));
         Ok(model::resolve(&src, raw)?)
     }
 

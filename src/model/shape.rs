@@ -109,18 +109,13 @@ pub fn parse_rate(s: &str) -> Result<u64, String> {
 /// The longest delay or jitter of a link.
 const MAX_DELAY: Duration = Duration::from_secs(60);
 
-/// "20ms", "1.5s", "250us": a duration with its unit (a bare "20" could mean 20 ms as well as
-/// 20 s), parsed by the one duration parser, at most 60 s.
+/// "20ms", "1.5s", "250us": a delay or jitter given as text (not from the file, whose values
+/// go through `duration::of_file`), parsed by the one duration parser, at most 60 s.
 pub fn parse_time(s: &str) -> Result<Duration, String> {
-    if s.trim().parse::<f64>().is_ok_and(|v| v.is_finite()) {
-        return Err(format!("\"{s}\" has no unit; write e.g. \"{}ms\" or \"{}s\"", s.trim(), s.trim()));
-    }
-    let d = super::duration::parse_str(s).map_err(|why| {
-        if why == "is not a duration" {
-            format!("\"{s}\" is not a duration; write e.g. \"20ms\" or \"1s\"")
-        } else {
-            format!("\"{s}\" {why}")
-        }
+    let d = super::duration::parse_str(s).map_err(|why| match why.as_str() {
+        "has no unit" => format!("\"{s}\" has no unit; write e.g. \"{}ms\" or \"{}s\"", s.trim(), s.trim()),
+        "is not a duration" => format!("\"{s}\" is not a duration; write e.g. \"20ms\" or \"1s\""),
+        _ => format!("\"{s}\" {why}"),
     })?;
     super::duration::within(d, Duration::ZERO, MAX_DELAY).map_err(|why| format!("\"{s}\" {why}"))
 }
@@ -137,11 +132,16 @@ pub fn parse_loss(s: &str) -> Result<f64, String> {
 
 type R<T> = Result<T, SpecError>;
 
+/// A delay or jitter of the file, by the one duration parser.
+fn time(src: &Source, key: &str, v: &Option<S<toml::Value>>, example: &str) -> R<Option<Duration>> {
+    v.as_ref().map(|v| super::duration::of_file(src, key, v, Duration::ZERO, MAX_DELAY, example)).transpose()
+}
+
 fn one(
     src: &Source,
     rate: &Option<S<String>>,
-    delay: &Option<S<String>>,
-    jitter: &Option<S<String>>,
+    delay: &Option<S<toml::Value>>,
+    jitter: &Option<S<toml::Value>>,
     loss: &Option<S<String>>,
     limit: &Option<S<i64>>,
 ) -> R<Shape> {
@@ -155,18 +155,8 @@ fn one(
     }
     let shape = Shape {
         rate: conv(src, rate, parse_rate, "write rate = \"100mbit\"")?,
-        delay: conv(
-            src,
-            delay,
-            |s| parse_time(s).map_err(|e| format!("delay {e}")),
-            "write delay = \"20ms\"",
-        )?,
-        jitter: conv(
-            src,
-            jitter,
-            |s| parse_time(s).map_err(|e| format!("jitter {e}")),
-            "write jitter = \"5ms\"",
-        )?,
+        delay: time(src, "delay", delay, "20ms")?,
+        jitter: time(src, "jitter", jitter, "5ms")?,
         loss: conv(src, loss, parse_loss, "write loss = \"1%\"")?,
         limit: match limit {
             None => None,

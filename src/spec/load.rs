@@ -1,7 +1,7 @@
 //! Reading a topology file and turning TOML errors into file:line:col diagnostics.
 
 use super::raw::RawTopo;
-use crate::error::SpecError;
+use crate::error::{Diagnostic, Excerpt, SpecError};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -31,19 +31,57 @@ impl Source {
         message: impl Into<String>,
         hint: impl Into<String>,
     ) -> SpecError {
+        SpecError::At(vec![self.diagnostic(span, message.into(), hint.into())])
+    }
+
+    /// The diagnostic of a problem at `span`: its position and the line it is on, with the
+    /// part of `span` on that line underlined.
+    pub fn diagnostic(&self, span: Range<usize>, message: String, hint: String) -> Diagnostic {
         let (line, col) = self.line_col(span.start);
-        SpecError::At {
-            file: self.path.display().to_string(),
-            line,
-            col,
-            message: message.into(),
-            hint: hint.into(),
-        }
+        let start = floor_char(&self.text, span.start.min(self.text.len()));
+        let line_start = self.text[..start].rfind('\n').map(|i| i + 1).unwrap_or(0);
+        let line_end = self.text[start..].find('\n').map(|i| start + i).unwrap_or(self.text.len());
+        let text = self.text[line_start..line_end].trim_end_matches('\r');
+        let end = floor_char(&self.text, span.end.clamp(start, line_end)).min(line_start + text.len());
+        let excerpt =
+            Excerpt { text: text.to_string(), range: start - line_start..end.max(start) - line_start };
+        Diagnostic { file: self.path.display().to_string(), line, col, message, hint, excerpt: Some(excerpt) }
     }
 
     /// The file's stem: a lab's default name.
     pub fn stem(&self) -> String {
         self.path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+    }
+}
+
+/// The largest index at most `i` that starts a character of `s`.
+fn floor_char(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// The diagnostic of a problem at `line`:`col` (1-based, in characters) of another file's
+/// `text`, such as a seccomp profile the topology names.
+pub fn diagnostic_at(
+    file: &Path,
+    text: &str,
+    line: usize,
+    col: usize,
+    message: String,
+    hint: String,
+) -> Diagnostic {
+    let line_text = text.lines().nth(line.saturating_sub(1)).unwrap_or("");
+    let start: usize = line_text.chars().take(col.saturating_sub(1)).map(char::len_utf8).sum();
+    let end = line_text[start..].chars().next().map(|c| start + c.len_utf8()).unwrap_or(start);
+    Diagnostic {
+        file: file.display().to_string(),
+        line,
+        col,
+        message,
+        hint,
+        excerpt: Some(Excerpt { text: line_text.to_string(), range: start..end }),
     }
 }
 
@@ -165,7 +203,25 @@ pub fn parse_str(path: &Path, text: String) -> Result<(Source, RawTopo), SpecErr
             let span = e.span().unwrap_or(0..0);
             let at = src.text.get(span.clone()).unwrap_or("").trim().to_string();
             let (message, hint) = explain_toml_error(e.message(), &at);
-            Err(src.error(span, message, hint))
+            let mut all = vec![src.diagnostic(span.clone(), message, hint)];
+            // Serde stops at the first unknown key: the others are found against the schema,
+            // so that one run names every misspelt key.
+            if e.message().starts_with("unknown field") {
+                if let Ok(doc) = toml::de::DeTable::parse(&src.text) {
+                    for (at, key, allowed) in super::schema::unknown_keys(doc.get_ref()) {
+                        if at.start == span.start {
+                            continue;
+                        }
+                        let list = allowed.iter().map(|k| format!("'{k}'")).collect::<Vec<_>>().join(", ");
+                        let hint = match super::suggest::closest(&key, allowed.iter().map(String::as_str)) {
+                            Some(k) => format!("did you mean '{k}'? the keys allowed here are {list}"),
+                            None => format!("remove it; the keys allowed here are {list}"),
+                        };
+                        all.push(src.diagnostic(at, format!("unknown key '{key}'"), hint));
+                    }
+                }
+            }
+            Err(SpecError::merge([SpecError::At(all)]).expect("one diagnostic at least"))
         }
     }
 }
@@ -180,10 +236,12 @@ fn explain_toml_error(msg: &str, at: &str) -> (String, String) {
             Some((k, e)) => (k.to_string(), e.to_string()),
             None => (rest.to_string(), String::new()),
         };
-        let hint = if expected.is_empty() {
-            "remove it".to_string()
-        } else {
-            format!("remove it; the keys allowed here are {}", expected.replace("one of ", ""))
+        let allowed = expected.replace("one of ", "");
+        let names: Vec<&str> = allowed.split(", ").map(|k| k.trim_matches('\'')).collect();
+        let hint = match super::suggest::closest(key.trim_matches('\''), names.iter().copied()) {
+            Some(k) => format!("did you mean '{k}'? the keys allowed here are {allowed}"),
+            None if expected.is_empty() => "remove it".to_string(),
+            None => format!("remove it; the keys allowed here are {allowed}"),
         };
         return (format!("unknown key {key}"), hint);
     }

@@ -2,5 +2,9 @@
 
 pub mod load;
 pub mod raw;
+pub mod report;
+pub mod schema;
+pub mod spanned;
+pub mod suggest;
 
 pub use load::{load_file, parse_str, Source};

@@ -1,59 +1,95 @@
 //! Serde types that mirror `topo.toml` exactly. Every value a user can get wrong keeps its
 //! span so that `resolve` can point at it; nothing here is validated beyond TOML types.
 
+//!
+//! The same types give the JSON Schema of the format (`netlab schema`): every struct derives
+//! `JsonSchema`, a field's doc comment is its description (and a row of docs/FORMAT.md), and
+//! `deny_unknown_fields` makes it `additionalProperties: false`. A new key needs a doc comment.
+
+use super::schema::{AddrEntry, Cores, DurationText, SysctlValue};
+use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_spanned::Spanned;
 use std::collections::BTreeMap;
 
-pub type S<T> = Spanned<T>;
+pub use super::spanned::S;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawTopo {
+    /// The lab's name: 1–12 characters of a-z, 0-9 and -. Default: the file's stem.
     pub name: Option<S<String>>,
+    /// What node namespaces are named after: PREFIX-NODE. "" gives bare node names. Default: the lab's name.
     pub prefix: Option<S<String>>,
+    /// The nodes, one table [nodes.NAME] each: network namespaces, the host, or switches.
     #[serde(default)]
     pub nodes: BTreeMap<S<String>, S<RawNode>>,
+    /// The links, one [[links]] table each: a veth pair between two nodes, or a port of a switch.
     #[serde(default)]
     pub links: Vec<S<RawLink>>,
+    /// Checks that `netlab test` runs, one [[check]] table each.
     #[serde(default)]
     pub check: Vec<S<RawCheck>>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawNode {
+    /// "netns" (default): a network namespace of its own; "host": the namespace netlab runs in; "switch": an
+    /// L2 bridge in a namespace of its own.
+    #[schemars(extend("enum" = ["netns", "host", "switch"]))]
     pub kind: Option<S<String>>,
+    /// Sysctls set inside the node: net.* keys, each an integer, true/false, or a one-line string ("1024
+    /// 65535"). Default: none.
     #[serde(default)]
+    #[schemars(with = "BTreeMap<String, SysctlValue>")]
     pub sysctls: BTreeMap<S<String>, S<toml::Value>>,
+    /// true: IPv4 and IPv6 forwarding on (net.ipv4.ip_forward, net.ipv6.conf.all.forwarding). Default: false.
     pub forward: Option<S<bool>>,
+    /// Static routes of the node, each { to, via?, dev?, metric? }. Default: none.
     #[serde(default)]
     pub routes: Vec<S<RawRoute>>,
+    /// NAT rules of the node, each one of { masquerade = ... }, { snat = ... }, { dnat = ... }. Default:
+    /// none.
     #[serde(default)]
     pub nat: Vec<S<RawNat>>,
+    /// Filter rules of the node: policies and forward/input rules. Default: accept everything.
     pub firewall: Option<S<RawFirewall>>,
+    /// The hostname the node's processes see (gives them a uts namespace of their own).
     pub hostname: Option<S<String>>,
+    /// More namespaces for the node's processes: any of "pid", "mount", "uts", "ipc". Default: none (only the
+    /// network namespace).
     pub isolate: Option<S<Vec<S<String>>>>,
+    /// A directory, relative to the file, that the node's processes see as / (implies "mount").
     pub rootfs: Option<S<String>>,
+    /// cgroup limits for all the node's processes together.
     pub limits: Option<S<RawLimits>>,
-    /// "default", "unconfined", "FILE.json" or a table (see `RawSeccomp`).
+    /// The node's syscall filter: "default" (Docker's allowlist), "unconfined", "FILE.json" (an OCI/Docker
+    /// profile, relative to the file) or a table. Default: "default" for a container-like node, none for a
+    /// plain one.
     pub seccomp: Option<S<RawSeccomp>>,
-    /// Capabilities on top of the default set of a container-like node.
+    /// Capabilities to add to or drop from the default set of a container-like node (Docker's, plus NET_ADMIN
+    /// and NET_RAW).
     pub caps: Option<S<RawCaps>>,
+    /// Shell commands run once, in order, inside the node after it is wired. Default: none.
     #[serde(default)]
     pub exec: Vec<S<String>>,
-    /// How long each `exec` command may run: a duration (`"30s"`) or seconds.
+    /// How long each exec command may run: a duration between 100ms and 3600s ("30s"). Default: "60s".
+    #[schemars(with = "Option<DurationText>")]
     pub exec_timeout: Option<S<toml::Value>>,
+    /// Workloads: long-running processes started by `up` and stopped by `down`. Default: none.
     #[serde(default)]
     pub run: Vec<S<RawWorkload>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawLimits {
+    /// Memory limit: bytes with an optional unit K, M, G, T (1K = 1024), at least 1M: "256M".
     pub memory: Option<S<String>>,
-    /// Cores: an integer or a fraction.
+    /// CPU time in cores: 0.5 is half of one CPU, 2 is two.
+    #[schemars(with = "Option<Cores>")]
     pub cpu: Option<S<toml::Value>>,
+    /// The most processes (and threads) at once.
     pub pids: Option<S<i64>>,
 }
 
@@ -64,12 +100,17 @@ pub enum RawSeccomp {
     Table(RawSeccompTable),
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawSeccompTable {
+    /// The action for syscalls no rule names: "allow", "errno", "kill", "log" or "trap".
+    #[schemars(extend("enum" = ["allow", "errno", "kill", "log", "trap"]))]
     pub default: S<String>,
+    /// Syscalls allowed: names, or tables { name, action?, errno? }. Default: none.
     #[serde(default)]
     pub allow: Vec<S<RawSeccompRule>>,
+    /// Syscalls refused (with EPERM unless the rule says otherwise): names, or tables { name, action?, errno?
+    /// }. Default: none.
     #[serde(default)]
     pub deny: Vec<S<RawSeccompRule>>,
 }
@@ -81,11 +122,15 @@ pub enum RawSeccompRule {
     Table(RawSeccompRuleTable),
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawSeccompRuleTable {
+    /// The syscall's name, such as "mount".
     pub name: S<String>,
+    /// What the rule does: in allow "allow" (default) or "log"; in deny "errno" (default), "kill", "trap" or
+    /// "log".
     pub action: Option<S<String>>,
+    /// The errno an "errno" rule returns. Default: 1 (EPERM).
     pub errno: Option<S<i64>>,
 }
 
@@ -123,37 +168,54 @@ string_or_table!(
     "a syscall name string or a table { name = ..., action = ... }"
 );
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawWorkload {
+    /// The workload's name, unique in the node: `netlab logs NODE/NAME`.
     pub name: S<String>,
+    /// The program and its arguments, run without a shell: ["python3", "-m", "http.server", "80"].
     pub cmd: S<Vec<S<String>>>,
+    /// Environment variables of the workload: { NAME = "value" }. Default: none.
     #[serde(default)]
     pub env: std::collections::BTreeMap<String, S<String>>,
+    /// The working directory: absolute, or relative to the file's directory; in a node with a rootfs, an
+    /// absolute path inside it.
     pub cwd: Option<S<String>>,
+    /// cgroup limits of this workload (inside the node's).
     pub limits: Option<S<RawLimits>>,
+    /// The workload's syscall filter, as the node's seccomp. Default: the node's.
     pub seccomp: Option<S<RawSeccomp>>,
+    /// Capabilities on top of the node's, as the node's caps.
     pub caps: Option<S<RawCaps>>,
+    /// When the workload is restarted after it exits: "no" (default), "on-failure" or "always".
+    #[schemars(extend("enum" = ["no", "on-failure", "always"]))]
     pub restart: Option<S<String>>,
 }
 
 /// `caps = { add = ["SYS_PTRACE"], drop = ["MKNOD"] }`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawCaps {
+    /// Capabilities to add, such as "SYS_PTRACE" (with or without CAP_). Default: none.
     #[serde(default)]
     pub add: Vec<S<String>>,
+    /// Capabilities to drop, such as "MKNOD", or "ALL". Default: none.
     #[serde(default)]
     pub drop: Vec<S<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawRoute {
+    /// The destination: "default" (of the gateway's family) or a network such as "10.1.0.0/16" or
+    /// "fd00:1::/64".
     pub to: S<String>,
-    /// One gateway, or a list of next hops: one multipath route.
+    /// The gateway ("10.0.0.1"), or a list of next hops for one multipath route, each a gateway or { via,
+    /// dev?, weight? }.
     pub via: Option<S<RawVia>>,
+    /// The interface the route goes out of. Needed when there is no via.
     pub dev: Option<S<String>>,
+    /// The route's metric (priority), 0–4294967295. Default: the kernel's (0 for IPv4, 1024 for IPv6).
     pub metric: Option<S<i64>>,
 }
 
@@ -166,11 +228,14 @@ pub enum RawVia {
 
 /// One next hop of a `via` list: a gateway string, or a table with an optional weight and dev.
 /// A bare string has no weight or dev; its span is the hop's own.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawHop {
+    /// The next hop's gateway.
     pub via: S<String>,
+    /// The interface towards this hop.
     pub dev: Option<S<String>>,
+    /// The hop's share of flows, 1–256. Default: 1.
     pub weight: Option<S<i64>>,
 }
 
@@ -235,101 +300,158 @@ impl<'de> Deserialize<'de> for HopEntry {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawLink {
+    /// The two ends: "NODE:IFACE" each; a switch end may be "SWITCH" alone (the port is named for you).
+    /// Interface names: 1–15 characters, no /, :, % or whitespace.
     pub endpoints: S<Vec<S<String>>>,
-    /// One entry per endpoint: a CIDR string, a list of them, or `""`.
+    /// One entry per endpoint: a CIDR ("10.0.0.1/24"), a list of CIDRs (IPv4 and IPv6), or "" for none.
+    /// Default: no addresses.
+    #[schemars(with = "Option<Vec<AddrEntry>>")]
     pub addresses: Option<S<Vec<S<toml::Value>>>>,
+    /// The MTU of both ends, in bytes: 68–65535, at least 1280 with IPv6. Default: the kernel's (1500).
     pub mtu: Option<S<i64>>,
+    /// Egress rate limit of both ends, in bits per second with a unit: "100mbit", "1gbit", "512kbit".
     pub rate: Option<S<String>>,
-    pub delay: Option<S<String>>,
-    pub jitter: Option<S<String>>,
+    /// Egress delay of both ends: a duration up to 60s, such as "20ms".
+    #[schemars(with = "Option<DurationText>")]
+    pub delay: Option<S<toml::Value>>,
+    /// Variation of the delay: a duration up to 60s, such as "5ms"; needs delay.
+    #[schemars(with = "Option<DurationText>")]
+    pub jitter: Option<S<toml::Value>>,
+    /// Egress packet loss of both ends, in percent: "1%".
     pub loss: Option<S<String>>,
-    /// Queue length in packets.
+    /// Queue length of the impairment, in packets: 1–1000000. Default: the kernel's (1000).
     pub limit: Option<S<i64>>,
-    /// Impairments of one direction only: a's egress, b's egress.
+    /// Impairments of the first endpoint's egress only (the direction a to b), over the link-wide ones.
     pub a_to_b: Option<S<RawShape>>,
+    /// Impairments of the second endpoint's egress only (the direction b to a), over the link-wide ones.
     pub b_to_a: Option<S<RawShape>>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawShape {
+    /// Egress rate limit in this direction: "100mbit".
     pub rate: Option<S<String>>,
-    pub delay: Option<S<String>>,
-    pub jitter: Option<S<String>>,
+    /// Egress delay in this direction: "20ms".
+    #[schemars(with = "Option<DurationText>")]
+    pub delay: Option<S<toml::Value>>,
+    /// Variation of the delay in this direction: "5ms".
+    #[schemars(with = "Option<DurationText>")]
+    pub jitter: Option<S<toml::Value>>,
+    /// Egress packet loss in this direction: "1%".
     pub loss: Option<S<String>>,
+    /// Queue length in this direction, in packets.
     pub limit: Option<S<i64>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawCheck {
+    /// The check's name in reports. Default: "FROM: ping TARGET" (or connect, connect_udp).
     pub name: Option<S<String>>,
+    /// The node the check runs in (not a switch).
     pub from: S<String>,
+    /// Probe: an ICMP echo to this IP address, IPv4 or IPv6. One of ping, connect, connect_udp.
     pub ping: Option<S<String>>,
+    /// Probe: a TCP connection to "IP:PORT" ("[fd00::2]:80" for IPv6); ok when it is accepted.
     pub connect: Option<S<String>>,
+    /// Probe: UDP datagrams to "IP:PORT", sent again until the timeout; ok when the server answers one
+    /// (silence or a port-unreachable is a failure).
     pub connect_udp: Option<S<String>>,
+    /// "ok" (default): the probe must succeed; "fail": it must not.
+    #[schemars(extend("enum" = ["ok", "fail"]))]
     pub expect: Option<S<String>>,
+    /// How long the probe waits: a duration between 1ms and 300s ("500ms", "3s"). Default: "2s".
+    #[schemars(with = "Option<DurationText>")]
     pub timeout: Option<S<toml::Value>>,
 }
 
 /// One entry of `nat`: exactly one of the three kinds.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawNat {
+    /// Source NAT to the address of the outgoing interface.
     pub masquerade: Option<S<RawMasquerade>>,
+    /// Source NAT to a fixed address.
     pub snat: Option<S<RawSnat>>,
+    /// Destination NAT: forward a port to another address.
     pub dnat: Option<S<RawDnat>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawMasquerade {
+    /// The source network to translate: a CIDR.
     pub from: S<String>,
+    /// The interface the packets leave by.
     pub out: S<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawSnat {
+    /// The source network to translate: a CIDR.
     pub from: S<String>,
+    /// The interface the packets leave by.
     pub out: S<String>,
+    /// The source address to give them.
     pub to: S<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawDnat {
+    /// The interface the packets come in by.
     #[serde(rename = "in")]
     pub in_: S<String>,
+    /// "tcp" or "udp".
+    #[schemars(extend("enum" = ["tcp", "udp"]))]
     pub proto: Option<S<String>>,
+    /// The destination port to forward, 1–65535.
     pub port: S<i64>,
+    /// Where to: "IP:PORT".
     pub to: S<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawFirewall {
+    /// What happens to forwarded packets no rule takes: "accept" (default) or "drop".
+    #[schemars(extend("enum" = ["accept", "drop"]))]
     pub forward_policy: Option<S<String>>,
+    /// What happens to packets for the node that no rule takes: "accept" (default) or "drop".
+    #[schemars(extend("enum" = ["accept", "drop"]))]
     pub input_policy: Option<S<String>>,
+    /// Rules for forwarded packets, in order; the first that matches decides.
     #[serde(default)]
     pub forward: Vec<S<RawRule>>,
+    /// Rules for packets to the node itself, in order; the first that matches decides.
     #[serde(default)]
     pub input: Vec<S<RawRule>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawRule {
+    /// Matches packets that came in by this interface.
     #[serde(rename = "in")]
     pub in_: Option<S<String>>,
+    /// Matches packets that leave by this interface.
     pub out: Option<S<String>>,
+    /// Matches this source: an address or a CIDR.
     pub from: Option<S<String>>,
+    /// Matches this destination: an address or a CIDR.
     pub to: Option<S<String>>,
+    /// Matches this protocol: "tcp", "udp", "icmp" or "icmpv6".
     pub proto: Option<S<String>>,
+    /// Matches this destination port (needs proto "tcp" or "udp").
     pub port: Option<S<i64>>,
+    /// Matches these connection-tracking states: any of "new", "established", "related", "invalid".
     pub state: Option<S<Vec<S<String>>>>,
+    /// "accept", "drop" or "reject".
+    #[schemars(extend("enum" = ["accept", "drop", "reject"]))]
     pub action: S<String>,
 }

@@ -23,8 +23,9 @@ fn with_stdout_closed(args: &[&str]) -> (Option<i32>, String) {
 
 #[test]
 fn a_closed_stdout_ends_quietly() {
-    let commands: [&[&str]; 7] = [
+    let commands: [&[&str]; 8] = [
         &["man"],
+        &["schema"],
         &["completions", "bash"],
         &["completions", "zsh"],
         &["graph", "topologies/lan.toml"],

@@ -5,6 +5,8 @@ mod broken;
 mod closed_stdout;
 mod commands;
 mod describe;
+mod diagnostics;
+mod schema;
 mod unprivileged;
 
 use std::process::{Command, Output};

@@ -50,8 +50,9 @@ fn without_root_every_command_that_needs_it_says_so_first() {
 
 #[test]
 fn without_root_what_reads_only_a_file_works() {
-    let commands: [&[&str]; 4] = [
+    let commands: [&[&str]; 5] = [
         &["validate", "topologies/lan.toml"],
+        &["schema"],
         &["graph", "topologies/lan.toml"],
         &["completions", "bash"],
         &["man"],

@@ -2,6 +2,7 @@
 //! address checks: no address twice, no overlapping subnets on one node.
 
 use super::R;
+use crate::error::SpecError;
 use crate::model::types::*;
 use crate::spec::raw::{RawLink, S};
 use crate::spec::Source;
@@ -67,34 +68,36 @@ pub(super) fn parse_cidr(s: &str) -> Result<IpNetwork, (String, String)> {
     })
 }
 
-/// No address twice in the lab, and no two interfaces of one node on overlapping subnets.
-/// Linear in the number of addresses (plus each node's own): labs of thousands of links
-/// validate in milliseconds.
-pub(super) fn check_addresses(src: &Source, raw_links: &[S<RawLink>], links: &[Link]) -> R<()> {
+/// No address twice in the lab, and no two interfaces of one node on overlapping subnets:
+/// every such problem, each at the later entry. Linear in the number of addresses (plus each
+/// node's own): labs of thousands of links validate in milliseconds.
+pub(super) fn check_addresses(src: &Source, links: &[(&S<RawLink>, Link)]) -> Vec<SpecError> {
+    let mut problems = Vec::new();
     let mut by_ip: HashMap<IpAddr, (&Endpoint, usize)> = HashMap::new();
     let mut by_node: HashMap<&str, Vec<(IpNetwork, &Endpoint)>> = HashMap::new();
-    let link_line = |li: usize| src.line_col(raw_links[li].span().start).0;
-    for (li, link) in links.iter().enumerate() {
+    let link_line = |li: usize| src.line_col(links[li].0.span().start).0;
+    for (li, (raw, link)) in links.iter().enumerate() {
         for (ei, ep) in [&link.a, &link.b].into_iter().enumerate() {
             // Point at this endpoint's own entry of `addresses`.
-            let span = raw_links[li]
+            let span = raw
                 .get_ref()
                 .addresses
                 .as_ref()
                 .and_then(|a| a.get_ref().get(ei))
                 .map(|e| e.span())
                 .unwrap_or(0..0);
-            for addr in &ep.addrs {
+            'addrs: for addr in &ep.addrs {
                 if let Some((oep, oli)) = by_ip.get(&addr.ip()) {
                     if oep.node == ep.node && oep.iface == ep.iface {
-                        return Err(src.error(
-                            span,
+                        problems.push(src.error(
+                            span.clone(),
                             format!("address {} is listed twice for {}:{}", addr.ip(), ep.node, ep.iface),
                             "keep one of them",
                         ));
+                        continue;
                     }
-                    return Err(src.error(
-                        span,
+                    problems.push(src.error(
+                        span.clone(),
                         format!(
                             "address {} of {}:{} is already used by {}:{} (link on line {})",
                             addr.ip(),
@@ -106,20 +109,22 @@ pub(super) fn check_addresses(src: &Source, raw_links: &[S<RawLink>], links: &[L
                         ),
                         "give each interface its own address",
                     ));
+                    continue;
                 }
                 let mine = by_node.entry(ep.node.as_str()).or_default();
                 for (other, oep) in mine.iter() {
                     let overlaps = other.is_ipv4() == addr.is_ipv4()
                         && (other.contains(addr.ip()) || addr.contains(other.ip()));
                     if oep.iface != ep.iface && overlaps {
-                        return Err(src.error(
-                            span,
+                        problems.push(src.error(
+                            span.clone(),
                             format!(
                                 "address {addr} of {}:{} overlaps {other} of {}:{} on the same node",
                                 ep.node, ep.iface, oep.node, oep.iface
                             ),
                             "put each interface of a node on its own subnet",
                         ));
+                        continue 'addrs;
                     }
                 }
                 mine.push((*addr, ep));
@@ -127,5 +132,5 @@ pub(super) fn check_addresses(src: &Source, raw_links: &[S<RawLink>], links: &[L
             }
         }
     }
-    Ok(())
+    problems
 }

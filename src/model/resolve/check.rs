@@ -27,7 +27,11 @@ pub(super) fn resolve_check(
             return Err(src.error(
                 rc.from.span(),
                 format!("check from node \"{from}\", which is not declared"),
-                format!("use one of: {}", known.join(", ")),
+                format!(
+                    "{}use one of: {}",
+                    crate::spec::suggest::did_you_mean(from, known.iter().copied()),
+                    known.join(", ")
+                ),
             ));
         }
         Some(n) if n.kind == NodeKind::Switch => {
@@ -108,15 +112,7 @@ pub(super) fn resolve_check(
     let name = rc.name.as_ref().map(|n| n.get_ref().clone()).unwrap_or_else(|| format!("{from}: {target}"));
     let timeout = match &rc.timeout {
         None => CHECK_TIMEOUT,
-        Some(t) => duration::parse_value(t.get_ref())
-            .and_then(|d| duration::within(d, Duration::from_millis(1), MAX_CHECK_TIMEOUT))
-            .map_err(|why| {
-                src.error(
-                    t.span(),
-                    format!("timeout {} {why}", src.text.get(t.span()).unwrap_or("").trim()),
-                    "write a timeout between 1ms and 300s, such as timeout = \"500ms\", \"3s\" or 3 (seconds)",
-                )
-            })?,
+        Some(t) => duration::of_file(src, "timeout", t, Duration::from_millis(1), MAX_CHECK_TIMEOUT, "3s")?,
     };
     Ok(Check { name, from: from.clone(), probe, expect_ok, timeout })
 }

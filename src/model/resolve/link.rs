@@ -50,7 +50,11 @@ pub(super) fn resolve_link(
             return Err(src.error(
                 ep.span(),
                 format!("endpoint \"{}\" names node \"{node}\", which is not declared", ep.get_ref()),
-                format!("declare [nodes.{node}] or use one of: {}", known.join(", ")),
+                format!(
+                    "{}declare [nodes.{node}] or use one of: {}",
+                    crate::spec::suggest::did_you_mean(node, known.iter().copied()),
+                    known.join(", ")
+                ),
             ));
         };
         let addrs = match addrs {

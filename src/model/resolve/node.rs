@@ -6,6 +6,7 @@ use crate::model::names::*;
 use crate::model::types::*;
 use crate::model::workload;
 use crate::spec::raw::{RawNode, S};
+use crate::spec::suggest::did_you_mean;
 use crate::spec::Source;
 use std::collections::BTreeMap;
 
@@ -23,7 +24,10 @@ pub(super) fn resolve_node(src: &Source, prefix: &str, key: &S<String>, node: &S
             return Err(src.error(
                 span,
                 format!("unknown node kind \"{other}\""),
-                "write kind = \"netns\", \"host\" or \"switch\"",
+                format!(
+                    "{}write kind = \"netns\", \"host\" or \"switch\"",
+                    did_you_mean(other, ["netns", "host", "switch"])
+                ),
             ))
         }
     };

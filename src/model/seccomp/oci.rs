@@ -337,12 +337,9 @@ pub fn load(src: &Source, span: Range<usize>, path: &Path) -> Result<Filter, Spe
         )
     })?;
     let (line, col) = src.line_col(span.start);
-    parse(&text).map_err(|(l, c, message, hint)| SpecError::At {
-        file: path.display().to_string(),
-        line: l,
-        col: c,
-        message,
-        hint: format!("{hint} (the profile is named at {}:{line}:{col})", src.path.display()),
+    parse(&text).map_err(|(l, c, message, hint)| {
+        let hint = format!("{hint} (the profile is named at {}:{line}:{col})", src.path.display());
+        SpecError::At(vec![crate::spec::load::diagnostic_at(path, &text, l, c, message, hint)])
     })
 }
 

@@ -346,15 +346,14 @@ pub fn resolve(src: &Source, node: &str, raw: &RawNode, dir: &std::path::Path) -
     }
     let exec_timeout = match &raw.exec_timeout {
         None => EXEC_TIMEOUT,
-        Some(t) => crate::model::duration::parse_value(t.get_ref())
-            .and_then(|d| crate::model::duration::within(d, EXEC_TIMEOUT_MIN, EXEC_TIMEOUT_MAX))
-            .map_err(|why| {
-                src.error(
-                    t.span(),
-                    format!("exec_timeout {} {why}", src.text.get(t.span()).unwrap_or("").trim()),
-                    "write a timeout between 100ms and 3600s, such as exec_timeout = \"30s\" or 30 (seconds)",
-                )
-            })?,
+        Some(t) => crate::model::duration::of_file(
+            src,
+            "exec_timeout",
+            t,
+            EXEC_TIMEOUT_MIN,
+            EXEC_TIMEOUT_MAX,
+            "30s",
+        )?,
     };
     Ok(Processes {
         isolation: iso,
