@@ -173,6 +173,16 @@ pub trait Probes {
         probe: &model::Probe,
         timeout: std::time::Duration,
     ) -> Result<(), String>;
+    /// Measures a throughput check: a sink opened in namespace `to`, a sender in `from` that
+    /// sends for the check's duration; the rate the sink received, in bits per second, or why
+    /// there was none. `timeout` bounds the connect and the drain after the duration.
+    async fn throughput(
+        &self,
+        from: &NsRef,
+        to: &NsRef,
+        t: &model::Throughput,
+        timeout: std::time::Duration,
+    ) -> Result<u64, String>;
 }
 
 /// Packet capture inside a node (`tcpdump -i IFACE` run in its namespace, natively).

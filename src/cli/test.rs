@@ -3,12 +3,14 @@
 //! (captured into DIR with `--pcap`), print a table, write a JUnit report, exit 1 when a check
 //! did not go as expected.
 
+use super::junit::Run;
 use crate::backend::System;
 use crate::engine::down::down;
 use crate::engine::test::{prepare, run_checks, run_checks_captured, CheckResult, PcapDir, Prepared};
 use crate::error::{Error, Result};
 use crate::Lab;
 use std::path::Path;
+use std::time::Instant;
 
 /// What `netlab test` was asked to do around the checks.
 #[derive(Debug, Clone)]
@@ -25,14 +27,11 @@ pub struct Flags {
 
 pub async fn run<S: System>(sys: &S, file: &Path, junit: Option<&Path>, flags: Flags) -> Result<i32> {
     let lab = Lab::load(file)?;
-    if lab.checks.is_empty() {
-        return Err(Error::Usage(format!("{} has no [[check]]s to run", file.display())));
-    }
     let pcap = match &flags.pcap {
         Some(dir) => Some(pcap_dir(dir, flags.pcap_all)?),
         None => None,
     };
-    let outcome = up_and_check(sys, &lab, junit, flags.reconcile, pcap.as_ref()).await;
+    let outcome = up_and_check(sys, &lab, file, junit, flags.reconcile, pcap.as_ref()).await;
     if flags.tear_down {
         // Also when the checks failed: CI must not leave the lab behind.
         let d = down(sys, &lab.name).await;
@@ -53,11 +52,40 @@ fn pcap_dir(dir: &Path, keep_all: bool) -> Result<PcapDir> {
 async fn up_and_check<S: System>(
     sys: &S,
     lab: &Lab,
+    file: &Path,
     junit: Option<&Path>,
     reconcile: bool,
     pcap: Option<&PcapDir>,
 ) -> Result<i32> {
-    match prepare(sys, lab, reconcile).await? {
+    let started = Instant::now();
+    let shown = file.display().to_string();
+    let prepared = match prepare(sys, lab, reconcile).await {
+        Ok(p) => p,
+        Err(e) => {
+            // CI still gets its report: the failed up as an error, the checks as skipped.
+            if let Some(path) = junit {
+                let skipped: Vec<(String, String, usize)> =
+                    lab.checks.iter().map(|c| (c.name.clone(), c.from.clone(), c.line)).collect();
+                let why = e.to_string();
+                let run = Run {
+                    lab: &lab.name,
+                    file: &shown,
+                    results: &[],
+                    up_error: Some(&why),
+                    skipped: &skipped,
+                    wall: started.elapsed(),
+                    timestamp: &timestamp(),
+                };
+                // The failed up is the error to report; a report that cannot be written too
+                // is said on the side.
+                if let Err(w) = write_report(path, &run) {
+                    eprintln!("netlab: {w}");
+                }
+            }
+            return Err(e);
+        }
+    };
+    match prepared {
         Prepared::BroughtUp(report) if !report.plan.is_empty() => {
             eprintln!("netlab: lab {}: {} changes applied", lab.name, report.plan.ops.len());
         }
@@ -72,10 +100,12 @@ async fn up_and_check<S: System>(
         ),
         _ => {}
     }
+    let checks_started = Instant::now();
     let results = match pcap {
         Some(p) => run_checks_captured(sys, lab, p).await,
         None => run_checks(sys, lab).await,
     };
+    let wall = checks_started.elapsed();
     print_table(&results);
     for r in results.iter().filter(|r| r.pcap.is_some()) {
         println!(
@@ -85,20 +115,42 @@ async fn up_and_check<S: System>(
         );
     }
     if let Some(path) = junit {
-        let xml = super::junit::report(&lab.name, &results, &timestamp());
-        std::fs::write(path, xml)
-            .map_err(|e| Error::Write { path: path.display().to_string(), source: e })?;
+        let run = Run {
+            lab: &lab.name,
+            file: &shown,
+            results: &results,
+            up_error: None,
+            skipped: &[],
+            wall,
+            timestamp: &timestamp(),
+        };
+        write_report(path, &run)?;
     }
     Ok(if results.iter().all(CheckResult::passed) { 0 } else { 1 })
 }
 
+fn write_report(path: &Path, run: &Run) -> Result<()> {
+    std::fs::write(path, super::junit::report(run))
+        .map_err(|e| Error::Write { path: path.display().to_string(), source: e })
+}
+
 fn print_table(results: &[CheckResult]) {
+    if results.is_empty() {
+        println!("checks: 0 checks (the file has no [[check]])");
+        return;
+    }
     let mut t = super::table::Table::new(&["CHECK", "EXPECTED", "GOT", "TIME", ""]).right(3);
     for r in results {
         let word = |ok| if ok { "ok" } else { "fail" };
         let mark = if r.passed() { "" } else { "  <-- FAILED" };
-        let detail =
-            r.detail.as_ref().filter(|_| !r.passed() || !r.ok).map(|d| format!("({d})")).unwrap_or_default();
+        // What went wrong, or the rate a throughput check measured.
+        let detail = r
+            .detail
+            .as_ref()
+            .filter(|_| !r.passed() || !r.ok)
+            .or(r.measured.as_ref())
+            .map(|d| format!("({d})"))
+            .unwrap_or_default();
         t.row(vec![
             r.name.clone(),
             word(r.expect_ok).to_string(),

@@ -120,16 +120,58 @@ pub enum Probe {
     Ping(IpAddr),
     Connect(std::net::SocketAddr),
     ConnectUdp(std::net::SocketAddr),
+    /// `ping_all`: every listed node pings every lab address of every other one.
+    PingAll {
+        nodes: Vec<String>,
+        pairs: Vec<PingPair>,
+    },
+    /// A measured transfer to a sink netlab opens in another node.
+    Throughput(Throughput),
+}
+
+/// One ping of a `ping_all`: from node `from` to `to`, an address of `to_node` on `to_iface`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PingPair {
+    pub from: String,
+    pub to: IpAddr,
+    pub to_node: String,
+    pub to_iface: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Tcp,
+    Udp,
+}
+
+/// `throughput = { to, min, max, duration, port, proto }`, resolved: the sink runs in node
+/// `to_node` on `to`:`port`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Throughput {
+    pub to_node: String,
+    pub to: IpAddr,
+    pub port: u16,
+    pub proto: Transport,
+    /// Bits per second.
+    pub min: Option<u64>,
+    pub max: Option<u64>,
+    /// How long the sender sends.
+    pub duration: std::time::Duration,
 }
 
 #[derive(Debug, Clone)]
 pub struct Check {
+    /// Unique in the lab; by default "FROM: TARGET" (see docs/checks.md).
     pub name: String,
+    /// The node the probe runs from: for `ping_all`, which runs from each of its nodes, the
+    /// first of them.
     pub from: String,
     pub probe: Probe,
     pub expect_ok: bool,
-    /// How long the probe waits for an answer.
+    /// How long the probe waits for an answer (for a throughput check: beyond its duration).
     pub timeout: std::time::Duration,
+    /// 1-based line of the check's table in the file, for reports.
+    pub line: usize,
 }
 
 /// A check's timeout when the file gives none.
@@ -144,5 +186,19 @@ impl Lab {
             NsRef::Named(s) => Some(s.as_str()),
             NsRef::Host => None,
         })
+    }
+}
+
+/// What a check probes, as the table and the default name show it: "ping 10.0.0.2",
+/// "connect 10.0.0.2:80", "ping_all a, b, c", "throughput to b".
+impl std::fmt::Display for Probe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Probe::Ping(ip) => write!(f, "ping {ip}"),
+            Probe::Connect(sa) => write!(f, "connect {sa}"),
+            Probe::ConnectUdp(sa) => write!(f, "connect_udp {sa}"),
+            Probe::PingAll { nodes, .. } => write!(f, "ping_all {}", nodes.join(", ")),
+            Probe::Throughput(t) => write!(f, "throughput to {}", t.to_node),
+        }
     }
 }

@@ -6,7 +6,7 @@
 //! `JsonSchema`, a field's doc comment is its description (and a row of docs/FORMAT.md), and
 //! `deny_unknown_fields` makes it `additionalProperties: false`. A new key needs a doc comment.
 
-use super::schema::{AddrEntry, Cores, DurationText, SysctlValue};
+use super::schema::{AddrEntry, Cores, DurationText, PingAllNodes, SysctlValue};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -173,7 +173,7 @@ string_or_table!(
 pub struct RawWorkload {
     /// The workload's name, unique in the node: `netlab logs NODE/NAME`.
     pub name: S<String>,
-    /// The program and its arguments, run without a shell: ["python3", "-m", "http.server", "80"].
+    /// The program and its arguments, run without a shell: ["python3", "-u", "-m", "http.server", "80"] (`-u`: its output reaches `netlab logs` as it is written).
     pub cmd: S<Vec<S<String>>>,
     /// Environment variables of the workload: { NAME = "value" }. Default: none.
     #[serde(default)]
@@ -350,23 +350,52 @@ pub struct RawShape {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawCheck {
-    /// The check's name in reports. Default: "FROM: ping TARGET" (or connect, connect_udp).
+    /// The check's name in reports, unique in the file. Default: "FROM: TARGET" ("h1: ping
+    /// 10.0.0.2", "a: throughput to b"), "ping_all a, b, c" for ping_all.
     pub name: Option<S<String>>,
-    /// The node the check runs in (not a switch).
-    pub from: S<String>,
-    /// Probe: an ICMP echo to this IP address, IPv4 or IPv6. One of ping, connect, connect_udp.
+    /// The node the check runs in (not a switch). Required by every probe but ping_all.
+    pub from: Option<S<String>>,
+    /// Probe: an ICMP echo to this IP address, IPv4 or IPv6. One of ping, connect, connect_udp,
+    /// ping_all, throughput.
     pub ping: Option<S<String>>,
     /// Probe: a TCP connection to "IP:PORT" ("[fd00::2]:80" for IPv6); ok when it is accepted.
     pub connect: Option<S<String>>,
     /// Probe: UDP datagrams to "IP:PORT", sent again until the timeout; ok when the server answers one
-    /// (silence or a port-unreachable is a failure).
+    /// (silence is "no answer", a port-unreachable is "refused": both failures).
     pub connect_udp: Option<S<String>>,
+    /// Probe: true (every node but the switches) or a list of nodes; each pings every link address
+    /// of every other, IPv4 and IPv6. Takes no from.
+    #[schemars(with = "Option<PingAllNodes>")]
+    pub ping_all: Option<S<toml::Value>>,
+    /// Probe: a TCP transfer from `from` to a sink netlab opens in `to`, its rate held to min/max.
+    pub throughput: Option<S<RawThroughput>>,
     /// "ok" (default): the probe must succeed; "fail": it must not.
     #[schemars(extend("enum" = ["ok", "fail"]))]
     pub expect: Option<S<String>>,
     /// How long the probe waits: a duration between 1ms and 300s ("500ms", "3s"). Default: "2s".
     #[schemars(with = "Option<DurationText>")]
     pub timeout: Option<S<toml::Value>>,
+}
+
+/// `throughput = { to = "b", min = "50mbit", max = "200mbit", duration = "2s", port = 5201, proto = "tcp" }`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawThroughput {
+    /// Where the sink runs: a node name (its first link address) or one of a node's addresses.
+    pub to: S<String>,
+    /// The lowest rate that passes, like a link's rate ("50mbit"). min or max, or both.
+    pub min: Option<S<String>>,
+    /// The highest rate that passes ("1gbit").
+    pub max: Option<S<String>>,
+    /// How long the sink counts: a duration between 100ms and 60s. Default: "2s".
+    #[schemars(with = "Option<DurationText>")]
+    pub duration: Option<S<toml::Value>>,
+    /// The sink's TCP port. Default: 5201.
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: Option<S<i64>>,
+    /// "tcp" (default); "udp" is refused.
+    #[schemars(extend("enum" = ["tcp"]))]
+    pub proto: Option<S<String>>,
 }
 
 /// One entry of `nat`: exactly one of the three kinds.

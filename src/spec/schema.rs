@@ -91,6 +91,16 @@ schema_of!(AddrEntry, "AddressEntry", |_g| json_schema!({
     ]
 }));
 
+/// `ping_all` of a check.
+pub struct PingAllNodes;
+schema_of!(PingAllNodes, "PingAllNodes", |_g| json_schema!({
+    "description": "true (every node but the switches) or a list of at least two node names.",
+    "anyOf": [
+        { "enum": [true] },
+        { "type": "array", "items": { "type": "string" } }
+    ]
+}));
+
 /// `cpu` of `limits`.
 pub struct Cores;
 schema_of!(Cores, "Cores", |_g| json_schema!({

@@ -22,5 +22,6 @@ pub mod seccomp;
 pub mod store;
 pub mod sysctl;
 pub mod system;
+pub mod throughput;
 
 pub use system::Real;

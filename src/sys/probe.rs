@@ -23,6 +23,8 @@ pub fn run(probe: &Probe, timeout: Duration) -> Result<(), Failure> {
         Probe::Ping(ip) => ping(*ip, timeout).map_err(describe),
         Probe::Connect(sa) => tcp(*sa, timeout),
         Probe::ConnectUdp(sa) => udp(*sa, timeout),
+        // The engine runs these as many probes (ping_all) or through `throughput`.
+        Probe::PingAll { .. } | Probe::Throughput(_) => Err(format!("{probe} is not one probe")),
     }
 }
 
@@ -118,23 +120,40 @@ fn tcp(sa: SocketAddr, timeout: Duration) -> Result<(), Failure> {
     }
 }
 
-/// A UDP check passes when the server answers the datagram it is sent.
+/// A UDP check passes when the server answers the datagram it is sent. A closed port
+/// answers with ICMP port unreachable, which a connected socket reads as ECONNREFUSED: the
+/// check then reports "refused", also when later datagrams meet the kernel's ICMP rate limit
+/// and go unanswered. Refusals are retried until the timeout, like TCP's, since a service
+/// started by `up` may still be on its way to `bind`.
 fn udp(sa: SocketAddr, timeout: Duration) -> Result<(), Failure> {
     let sock =
         Socket::new(Domain::for_address(sa), Type::DGRAM, Some(Protocol::UDP)).map_err(|e| e.to_string())?;
     sock.connect(&SockAddr::from(sa)).map_err(describe)?;
     let deadline = Instant::now() + timeout;
     let mut buf = [MaybeUninit::<u8>::uninit(); 512];
-    let mut last = "no answer".to_string();
+    let mut refused = false;
+    let mut other: Option<Failure> = None;
     while Instant::now() < deadline {
-        let _ = sock.send(b"netlab check\n");
+        if let Err(e) = sock.send(b"netlab check\n") {
+            // The refusal of an earlier datagram may surface on a send.
+            match e.kind() {
+                io::ErrorKind::ConnectionRefused => refused = true,
+                _ => other = Some(describe(e)),
+            }
+        }
         let wait =
             deadline.saturating_duration_since(Instant::now()).min(RETRY).max(Duration::from_millis(1));
         sock.set_read_timeout(Some(wait)).map_err(|e| e.to_string())?;
         match sock.recv(&mut buf) {
             Ok(_) => return Ok(()),
-            Err(e) => last = describe(e),
+            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                refused = true;
+                // Not at once: a next datagram would be sent before the wait is over.
+                std::thread::sleep(wait.min(RETRY / 5));
+            }
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
+            Err(e) => other = Some(describe(e)),
         }
     }
-    Err(last)
+    Err(if refused { "refused".into() } else { other.unwrap_or_else(|| "no answer".into()) })
 }

@@ -221,6 +221,23 @@ impl Probes for Real {
             Ok(Err(_)) | Err(_) => Err("the probe panicked".to_string()),
         }
     }
+
+    async fn throughput(
+        &self,
+        from: &NsRef,
+        to: &NsRef,
+        t: &model::Throughput,
+        timeout: Duration,
+    ) -> Result<u64, String> {
+        let name = |ns: &NsRef| match ns {
+            NsRef::Named(n) => Some(n.clone()),
+            NsRef::Host => None,
+        };
+        let (from, to, t) = (name(from), name(to), t.clone());
+        tokio::task::spawn_blocking(move || super::throughput::measure(from, to, &t, timeout))
+            .await
+            .unwrap_or_else(|_| Err("the measure panicked".to_string()))
+    }
 }
 
 impl crate::backend::Capture for Real {

@@ -7,6 +7,7 @@ mod support;
 
 mod binding;
 mod capture;
+mod check_kinds;
 mod checks;
 mod confine;
 mod converge;

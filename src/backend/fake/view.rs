@@ -196,6 +196,9 @@ impl Probes for Fake {
         let ip = match probe {
             model::Probe::Ping(ip) => *ip,
             model::Probe::Connect(sa) | model::Probe::ConnectUdp(sa) => sa.ip(),
+            model::Probe::PingAll { .. } | model::Probe::Throughput(_) => {
+                return Err(format!("{probe} is not one probe"))
+            }
         };
         for iface in crate::backend::Capture::interfaces(self, ns).unwrap_or_default() {
             self.send_packet(ns, &iface, format!("probe {ip}").as_bytes());
@@ -210,6 +213,16 @@ impl Probes for Fake {
         } else {
             Err("no answer".into())
         }
+    }
+    /// The fake machine moves no bytes: there is nothing to measure.
+    async fn throughput(
+        &self,
+        _: &NsRef,
+        _: &NsRef,
+        _: &model::Throughput,
+        _: Duration,
+    ) -> Result<u64, String> {
+        Err("the fake machine carries no traffic".into())
     }
 }
 

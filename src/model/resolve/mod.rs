@@ -13,13 +13,13 @@ use super::firewall;
 use super::names::*;
 use super::types::*;
 use crate::error::{Problems, SpecError};
-use crate::spec::raw::{RawLink, RawTopo, S};
+use crate::spec::raw::{RawCheck, RawLink, RawTopo, S};
 use crate::spec::Source;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
 
 use addr::check_addresses;
-use check::resolve_check;
+use check::resolve_checks;
 use link::resolve_link;
 use node::resolve_node;
 use route::{check_routes_alone, resolve_routes};
@@ -188,15 +188,14 @@ pub fn resolve(src: &Source, raw: RawTopo) -> R<Lab> {
         node.firewall = fw;
     }
 
-    let mut checks = Vec::new();
-    for c in &raw.check {
-        if failed.contains(c.get_ref().from.get_ref()) {
-            continue;
-        }
-        if let Some(c) = problems.keep(resolve_check(src, &nodes, c)) {
-            checks.push(c);
-        }
-    }
+    let checks = {
+        let resolved: Vec<Link> = links.iter().map(|(_, l)| l.clone()).collect();
+        // A check from a node in error is skipped: its error is said already.
+        let independent =
+            |c: &&S<RawCheck>| !c.get_ref().from.as_ref().is_some_and(|f| failed.contains(f.get_ref()));
+        let raw_checks: Vec<&S<RawCheck>> = raw.check.iter().filter(independent).collect();
+        resolve_checks(src, &nodes, &resolved, &raw_checks, &mut problems)
+    };
 
     let file = std::path::absolute(&src.path).unwrap_or_else(|_| src.path.clone());
     let links = links.into_iter().map(|(_, l)| l).collect();
