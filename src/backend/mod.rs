@@ -38,6 +38,8 @@ pub trait Links {
     async fn set_master(&self, ns: &NsRef, name: &str, master: &str) -> Result<(), SysError>;
     /// Brings the interface up; then, once it has carrier, announces `announce` to its peers.
     async fn set_up(&self, ns: &NsRef, name: &str, announce: &[IpNetwork]) -> Result<(), SysError>;
+    /// `ip link set NAME down`.
+    async fn set_down(&self, ns: &NsRef, name: &str) -> Result<(), SysError>;
     async fn add_addr(&self, ns: &NsRef, name: &str, addr: &IpNetwork) -> Result<(), SysError>;
     async fn del_addr(&self, ns: &NsRef, name: &str, addr: &IpNetwork) -> Result<(), SysError>;
     async fn add_route(&self, ns: &NsRef, route: &RouteState) -> Result<(), SysError>;

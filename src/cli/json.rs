@@ -242,11 +242,22 @@ pub fn status(s: &Status) -> StatusView {
         prefix: s.prefix.clone(),
         nodes: s.nodes.iter().map(|n| node(n, &peer)).collect(),
         links: s.links.iter().map(|l| LinkView { a: end(&l.a), b: end(&l.b), present: l.present }).collect(),
-        // Filled from the engine's status once it reports overrides.
-        overrides: Vec::new(),
+        overrides: overrides(&s.held),
         drift: s.drift.iter().map(|op| change(op, &node_of)).collect(),
         drift_unknown: s.drift_unknown.clone(),
     }
+}
+
+/// The overrides the record holds: links held down, then impairments, each by `NODE:IFACE`.
+fn overrides(held: &crate::state::Overrides) -> Vec<OverrideView> {
+    let down =
+        held.down.iter().map(|t| OverrideView { kind: "link-down".into(), target: t.clone(), detail: None });
+    let shapes = held.shapes.iter().map(|(t, shape)| OverrideView {
+        kind: "impair".into(),
+        target: t.clone(),
+        detail: Some(shape.to_string()),
+    });
+    down.chain(shapes).collect()
 }
 
 /// The node whose namespace `ns` is; the namespace's own name when no node has it.
@@ -411,6 +422,7 @@ pub fn change(op: &Op, node_of: &dyn Fn(&NsRef) -> String) -> ChangeView {
         }
         Op::AddAddr { ns, iface, addr } => ("add", "addr", Some(node_of(ns)), Some(iface), addr.to_string()),
         Op::SetUp { ns, iface, .. } => ("change", "state", Some(node_of(ns)), Some(iface), "up".to_string()),
+        Op::SetDown { ns, iface } => ("change", "state", Some(node_of(ns)), Some(iface), "down".to_string()),
         Op::SetShape { ns, iface, shape } => {
             ("change", "impairment", Some(node_of(ns)), Some(iface), shape.to_string())
         }

@@ -1,8 +1,10 @@
 //! JUnit XML for `netlab test --junit`: one testsuite per lab, one testcase per check (with
 //! the `file` and `line` of its `[[check]]`, its time from its own start to its own end, and
 //! what the probe saw in `<system-out>`), a failure element for each check that did not go as
-//! expected, and an error case when the lab could not be brought up (its checks then skipped).
+//! expected, and an error case when the lab could not be brought up (its checks then skipped);
+//! then one testsuite per scenario (`LAB: scenario NAME`), one testcase per step.
 
+use crate::engine::scenario::ScenarioResult;
 use crate::engine::test::CheckResult;
 use std::fmt::Write;
 use std::time::Duration;
@@ -45,6 +47,8 @@ pub struct Run<'a> {
     pub wall: Duration,
     /// ISO 8601.
     pub timestamp: &'a str,
+    /// The scenarios run after the checks, each a testsuite of its own.
+    pub scenarios: &'a [ScenarioResult],
 }
 
 pub fn report(run: &Run) -> String {
@@ -55,10 +59,18 @@ pub fn report(run: &Run) -> String {
     let wall = run.wall.as_secs_f64();
     let lab = esc(run.lab);
     let file = esc(run.file);
+    let mut scenario_suites = String::new();
+    let (mut all_tests, mut all_failures, mut all_skipped) = (tests, failures, skipped);
+    for sc in run.scenarios {
+        let (t, f, s) = scenario_suite(&mut scenario_suites, run.lab, sc, run.timestamp);
+        all_tests += t;
+        all_failures += f;
+        all_skipped += s;
+    }
     let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         x,
-        "<testsuites name=\"netlab\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\" time=\"{wall:.3}\">"
+        "<testsuites name=\"netlab\" tests=\"{all_tests}\" failures=\"{all_failures}\" errors=\"{errors}\" skipped=\"{all_skipped}\" time=\"{wall:.3}\">"
     );
     let _ = writeln!(
         x,
@@ -115,8 +127,62 @@ pub fn report(run: &Run) -> String {
         let _ = writeln!(x, "      <system-out>{}</system-out>", esc(&out));
         let _ = writeln!(x, "    </testcase>");
     }
-    x.push_str("  </testsuite>\n</testsuites>\n");
+    x.push_str("  </testsuite>\n");
+    x.push_str(&scenario_suites);
+    x.push_str("</testsuites>\n");
     x
+}
+
+/// One scenario as a testsuite: (tests, failures, skipped).
+fn scenario_suite(x: &mut String, lab: &str, sc: &ScenarioResult, timestamp: &str) -> (usize, usize, usize) {
+    let failed =
+        sc.steps.iter().filter(|s| s.passed == Some(false)).count() + usize::from(sc.restore_error.is_some());
+    let skipped = sc.steps.iter().filter(|s| s.passed.is_none()).count();
+    let tests = sc.steps.len() + usize::from(sc.restore_error.is_some());
+    let time = sc.elapsed.as_secs_f64();
+    let _ = writeln!(
+        x,
+        "  <testsuite name=\"{}: scenario {}\" tests=\"{tests}\" failures=\"{failed}\" errors=\"0\" skipped=\"{skipped}\" time=\"{time:.3}\" timestamp=\"{}\">",
+        esc(lab),
+        esc(&sc.name),
+        esc(timestamp)
+    );
+    let class = format!("netlab.{}.scenario.{}", esc(lab), esc(&sc.name));
+    for (i, st) in sc.steps.iter().enumerate() {
+        let head = format!(
+            "    <testcase classname=\"{class}\" name=\"{}. {}\" time=\"{:.3}\"",
+            i + 1,
+            esc(&st.step),
+            st.elapsed.as_secs_f64()
+        );
+        let detail = st.detail.as_deref().map(esc).unwrap_or_default();
+        match st.passed {
+            Some(true) if detail.is_empty() => {
+                let _ = writeln!(x, "{head}/>");
+            }
+            Some(true) => {
+                let _ = writeln!(x, "{head}>\n      <system-out>{detail}</system-out>\n    </testcase>");
+            }
+            Some(false) => {
+                let _ = writeln!(
+                    x,
+                    "{head}>\n      <failure message=\"{detail}\" type=\"step\">{detail}</failure>\n    </testcase>"
+                );
+            }
+            None => {
+                let _ = writeln!(x, "{head}>\n      <skipped message=\"{detail}\"/>\n    </testcase>");
+            }
+        }
+    }
+    if let Some(e) = &sc.restore_error {
+        let _ = writeln!(
+            x,
+            "    <testcase classname=\"{class}\" name=\"restore\" time=\"0.000\">\n      <failure message=\"{0}\" type=\"restore\">{0}</failure>\n    </testcase>",
+            esc(e)
+        );
+    }
+    x.push_str("  </testsuite>\n");
+    (tests, failed, skipped)
 }
 
 #[cfg(test)]
@@ -145,6 +211,7 @@ mod tests {
             results,
             up_error,
             skipped: &[],
+            scenarios: &[],
             wall: Duration::from_millis(7),
             timestamp: "2026-11-26T00:00:00Z",
         }
@@ -195,5 +262,40 @@ mod tests {
         assert!(x.contains("tests=\"2\" failures=\"0\" errors=\"1\" skipped=\"1\""), "{x}");
         assert!(x.contains("<error message=\"the kernel has no sch_netem\" type=\"up\">"));
         assert!(x.contains("name=\"c\" file=\"lan.toml\" line=\"9\"") && x.contains("<skipped "));
+    }
+
+    #[test]
+    fn a_scenario_is_a_testsuite_of_its_steps() {
+        use crate::engine::scenario::StepResult;
+        let step = |step: &str, passed, detail: Option<&str>| StepResult {
+            step: step.into(),
+            passed,
+            detail: detail.map(str::to_string),
+            elapsed: Duration::from_millis(1450),
+            converged: None,
+        };
+        let sc = ScenarioResult {
+            name: "r1 fails".into(),
+            steps: vec![
+                step("link down r1:eth0", Some(true), None),
+                step("h1: ping 10.0.0.2 within 20 s", Some(false), Some("did not hold within 20 s")),
+                step("link up r1:eth0", None, Some("not run: an earlier step failed")),
+            ],
+            restore_error: None,
+            elapsed: Duration::from_secs(21),
+        };
+        let results = [result("c", true, true, None)];
+        let scenarios = [sc];
+        let x = report(&Run { scenarios: &scenarios, ..run(&results, None) });
+        assert!(
+            x.contains("<testsuites name=\"netlab\" tests=\"4\" failures=\"1\" errors=\"0\" skipped=\"1\""),
+            "{x}"
+        );
+        assert!(x.contains("<testsuite name=\"lan: scenario r1 fails\" tests=\"3\" failures=\"1\" errors=\"0\" skipped=\"1\""), "{x}");
+        assert!(x.contains("name=\"2. h1: ping 10.0.0.2 within 20 s\" time=\"1.450\""), "{x}");
+        assert!(x.contains("<failure message=\"did not hold within 20 s\" type=\"step\">"), "{x}");
+        assert!(x.contains("<skipped message=\"not run: an earlier step failed\"/>"), "{x}");
+        assert_eq!(x.matches("<testsuite ").count(), 2);
+        assert!(x.ends_with("</testsuites>\n"));
     }
 }

@@ -5,8 +5,10 @@ mod completions;
 mod down;
 mod exec;
 mod graph;
+mod impair;
 mod json;
 mod junit;
+mod link;
 mod logs;
 mod ls;
 mod schema;
@@ -46,6 +48,9 @@ pub enum Command {
         /// Take over a lab of this name that was made from another file.
         #[arg(long)]
         adopt: bool,
+        /// Drop every runtime override (`netlab link down`, `netlab impair`): back to the file.
+        #[arg(long)]
+        reset: bool,
     },
     /// Print what `up` would do. Exit 0 when nothing would change, 2 when something would, 1 on error.
     Plan {
@@ -58,6 +63,41 @@ pub enum Command {
         /// Plan as `up --adopt` would: taking over a lab of this name made from another file.
         #[arg(long)]
         adopt: bool,
+        /// Plan as `up --reset` would: without the runtime overrides.
+        #[arg(long)]
+        reset: bool,
+    },
+    /// Take a link down like pulling its cable, or let it up again: a runtime override that
+    /// `plan` and `up` respect until `link up`, `up --reset` or `down`.
+    Link {
+        #[command(subcommand)]
+        action: LinkAction,
+    },
+    /// Change an interface's egress impairment at run time (a recorded override, like
+    /// `link down`); with no impairment given, print what is in force.
+    Impair {
+        /// NODE:IFACE
+        target: String,
+        /// A rate: "10mbit", "1gbit" (tbf).
+        #[arg(long)]
+        rate: Option<String>,
+        /// A delay: "20ms" (netem).
+        #[arg(long)]
+        delay: Option<String>,
+        /// Jitter around the delay: "5ms" (netem).
+        #[arg(long)]
+        jitter: Option<String>,
+        /// Packets dropped: "1%" (netem).
+        #[arg(long)]
+        loss: Option<String>,
+        /// Queue length in packets.
+        #[arg(long)]
+        limit: Option<u32>,
+        /// Drop the override: back to what the file says.
+        #[arg(long, conflicts_with_all = ["rate", "delay", "jitter", "loss", "limit"])]
+        clear: bool,
+        #[arg(long)]
+        lab: Option<String>,
     },
     /// Remove everything the lab owns, and nothing else.
     Down {
@@ -101,7 +141,7 @@ pub enum Command {
         #[arg(short, long)]
         follow: bool,
     },
-    /// Run the file's [[check]]s against the lab as it is (brought up first if it is down); exit 1 if any check fails.
+    /// Run the file's [[check]]s, then its [[scenario]]s, against the lab as it is (brought up first if it is down); exit 1 if any fails.
     Test {
         file: PathBuf,
         /// Write a JUnit XML report here.
@@ -113,6 +153,9 @@ pub enum Command {
         /// Tear the lab down afterwards, also when checks fail.
         #[arg(long)]
         down: bool,
+        /// Run only this [[scenario]] (the plain checks are skipped).
+        #[arg(long)]
+        scenario: Option<String>,
         /// Capture each check while it runs (every interface of its node and of its target's
         /// node); keep DIR/CHECK.pcapng for each check that failed.
         #[arg(long, value_name = "DIR")]
@@ -184,6 +227,24 @@ pub enum Command {
     },
 }
 
+#[derive(Subcommand, Debug)]
+pub enum LinkAction {
+    /// Take NODE:IFACE down: the far end loses its carrier (on a switch, the port goes down).
+    Down {
+        /// NODE:IFACE
+        target: String,
+        #[arg(long)]
+        lab: Option<String>,
+    },
+    /// Let NODE:IFACE up again.
+    Up {
+        /// NODE:IFACE
+        target: String,
+        #[arg(long)]
+        lab: Option<String>,
+    },
+}
+
 /// `--firewall`: how NAT and firewall rules are loaded.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum FirewallArg {
@@ -228,8 +289,13 @@ pub fn run<S: System>(cli: Cli, sys: &S) -> Result<i32> {
         Command::Validate { file } => {
             let lab = Lab::load(&file)?;
             let m = &lab;
+            let scenarios = match m.scenarios.len() {
+                0 => String::new(),
+                1 => ", 1 scenario".to_string(),
+                n => format!(", {n} scenarios"),
+            };
             println!(
-                "{}: ok (lab {}: {}, {}, {})",
+                "{}: ok (lab {}: {}, {}, {}{scenarios})",
                 file.display(),
                 m.name,
                 words::plural(m.nodes.len(), "node"),
@@ -251,20 +317,32 @@ pub fn run<S: System>(cli: Cli, sys: &S) -> Result<i32> {
         Command::Logs { target, lab, follow } => logs::run(sys, &target, lab.as_deref(), follow),
         other => sys.runtime()?.block_on(async move {
             match other {
-                Command::Up { file, firewall, prune, adopt } => {
-                    up::up(sys, &file, Options { firewall: firewall.map(Into::into), prune, adopt }).await
+                Command::Up { file, firewall, prune, adopt, reset } => {
+                    let opts = Options { firewall: firewall.map(Into::into), prune, adopt, reset };
+                    up::up(sys, &file, opts).await
                 }
-                Command::Plan { file, firewall, prune, adopt } => {
-                    up::plan(sys, &file, Options { firewall: firewall.map(Into::into), prune, adopt }).await
+                Command::Plan { file, firewall, prune, adopt, reset } => {
+                    let opts = Options { firewall: firewall.map(Into::into), prune, adopt, reset };
+                    up::plan(sys, &file, opts).await
+                }
+                Command::Link { action: LinkAction::Down { target, lab } } => {
+                    link::run(sys, &target, lab.as_deref(), true).await
+                }
+                Command::Link { action: LinkAction::Up { target, lab } } => {
+                    link::run(sys, &target, lab.as_deref(), false).await
+                }
+                Command::Impair { target, rate, delay, jitter, loss, limit, clear, lab } => {
+                    let flags = impair::Flags { rate, delay, jitter, loss, limit, clear };
+                    impair::run(sys, &target, lab.as_deref(), flags).await
                 }
                 Command::Down { file, lab } => down::run(sys, file.as_deref(), lab.as_deref()).await,
                 Command::Status { target, lab, json, exit_code } => {
                     let flags = status::Flags { json, exit_code };
                     status::run(sys, target.as_deref(), lab.as_deref(), flags).await
                 }
-                Command::Test { file, junit, up, down, pcap, pcap_all } => {
+                Command::Test { file, junit, up, down, scenario, pcap, pcap_all } => {
                     let flags = test::Flags { reconcile: up, tear_down: down, pcap, pcap_all };
-                    test::run(sys, &file, junit.as_deref(), flags).await
+                    test::run(sys, &file, junit.as_deref(), scenario.as_deref(), flags).await
                 }
                 Command::Exec { .. }
                 | Command::Validate { .. }

@@ -75,14 +75,21 @@ pub fn text(s: &Status) -> String {
         for i in &v.interfaces {
             let peer = i.peer.as_ref().map(|p| format!("peer {p}")).unwrap_or_default();
             let master = i.master.as_ref().map(|m| format!("master {m}")).unwrap_or_default();
+            let key = crate::state::Overrides::key(&n.name, &i.name);
+            let held = if s.held.down.contains(&key) { "(held by netlab link down)" } else { "" };
             ifaces.row(vec![
                 i.name.clone(),
                 i.kind.clone(),
                 if i.up { "up" } else { "down" }.to_string(),
                 format!("mtu {}", i.mtu.unwrap_or(0)),
                 [peer, master].into_iter().filter(|p| !p.is_empty()).collect::<Vec<_>>().join(" "),
-                i.addresses.join(" "),
+                [i.addresses.join(" "), held.to_string()].join(" ").trim().to_string(),
             ]);
+            let shape = n.state.as_ref().and_then(|st| st.ifaces.get(&i.name)).and_then(|x| x.shape.as_ref());
+            if let Some(shape) = shape {
+                let why = if s.held.shapes.contains_key(&key) { " (held by netlab impair)" } else { "" };
+                ifaces.row(vec![i.name.clone(), format!("qdisc {shape}{why}")]);
+            }
         }
         out += &ifaces.render();
         let Some(st) = &n.state else { continue };
@@ -120,6 +127,9 @@ pub fn text(s: &Status) -> String {
             ]);
         }
         out += &workloads.render();
+    }
+    for o in &s.overrides {
+        out += &format!("held: {o}\n");
     }
     match (&s.drift_unknown, s.drift.is_empty()) {
         (Some(why), _) => out += &format!("drift: unknown ({why})\n"),

@@ -1,13 +1,15 @@
-//! `netlab test TOPO.toml [--junit FILE] [--pcap DIR [--pcap-all]] [--up] [--down]`: bring the
-//! lab up if it is down (a lab that is up is left as it is, unless `--up`), run its checks
-//! (captured into DIR with `--pcap`), print a table, write a JUnit report, exit 1 when a check
-//! did not go as expected.
+//! `netlab test TOPO.toml [--junit FILE] [--scenario NAME] [--pcap DIR [--pcap-all]] [--up]
+//! [--down]`: bring the lab up if it is down (a lab that is up is left as it is, unless `--up`),
+//! run its checks (captured into DIR with `--pcap`), then its scenarios, print a table, write a
+//! JUnit report, exit 1 when a check or a scenario did not go as expected.
 
 use super::junit::Run;
 use crate::backend::System;
 use crate::engine::down::down;
+use crate::engine::scenario::{self, ScenarioResult};
 use crate::engine::test::{prepare, run_checks, run_checks_captured, CheckResult, PcapDir, Prepared};
 use crate::error::{Error, Result};
+use crate::model::scenario::Scenario;
 use crate::Lab;
 use std::path::Path;
 use std::time::Instant;
@@ -25,13 +27,39 @@ pub struct Flags {
     pub pcap_all: bool,
 }
 
-pub async fn run<S: System>(sys: &S, file: &Path, junit: Option<&Path>, flags: Flags) -> Result<i32> {
+/// Which of the file's tests to run.
+#[derive(Debug, Clone, Copy)]
+enum Pick<'a> {
+    /// The checks, then every scenario.
+    All,
+    /// `--scenario NAME`: that scenario alone (the plain checks are skipped).
+    Scenario(&'a Scenario),
+}
+
+pub async fn run<S: System>(
+    sys: &S,
+    file: &Path,
+    junit: Option<&Path>,
+    scenario: Option<&str>,
+    flags: Flags,
+) -> Result<i32> {
     let lab = Lab::load(file)?;
+    let pick = match scenario {
+        None => Pick::All,
+        Some(name) => Pick::Scenario(lab.scenarios.iter().find(|s| s.name == name).ok_or_else(|| {
+            let known: Vec<&str> = lab.scenarios.iter().map(|s| s.name.as_str()).collect();
+            Error::Usage(if known.is_empty() {
+                format!("{} has no [[scenario]]s", file.display())
+            } else {
+                format!("{} has no scenario {name:?}; it has {}", file.display(), known.join(", "))
+            })
+        })?),
+    };
     let pcap = match &flags.pcap {
         Some(dir) => Some(pcap_dir(dir, flags.pcap_all)?),
         None => None,
     };
-    let outcome = up_and_check(sys, &lab, file, junit, flags.reconcile, pcap.as_ref()).await;
+    let outcome = up_and_check(sys, &lab, file, junit, pick, flags.reconcile, pcap.as_ref()).await;
     if flags.tear_down {
         // Also when the checks failed: CI must not leave the lab behind.
         let d = down(sys, &lab.name).await;
@@ -54,6 +82,7 @@ async fn up_and_check<S: System>(
     lab: &Lab,
     file: &Path,
     junit: Option<&Path>,
+    pick: Pick<'_>,
     reconcile: bool,
     pcap: Option<&PcapDir>,
 ) -> Result<i32> {
@@ -75,6 +104,7 @@ async fn up_and_check<S: System>(
                     skipped: &skipped,
                     wall: started.elapsed(),
                     timestamp: &timestamp(),
+                    scenarios: &[],
                 };
                 // The failed up is the error to report; a report that cannot be written too
                 // is said on the side.
@@ -101,18 +131,35 @@ async fn up_and_check<S: System>(
         _ => {}
     }
     let checks_started = Instant::now();
-    let results = match pcap {
-        Some(p) => run_checks_captured(sys, lab, p).await,
-        None => run_checks(sys, lab).await,
+    let (results, chosen): (Vec<CheckResult>, Vec<&Scenario>) = match (pick, pcap) {
+        (Pick::All, Some(p)) => (run_checks_captured(sys, lab, p).await, lab.scenarios.iter().collect()),
+        (Pick::All, None) => (run_checks(sys, lab).await, lab.scenarios.iter().collect()),
+        (Pick::Scenario(s), _) => (Vec::new(), vec![s]),
     };
     let wall = checks_started.elapsed();
-    print_table(&results);
+    match (&pick, results.is_empty(), chosen.is_empty()) {
+        (Pick::All, true, true) => println!("checks: 0 checks (the file has no [[check]])"),
+        (_, true, _) => {}
+        (_, false, _) => print_table(&results),
+    }
     for r in results.iter().filter(|r| r.pcap.is_some()) {
         println!(
             "capture of {}: {}",
             r.name,
             r.pcap.as_ref().map(|p| p.display().to_string()).unwrap_or_default()
         );
+    }
+    let mut scenarios = Vec::new();
+    for s in chosen {
+        let r = scenario::run(sys, lab, s).await;
+        print_scenario(&r);
+        scenarios.push(r);
+    }
+    let failed =
+        results.iter().filter(|r| !r.passed()).count() + scenarios.iter().filter(|s| !s.passed()).count();
+    let total = results.len() + scenarios.len();
+    if total > 0 {
+        println!("checks: {} passed, {failed} failed", total - failed);
     }
     if let Some(path) = junit {
         let run = Run {
@@ -123,10 +170,38 @@ async fn up_and_check<S: System>(
             skipped: &[],
             wall,
             timestamp: &timestamp(),
+            scenarios: &scenarios,
         };
         write_report(path, &run)?;
     }
-    Ok(if results.iter().all(CheckResult::passed) { 0 } else { 1 })
+    Ok(if failed == 0 { 0 } else { 1 })
+}
+
+/// A scenario's steps, each with its time and what it found.
+fn print_scenario(r: &ScenarioResult) {
+    println!();
+    println!("scenario {}", r.name);
+    let width = r.steps.iter().map(|s| s.step.len()).max().unwrap_or(4).max(4);
+    println!("  {:<width$}  {:<7}  {:>9}", "STEP", "RESULT", "TIME");
+    for s in &r.steps {
+        let word = match s.passed {
+            Some(true) => "ok",
+            Some(false) => "FAILED",
+            None => "skipped",
+        };
+        let detail =
+            s.detail.as_ref().map(|d| format!("  {}", d.replace('\n', "\n      "))).unwrap_or_default();
+        println!("  {:<width$}  {word:<7}  {:>7.1}ms{detail}", s.step, s.elapsed.as_secs_f64() * 1000.0);
+    }
+    let verdict = if r.passed() { "passed" } else { "FAILED" };
+    match &r.restore_error {
+        None => println!(
+            "scenario {}: {verdict} in {:.2} s; the lab is as before",
+            r.name,
+            r.elapsed.as_secs_f64()
+        ),
+        Some(e) => println!("scenario {}: {verdict}; {e}", r.name),
+    }
 }
 
 fn write_report(path: &Path, run: &Run) -> Result<()> {
@@ -134,11 +209,8 @@ fn write_report(path: &Path, run: &Run) -> Result<()> {
         .map_err(|e| Error::Write { path: path.display().to_string(), source: e })
 }
 
+/// The checks' table; the closing count comes after the scenarios.
 fn print_table(results: &[CheckResult]) {
-    if results.is_empty() {
-        println!("checks: 0 checks (the file has no [[check]])");
-        return;
-    }
     let mut t = super::table::Table::new(&["CHECK", "EXPECTED", "GOT", "TIME", ""]).right(3);
     for r in results {
         let word = |ok| if ok { "ok" } else { "fail" };
@@ -160,8 +232,6 @@ fn print_table(results: &[CheckResult]) {
         ]);
     }
     print!("{t}");
-    let failed = results.iter().filter(|r| !r.passed()).count();
-    println!("checks: {} passed, {failed} failed", results.len() - failed);
 }
 
 /// Now, as ISO 8601 UTC, without a date crate.

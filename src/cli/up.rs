@@ -23,6 +23,9 @@ pub async fn up<S: System>(sys: &S, file: &Path, opts: up::Options) -> Result<i3
     if let Some(n) = &report.notice {
         eprintln!("netlab: {n}");
     }
+    for line in crate::engine::live::describe(Some(&lab), &report.held) {
+        println!("held: {line}");
+    }
     if report.plan.is_empty() {
         println!("lab {} is up to date: nothing to change", lab.name);
     } else {
@@ -44,6 +47,10 @@ pub async fn plan<S: System>(sys: &S, file: &Path, opts: up::Options) -> Result<
     let planned = up::plan(sys, &lab, opts).await?;
     if let Some(n) = &planned.notice {
         eprintln!("netlab: {n}");
+    }
+    let held = crate::engine::up::overrides(&lab, planned.seen.record.as_ref(), opts);
+    for line in crate::engine::live::describe(Some(&lab), &held) {
+        println!("held: {line}");
     }
     let plan = planned.plan;
     if plan.is_empty() {

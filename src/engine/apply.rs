@@ -124,6 +124,7 @@ async fn run<B: Netns + Links + Firewall, P: Spawner>(
         Op::AddAddr { ns, iface, addr } => b.add_addr(ns, iface, addr).await,
         Op::SetUp { ns, iface, announce, .. } => b.set_up(ns, iface, announce).await,
         Op::SetShape { ns, iface, shape } => b.set_shape(ns, iface, shape).await,
+        Op::SetDown { ns, iface } => b.set_down(ns, iface).await,
         Op::DelShape { ns, iface } => b.del_shape(ns, iface).await,
         Op::SetSysctl { ns, key, value, .. } => {
             let prev = b.set_sysctl(ns, key, value).await?;

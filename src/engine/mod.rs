@@ -7,8 +7,10 @@ pub mod bind;
 pub mod capture;
 pub mod down;
 pub mod exec;
+pub mod live;
 pub mod load;
 pub mod running;
+pub mod scenario;
 pub mod status;
 pub mod test;
 pub mod up;
@@ -17,5 +19,7 @@ pub mod up;
 mod bind_tests;
 #[cfg(test)]
 mod capture_tests;
+#[cfg(test)]
+mod live_tests;
 #[cfg(test)]
 mod tests;

@@ -64,6 +64,30 @@ impl<S: System> Running<S> {
             .map_err(|e| Error::Sys(SysError::new(format!("starting {} in node {node}", cmd[0]), e)))
     }
 
+    /// Takes interface `target` (`"NODE:IFACE"`, a switch's port too) down like pulling its
+    /// cable: the far end loses its carrier. The change is a runtime override recorded with
+    /// the lab, so `plan` shows no drift and `up` keeps it down, until [`Running::link_up`]
+    /// (or `netlab up --reset`, or the lab going down). Errors name the nodes or interfaces
+    /// there are when `target` is none of them.
+    pub fn link_down(&self, target: &str) -> Result<()> {
+        self.rt.block_on(super::live::set(&self.sys, &self.lab, target, super::live::Change::Down)).map(drop)
+    }
+
+    /// Lets interface `target` (`"NODE:IFACE"`) up again after [`Running::link_down`]: the
+    /// routes the file gives through it come back with it.
+    pub fn link_up(&self, target: &str) -> Result<()> {
+        self.rt.block_on(super::live::set(&self.sys, &self.lab, target, super::live::Change::Up)).map(drop)
+    }
+
+    /// Sets the egress impairment of interface `target` (`"NODE:IFACE"`) to `shape` in place
+    /// of the file's, as a recorded runtime override like [`Running::link_down`]; `None` goes
+    /// back to the file's. A shape this kernel has no qdisc for (netem for delay, jitter and
+    /// loss) is refused before anything changes.
+    pub fn impair(&self, target: &str, shape: Option<crate::model::shape::Shape>) -> Result<()> {
+        let change = shape.map_or(super::live::Change::Clear, super::live::Change::Impair);
+        self.rt.block_on(super::live::set(&self.sys, &self.lab, target, change)).map(drop)
+    }
+
     /// Starts capturing on `target` (`NODE:IFACE`, or `NODE:*` for every interface of the
     /// node) into `out` (pcapng unless `opts` says pcap), as `netlab capture` does: packets are
     /// kept from the moment this returns until `opts`' count or duration, or
@@ -97,6 +121,15 @@ impl<S: System> Running<S> {
     /// Runs the file's checks.
     pub fn check_all(&self) -> Vec<CheckResult> {
         self.rt.block_on(run_checks(&self.sys, &self.lab))
+    }
+
+    /// Runs the file's scenario `name` (see `[[scenario]]`): its steps in order, then every
+    /// override it made undone, passed or failed.
+    pub fn run_scenario(&self, name: &str) -> Result<super::scenario::ScenarioResult> {
+        let s = self.lab.scenarios.iter().find(|s| s.name == name);
+        let s =
+            s.ok_or_else(|| Error::NotFound(format!("lab {} has no scenario {name:?}", self.lab.name)))?;
+        Ok(self.rt.block_on(super::scenario::run(&self.sys, &self.lab, s)))
     }
 
     /// Takes the lab down now, reporting what could not be removed.

@@ -21,6 +21,10 @@ pub struct Status {
     pub drift: Vec<Op>,
     /// Why drift could not be computed, if it could not.
     pub drift_unknown: Option<String>,
+    /// The runtime overrides in force (`netlab link down`, `netlab impair`), as `plan` shows them.
+    pub overrides: Vec<String>,
+    /// The same, as the record holds them.
+    pub held: crate::state::Overrides,
 }
 
 #[derive(Debug)]
@@ -147,7 +151,10 @@ pub async fn status<S: System>(sys: &S, lab: Option<&str>) -> Result<Status> {
         Ok(_) => (None, Some(format!("{} now describes another lab", record.file.display()))),
         Err(e) => (None, Some(e.to_string())),
     };
-    let want: NetState = lab_file.as_ref().map(plan::desired::network).unwrap_or_default();
+    let want: NetState =
+        lab_file.as_ref().map(|l| plan::desired::network_with(l, &record.overrides)).unwrap_or_default();
+    let overrides = super::live::describe(lab_file.as_ref(), &record.overrides);
+    let held = record.overrides.clone();
     let mut seen = sys.observe(&record.lab, &want, Some(record.clone()), record.firewall).await?;
     seen.procs = sys.fingerprints(&record.lab);
     let drift: Vec<Op> = match &lab_file {
@@ -184,6 +191,8 @@ pub async fn status<S: System>(sys: &S, lab: Option<&str>) -> Result<Status> {
         links,
         drift,
         drift_unknown,
+        overrides,
+        held,
     })
 }
 

@@ -7,7 +7,7 @@ use crate::model::firewall::FirewallKind;
 use crate::model::{self, NsRef};
 use crate::plan::{self, Op, Plan};
 use crate::state::workload::ExecInfo;
-use crate::state::{Observed, Record};
+use crate::state::{Observed, Overrides, Record};
 
 /// How many times `up` looks again after applying, and re-applies what the kernel undid.
 const VERIFY_ROUNDS: u32 = 4;
@@ -22,6 +22,17 @@ pub struct Options {
     pub prune: bool,
     /// Take over a lab of this name that was made from another file.
     pub adopt: bool,
+    /// Drop every runtime override (`netlab link down`, `netlab impair`): back to the file.
+    pub reset: bool,
+}
+
+/// The runtime overrides `plan` and `up` hold the lab to: the record's, unless `--reset`,
+/// of the interfaces the file still names.
+pub fn overrides(lab: &model::Lab, record: Option<&Record>, opts: Options) -> Overrides {
+    match record {
+        Some(r) if !opts.reset => r.overrides.clone().of_lab(lab),
+        _ => Overrides::default(),
+    }
 }
 
 /// What `up` did.
@@ -32,6 +43,8 @@ pub struct UpReport {
     pub reapplied: Vec<Op>,
     /// Something the user should know, such as a fallback to iptables.
     pub notice: Option<String>,
+    /// The runtime overrides the lab is held to.
+    pub held: Overrides,
 }
 
 /// A plan and what it was computed from.
@@ -77,12 +90,14 @@ fn firewall_kind<S: Probes>(
     }
 }
 
-/// Refuses, before anything is touched, impairments whose qdisc this kernel lacks.
-async fn check_qdiscs<S: Probes>(sys: &S, lab: &model::Lab) -> Result<()> {
+/// Refuses, before anything is touched, impairments whose qdisc this kernel lacks (the
+/// file's, and those set at run time).
+pub(crate) async fn check_qdiscs<S: Probes>(sys: &S, lab: &model::Lab, held: &Overrides) -> Result<()> {
     let mut kinds: Vec<&str> = lab
         .links
         .iter()
         .flat_map(|l| [l.shape_a, l.shape_b])
+        .chain(held.shapes.values().copied())
         .filter(|s| !s.is_empty())
         .map(|s| s.kind())
         .collect();
@@ -198,7 +213,8 @@ fn refusal(sentence: &str, items: &[String], hint: Option<&str>) -> String {
 
 /// What `up` would do (`netlab plan`). Refuses when a needed name belongs to someone else.
 pub async fn plan<S: System>(sys: &S, lab: &model::Lab, opts: Options) -> Result<Planned> {
-    check_qdiscs(sys, lab).await?;
+    let held = overrides(lab, sys.load(&lab.name)?.as_ref(), opts);
+    check_qdiscs(sys, lab, &held).await?;
     check_sysctls(sys, lab).await?;
     check_programs(sys, lab)?;
     compute(sys, lab, opts).await
@@ -209,7 +225,7 @@ async fn compute<S: System>(sys: &S, lab: &model::Lab, opts: Options) -> Result<
     let record = sys.load(&lab.name)?;
     super::bind::check_up(sys, lab, record.as_ref(), opts.adopt)?;
     let (kind, notice) = firewall_kind(sys, lab, opts.firewall, record.as_ref())?;
-    let want = plan::desired::network(lab);
+    let want = plan::desired::network_with(lab, &overrides(lab, record.as_ref(), opts));
     let mut seen = sys.observe(&lab.name, &want, record, kind).await?;
     seen.procs = sys.fingerprints(&lab.name);
     if !seen.foreign.is_empty() {
@@ -251,14 +267,18 @@ pub async fn up<S: System>(
     let claim = sys.claim_names()?;
     let Planned { plan, seen, kind, notice } = plan(sys, lab, opts).await?;
     let mut claim = plan.ops.iter().any(|op| matches!(op, Op::AddNetns { .. })).then_some(claim);
+    let held = overrides(lab, seen.record.as_ref(), opts);
     if plan.is_empty() {
         // Still refresh the record: the file may have moved.
-        sys.save(&mut Record::for_lab(lab, seen.record.as_ref()))?;
-        return Ok(UpReport { plan, reapplied: Vec::new(), notice });
+        let mut record = Record::for_lab(lab, seen.record.as_ref());
+        record.overrides = held.clone();
+        sys.save(&mut record)?;
+        return Ok(UpReport { plan, reapplied: Vec::new(), notice, held });
     }
     // Written before touching anything, so that an interrupted `up` can be cleaned up.
     let mut record = Record::for_lab(lab, seen.record.as_ref());
-    let want = plan::desired::network(lab);
+    record.overrides = held.clone();
+    let want = plan::desired::network_with(lab, &held);
     record.firewall = kind;
     record.host_routes.extend(want.get(&NsRef::Host).into_iter().flat_map(|h| h.routes.values().cloned()));
     record.host_ifaces.extend(want.get(&NsRef::Host).into_iter().flat_map(|h| h.ifaces.keys().cloned()));
@@ -274,7 +294,7 @@ pub async fn up<S: System>(
     progress(plan.ops.len() as u64);
     // Later rounds only repair what the kernel undid: pruning again would fight a routing
     // daemon that puts its routes back, forever.
-    let opts = Options { firewall: Some(kind), prune: false, ..opts };
+    let opts = Options { firewall: Some(kind), prune: false, reset: false, ..opts };
     let mut reapplied = Vec::new();
     let mut round = plan.clone();
     if claim.is_some() {
@@ -322,7 +342,7 @@ pub async fn up<S: System>(
         if again.plan.is_empty() {
             settle_record(lab, &mut record);
             sys.save(&mut record)?;
-            return Ok(UpReport { plan, reapplied, notice });
+            return Ok(UpReport { plan, reapplied, notice, held });
         }
         note_originals(&mut record, &again.plan);
         reapplied.extend(again.plan.ops.iter().cloned());
@@ -370,7 +390,7 @@ fn note_exec_info<S: Store>(sys: &S, lab: &model::Lab) -> Result<()> {
 
 /// After a complete `up`, the record names exactly what the file asks for.
 fn settle_record(lab: &model::Lab, record: &mut Record) {
-    let want = plan::desired::network(lab);
+    let want = plan::desired::network_with(lab, &record.overrides);
     record.namespaces = lab.namespaces().map(str::to_string).collect();
     record.host_routes =
         want.get(&NsRef::Host).map(|h| h.routes.values().cloned().collect()).unwrap_or_default();

@@ -9,6 +9,7 @@ pub mod limits;
 pub mod names;
 pub mod resolve;
 pub mod route_metric;
+pub mod scenario;
 pub mod seccomp;
 pub mod shape;
 pub mod sysctl;

@@ -137,7 +137,8 @@ fn time(src: &Source, key: &str, v: &Option<S<toml::Value>>, example: &str) -> R
     v.as_ref().map(|v| super::duration::of_file(src, key, v, Duration::ZERO, MAX_DELAY, example)).transpose()
 }
 
-fn one(
+/// One direction's impairment from its keys, each error located.
+pub(crate) fn one(
     src: &Source,
     rate: &Option<S<String>>,
     delay: &Option<S<toml::Value>>,

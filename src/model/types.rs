@@ -39,6 +39,8 @@ pub struct Lab {
     pub nodes: BTreeMap<String, Node>,
     pub links: Vec<Link>,
     pub checks: Vec<Check>,
+    /// `[[scenario]]`s, in file order.
+    pub scenarios: Vec<super::scenario::Scenario>,
 }
 
 #[derive(Debug, Clone)]

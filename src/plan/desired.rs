@@ -4,13 +4,21 @@
 use crate::model::workload::Processes;
 use crate::model::{names, Lab, NextHops, NodeKind, NsRef, Route, BRIDGE_NAME};
 use crate::state::{
-    kernel_metric, IfKind, IfState, NetState, NextHop, NodeProcs, ProcsState, RouteState, VETH_DEFAULT_MTU,
+    kernel_metric, IfKind, IfState, NetState, NextHop, NodeProcs, Overrides, ProcsState, RouteState,
+    VETH_DEFAULT_MTU,
 };
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// What the lab's namespaces must hold.
+/// What the lab's namespaces must hold, as the file says.
 pub fn network(lab: &Lab) -> NetState {
+    network_with(lab, &Overrides::default())
+}
+
+/// What the lab's namespaces must hold with the runtime overrides in force: an interface held
+/// down is down, and the routes through it are gone (the kernel drops them as it goes down);
+/// an impairment set at run time replaces the file's on that interface.
+pub fn network_with(lab: &Lab, held: &Overrides) -> NetState {
     let mut state: NetState = BTreeMap::new();
     for node in lab.nodes.values() {
         let ns = state.entry(node.ns.clone()).or_default();
@@ -18,7 +26,14 @@ pub fn network(lab: &Lab) -> NetState {
         if !node.firewall.is_empty() {
             ns.nft = Some(node.firewall.listing());
         }
-        for r in &node.routes {
+        let down: BTreeSet<&str> = lab
+            .links
+            .iter()
+            .flat_map(|l| [&l.a, &l.b])
+            .filter(|e| e.node == node.name && held.down.contains(&Overrides::key(&e.node, &e.iface)))
+            .map(|e| e.iface.as_str())
+            .collect();
+        for r in node.routes.iter().filter(|r| down.is_empty() || !through_down(lab, &node.name, r, &down)) {
             let st = route(r);
             ns.routes.insert((st.dst, st.metric), st);
         }
@@ -42,6 +57,8 @@ pub fn network(lab: &Lab) -> NetState {
         for (me, shape) in [(&link.a, link.shape_a), (&link.b, link.shape_b)] {
             let node = &lab.nodes[&me.node];
             let master = (node.kind == NodeKind::Switch).then(|| BRIDGE_NAME.to_string());
+            let key = Overrides::key(&me.node, &me.iface);
+            let shape = held.shapes.get(&key).copied().unwrap_or(shape);
             state.get_mut(&node.ns).expect("every node has a namespace").ifaces.insert(
                 me.iface.clone(),
                 IfState {
@@ -51,13 +68,35 @@ pub fn network(lab: &Lab) -> NetState {
                     mtu: Some(link.mtu.unwrap_or(VETH_DEFAULT_MTU)),
                     master,
                     addrs: me.addrs.iter().copied().collect(),
-                    up: true,
+                    up: !held.down.contains(&key),
                     shape: (!shape.is_empty()).then_some(shape),
                 },
             );
         }
     }
     state
+}
+
+/// Whether every way out of route `r` of `node` is an interface in `down`: through it by
+/// `dev`, or by a gateway on its subnet.
+fn through_down(lab: &Lab, node: &str, r: &Route, down: &BTreeSet<&str>) -> bool {
+    let iface_of = |via: &std::net::IpAddr, dev: &Option<String>| -> Option<String> {
+        if let Some(d) = dev {
+            return Some(d.clone());
+        }
+        lab.links
+            .iter()
+            .flat_map(|l| [&l.a, &l.b])
+            .find(|e| e.node == node && e.addrs.iter().any(|a| a.contains(*via)))
+            .map(|e| e.iface.clone())
+    };
+    let held = |i: Option<String>| i.is_some_and(|i| down.contains(i.as_str()));
+    match &r.next {
+        NextHops::One { dev: Some(d), .. } => down.contains(d.as_str()),
+        NextHops::One { via: Some(v), dev: None } => held(iface_of(v, &None)),
+        NextHops::One { via: None, dev: None } => false,
+        NextHops::Multipath(hops) => hops.iter().all(|h| held(iface_of(&h.via, &h.dev))),
+    }
 }
 
 /// A route of the file as the kernel keeps it: the metric it stores, a multipath route's hops

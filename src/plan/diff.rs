@@ -208,6 +208,9 @@ fn iface_ops(ns: &NsRef, name: &str, wi: &IfState, si: Option<&IfState>, how: Ma
     for addr in have.difference(&wi.addrs).filter(|a| !replaced.contains(*a)) {
         ops.push(Op::DelAddr { ns: ns.clone(), iface: iface.clone(), addr: *addr });
     }
+    if !wi.up && si.is_some_and(|s| s.up) {
+        ops.push(Op::SetDown { ns: ns.clone(), iface: iface.clone() });
+    }
     if wi.up && !si.is_some_and(|s| s.up) {
         let port = wi.kind == IfKind::Bridge || wi.master.is_some();
         let announce = if announce { wi.addrs.iter().copied().collect() } else { Vec::new() };

@@ -57,6 +57,9 @@ pub enum Op {
     SetUp { ns: NsRef, iface: String, port: bool, announce: Vec<IpNetwork> },
     /// `tc qdisc replace dev NAME root handle 4e4c: tbf|netem ...`
     SetShape { ns: NsRef, iface: String, shape: Shape },
+    /// `ip link set NAME down`: held down by `netlab link down`, like a pulled cable (the far
+    /// end loses its carrier)
+    SetDown { ns: NsRef, iface: String },
     /// `tc qdisc del dev NAME root`
     DelShape { ns: NsRef, iface: String },
     /// `sysctl -w` inside the namespace
@@ -93,7 +96,7 @@ impl Op {
             Op::StopWorkload { .. } | Op::StopProcesses { .. } => 0,
             Op::StopHolder { .. } => 1,
             Op::DelTable { .. } | Op::DelRoute { .. } | Op::PruneRoute { .. } | Op::PruneAddr { .. } => 2,
-            Op::DelShape { .. } => 3,
+            Op::DelShape { .. } | Op::SetDown { .. } => 3,
             Op::DelLink { .. } => 4,
             Op::DelNetns { .. } => 5,
             Op::AddNetns { .. } => Self::ADD_NETNS_PHASE,
@@ -236,6 +239,7 @@ impl fmt::Display for Op {
             Op::SetUp { ns, iface, .. } => write!(f, "~ up {}", At(ns, iface)),
             Op::SetShape { ns, iface, shape } => write!(f, "~ qdisc {} {shape}", At(ns, iface)),
             Op::DelShape { ns, iface } => write!(f, "- qdisc {}", At(ns, iface)),
+            Op::SetDown { ns, iface } => write!(f, "~ down {} (held by netlab link down)", At(ns, iface)),
             Op::SetSysctl { ns, key, value, was } => match was {
                 Some(w) => write!(f, "~ sysctl {}: {key} = {value} (was {w})", ns_label(ns)),
                 None => write!(f, "~ sysctl {}: {key} = {value}", ns_label(ns)),

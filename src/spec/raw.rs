@@ -29,6 +29,9 @@ pub struct RawTopo {
     /// Checks that `netlab test` runs, one [[check]] table each.
     #[serde(default)]
     pub check: Vec<S<RawCheck>>,
+    /// Failure scenarios: steps run in order by `netlab test` after the checks.
+    #[serde(default)]
+    pub scenario: Vec<S<RawScenario>>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -375,6 +378,73 @@ pub struct RawCheck {
     /// How long the probe waits: a duration between 1ms and 300s ("500ms", "3s"). Default: "2s".
     #[schemars(with = "Option<DurationText>")]
     pub timeout: Option<S<toml::Value>>,
+}
+
+/// A failure scenario: steps that `netlab test` runs in order after the checks; every runtime
+/// override it makes is undone afterwards, passed or failed.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawScenario {
+    /// The scenario's name, unique in the file: `netlab test --scenario NAME` runs it alone.
+    pub name: S<String>,
+    /// The steps, in order: each a table with one of check, link_down, link_up, impair, exec, wait.
+    #[serde(default)]
+    pub steps: Vec<S<RawStep>>,
+}
+
+/// One step of a scenario: exactly one of `check`, `link_down`, `link_up`, `impair`, `exec`,
+/// `wait`, with the keys that go with it.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawStep {
+    /// Step: a check, with any body a [[check]] takes ({ from = "h1", ping = "10.0.0.2" }).
+    pub check: Option<S<RawCheck>>,
+    /// With check: try it again (every 200 ms, each try at most 1 s) until it goes as expected, for at most this
+    /// long ("20s"); the time it took is reported as the convergence time.
+    #[schemars(with = "Option<DurationText>")]
+    pub within: Option<S<toml::Value>>,
+    /// With check: one try, waiting this long ("500ms"), in place of the check's own timeout. With exec: how
+    /// long the command may run. Default: the check's timeout; for exec "60s".
+    #[schemars(with = "Option<DurationText>")]
+    pub timeout: Option<S<toml::Value>>,
+    /// Step: take "NODE:IFACE" down like pulling its cable, as `netlab link down` does.
+    pub link_down: Option<S<String>>,
+    /// Step: let "NODE:IFACE" up again, as `netlab link up` does.
+    pub link_up: Option<S<String>>,
+    /// Step: change the egress impairment of "NODE:IFACE", as `netlab impair` does, with rate, delay, jitter,
+    /// loss and limit beside it, or clear = true.
+    pub impair: Option<S<String>>,
+    /// With impair: egress rate limit, "10mbit".
+    pub rate: Option<S<String>>,
+    /// With impair: egress delay, "20ms" (netem).
+    #[schemars(with = "Option<DurationText>")]
+    pub delay: Option<S<toml::Value>>,
+    /// With impair: variation of the delay, "5ms" (netem).
+    #[schemars(with = "Option<DurationText>")]
+    pub jitter: Option<S<toml::Value>>,
+    /// With impair: egress packet loss, "1%" (netem).
+    pub loss: Option<S<String>>,
+    /// With impair: queue length, in packets.
+    pub limit: Option<S<i64>>,
+    /// With impair: true to go back to the file's impairment (`netlab impair --clear`).
+    pub clear: Option<S<bool>>,
+    /// Step: run a command in a node's network namespace; the step fails unless it exits expect_exit.
+    pub exec: Option<S<RawExecStep>>,
+    /// With exec: the exit code the command must give, 0–255. Default: 0.
+    pub expect_exit: Option<S<i64>>,
+    /// Step: sleep this long ("1s").
+    #[schemars(with = "Option<DurationText>")]
+    pub wait: Option<S<toml::Value>>,
+}
+
+/// The command of an exec step.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawExecStep {
+    /// The node it runs in.
+    pub node: S<String>,
+    /// The program and its arguments, as a list: ["birdc", "show", "route"].
+    pub cmd: S<Vec<String>>,
 }
 
 /// `throughput = { to = "b", min = "50mbit", max = "200mbit", duration = "2s", port = 5201, proto = "tcp" }`.

@@ -3,6 +3,7 @@
 
 pub mod ns;
 pub mod observed;
+pub mod overrides;
 pub mod own;
 pub mod procs;
 pub mod record;
@@ -13,6 +14,7 @@ pub use ns::{
     default_metric, kernel_metric, IfKind, IfState, NetState, NextHop, NsState, RouteState, Unmanaged,
 };
 pub use observed::{Observed, TeardownView};
+pub use overrides::Overrides;
 pub use procs::{NodeProcs, ProcsState};
 pub use record::Record;
 pub use workload::WorkloadState;

@@ -3,7 +3,7 @@
 //! Plain data: `sys::store` reads and writes it.
 
 use crate::model::{Lab, NsRef};
-use crate::state::RouteState;
+use crate::state::{Overrides, RouteState};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -55,6 +55,9 @@ pub struct Record {
     /// else refuse (see `engine::bind`); absent in records older than this field.
     #[serde(default)]
     pub made_in: Option<(u64, u64)>,
+    /// What `netlab link down` and `netlab impair` hold in place of the file.
+    #[serde(default, skip_serializing_if = "Overrides::is_empty")]
+    pub overrides: Overrides,
 }
 
 impl Record {
@@ -139,6 +142,13 @@ impl Record {
         if let Some(k) = self.host_sysctls.keys().find(|k| !is_sysctl_key(k)) {
             return Err(format!("has {k:?} as a sysctl, which is no sysctl name"));
         }
+        for key in self.overrides.keys() {
+            let known = crate::state::overrides::split_target(key)
+                .is_ok_and(|(node, iface)| self.nodes.contains_key(node) && is_iface_name(iface));
+            if !known {
+                return Err(format!("holds an override of {key:?}, which is no interface of its nodes"));
+            }
+        }
         Ok(())
     }
 }
@@ -146,6 +156,15 @@ impl Record {
 /// A name under /run/netns: one path component.
 fn is_netns_name(n: &str) -> bool {
     !n.is_empty() && n.len() <= 255 && n != "." && n != ".." && !n.contains(['/', '\0'])
+}
+
+/// An interface name as the kernel takes them: at most 15 bytes, no '/', ':' or space.
+fn is_iface_name(n: &str) -> bool {
+    !n.is_empty()
+        && n.len() <= 15
+        && n != "."
+        && n != ".."
+        && !n.contains(|c: char| c == '/' || c == ':' || c.is_whitespace() || c.is_control())
 }
 
 /// A `net.*` sysctl as netlab writes them: dotted, never a path of its own.
@@ -173,6 +192,9 @@ mod tests {
         let mut bad = ok.clone();
         bad.namespaces.insert("../etc".into());
         assert!(bad.check("t").is_err());
+        let mut bad = ok.clone();
+        bad.overrides.down.insert("x:eth0".into());
+        assert!(bad.check("t").unwrap_err().contains("x:eth0"));
         let mut bad = ok;
         bad.sysctl_orig
             .entry("elsewhere".into())

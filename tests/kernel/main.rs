@@ -17,6 +17,7 @@ mod firewall;
 mod iptables;
 mod lan;
 mod library;
+mod live;
 mod multipath;
 mod ownership;
 mod race;

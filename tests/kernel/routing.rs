@@ -28,7 +28,7 @@ const H3: &str = "10.20.3.2";
 const R2_ON_R1R2: &str = "10.10.12.2";
 
 /// `name`: router id 10.255.0.N; `stub`: whether it has a host-facing eth0 to announce.
-fn bird_conf(n: u32, stub: bool, log: &str) -> String {
+pub(crate) fn bird_conf(n: u32, stub: bool, log: &str) -> String {
     let stub_iface = if stub { "\n        interface \"eth0\" { stub yes; };" } else { "" };
     format!(
         r#"log "{log}" all;
@@ -258,7 +258,7 @@ impl Drop for Square {
 }
 
 /// `bird` processes whose command line names `marker` (the lab's directory).
-fn bird_processes(marker: &str) -> Vec<(i32, String)> {
+pub(crate) fn bird_processes(marker: &str) -> Vec<(i32, String)> {
     let mut out = Vec::new();
     for e in std::fs::read_dir("/proc").unwrap().flatten() {
         let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else { continue };

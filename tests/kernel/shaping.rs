@@ -5,7 +5,7 @@
 
 use crate::support::*;
 
-fn iperf_mbits(lab: &TestLab) -> f64 {
+pub(crate) fn iperf_mbits(lab: &TestLab) -> f64 {
     let server = lab.ns("b");
     let mut iperf3 = std::process::Command::new("ip");
     iperf3.args(["netns", "exec", &server, "iperf3", "-s", "-1", "-B", "10.66.0.2"]);

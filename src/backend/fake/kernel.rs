@@ -97,6 +97,10 @@ impl Links for Fake {
         self.log(format!("set_up {ns}:{name}"))?;
         self.with_iface(ns, name, "set_up", |i| i.up = true)
     }
+    async fn set_down(&self, ns: &NsRef, name: &str) -> Result<(), SysError> {
+        self.log(format!("set_down {ns}:{name}"))?;
+        self.with_iface(ns, name, "set_down", |i| i.up = false)
+    }
     async fn add_addr(&self, ns: &NsRef, name: &str, addr: &IpNetwork) -> Result<(), SysError> {
         self.log(format!("add_addr {ns}:{name} {addr}"))?;
         self.with_iface(ns, name, "add_addr", |i| i.addrs.insert(*addr))?;

@@ -8,6 +8,7 @@ mod check;
 mod link;
 mod node;
 mod route;
+mod scenario;
 
 use super::firewall;
 use super::names::*;
@@ -198,8 +199,15 @@ pub fn resolve(src: &Source, raw: RawTopo) -> R<Lab> {
     };
 
     let file = std::path::absolute(&src.path).unwrap_or_else(|_| src.path.clone());
-    let links = links.into_iter().map(|(_, l)| l).collect();
-    problems.finish(Lab { name, prefix, file, nodes, links, checks })
+    let links: Vec<Link> = links.into_iter().map(|(_, l)| l).collect();
+    // Scenarios name the nodes and links above: with any of those in error, theirs would be
+    // reported twice (or wrongly), so they are looked at once the rest is sound.
+    let scenarios = if problems.is_empty() {
+        scenario::resolve_scenarios(src, &nodes, &links, &raw.scenario, &mut problems)
+    } else {
+        Vec::new()
+    };
+    problems.finish(Lab { name, prefix, file, nodes, links, checks, scenarios })
 }
 
 /// The node names a link's endpoints give ("a" of "a:eth0"), as written.

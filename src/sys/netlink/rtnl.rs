@@ -253,6 +253,12 @@ impl Links for Rtnl {
         self.set_link(ns, name, msg).await.map_err(|e| sys(&op, e))
     }
 
+    async fn set_down(&self, ns: &NsRef, name: &str) -> Result<(), SysError> {
+        let mut msg = LinkMessage::default();
+        msg.header.change_mask = LinkFlags::Up;
+        self.set_link(ns, name, msg).await.map_err(|e| sys(format!("taking down {}", at(ns, name)), e))
+    }
+
     async fn set_up(&self, ns: &NsRef, name: &str, announce: &[IpNetwork]) -> Result<(), SysError> {
         let mut msg = LinkMessage::default();
         msg.header.flags = LinkFlags::Up;
