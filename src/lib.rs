@@ -28,6 +28,19 @@
 //! up.down()?;
 //! # Ok::<(), netlab::Error>(())
 //! ```
+//!
+//! [`Running::events`](engine::running::Running::events) follows a lab that is up as an
+//! iterator of [`Event`]s (links, addresses, routes, workloads), like `netlab events`:
+//!
+//! ```no_run
+//! use std::time::{Duration, Instant};
+//! let up = netlab::Lab::load(std::path::Path::new("lab.toml"))?.up()?;
+//! // What is there now, then every change for up to ten seconds.
+//! for event in up.events(true)?.until(Instant::now() + Duration::from_secs(10)) {
+//!     println!("{event}"); // or event.to_json()
+//! }
+//! # Ok::<(), netlab::Error>(())
+//! ```
 
 pub mod backend;
 pub mod capture;
@@ -37,6 +50,7 @@ pub mod error;
 pub mod graph;
 pub mod model;
 pub mod plan;
+pub mod profile;
 pub mod spec;
 pub mod state;
 pub mod sys;
@@ -44,6 +58,7 @@ pub mod sys;
 pub use engine::test::CheckResult;
 pub use error::{Error, Result};
 pub use model::Lab;
+pub use state::event::Event;
 
 /// A lab that is up on this machine; dropping it tears the lab down.
 pub type Running = engine::running::Running<sys::Real>;

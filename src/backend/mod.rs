@@ -187,6 +187,57 @@ pub trait Probes {
     ) -> Result<u64, String>;
 }
 
+/// What feeds an event stream (`netlab events`).
+#[derive(Debug)]
+pub enum Feed {
+    Event(crate::state::event::Event),
+    /// A lab's record appeared or went under /run/netlab: time to look again.
+    LabsChanged,
+}
+
+/// A watch that runs until this is dropped (its thread stops within a fraction of a second).
+#[derive(Debug)]
+pub struct Watcher {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Watcher {
+    /// A watcher, and the flag its thread checks to know when to stop.
+    pub fn new() -> (Watcher, std::sync::Arc<std::sync::atomic::AtomicBool>) {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        (Watcher { stop: stop.clone() }, stop)
+    }
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// The live sources of `netlab events`: netlink monitors, the workload event files, the
+/// run directory. Each watch runs on a thread of its own and sends what it sees to `tx`.
+pub trait Watch {
+    /// Watches the links, addresses and routes of node `node` of lab `lab` in `ns` (`ip
+    /// monitor`); in the host namespace only the lab's own interfaces and what is on them.
+    /// With `initial`, first sends what is there now as snapshot events. Ends by itself when
+    /// the namespace's name goes.
+    fn watch_net(
+        &self,
+        lab: &str,
+        node: &str,
+        ns: &NsRef,
+        initial: bool,
+        tx: std::sync::mpsc::Sender<Feed>,
+    ) -> Result<Watcher, SysError>;
+    /// Follows what the lab's workload supervisors report, from now on.
+    fn watch_workloads(&self, lab: &str, tx: std::sync::mpsc::Sender<Feed>) -> Result<Watcher, SysError>;
+    /// Sends `LabsChanged` when a lab's entry under /run/netlab appears or goes.
+    fn watch_labs(&self, tx: std::sync::mpsc::Sender<Feed>) -> Result<Watcher, SysError>;
+    /// Whether the named network namespace exists (mounted under /run/netns).
+    fn netns_exists(&self, name: &str) -> bool;
+}
+
 /// Packet capture inside a node (`tcpdump -i IFACE` run in its namespace, natively).
 pub trait Capture {
     /// The packets of interfaces opened for capture.
@@ -203,8 +254,8 @@ pub trait Capture {
         snaplen: u32,
         filter: Option<&crate::capture::filter::Filter>,
     ) -> Result<Self::Tap, SysError>;
-    /// A flag raised when netlab is told to stop (SIGINT, SIGTERM), for a capture that runs
-    /// until then.
+    /// A flag raised when netlab is told to stop (SIGINT, SIGTERM), for a capture (or an
+    /// event stream) that runs until then.
     fn stop_signal(&self) -> Result<&'static std::sync::atomic::AtomicBool, SysError>;
 }
 
@@ -219,13 +270,16 @@ pub trait Tap {
 
 /// One machine: everything the engine needs, behind the traits above.
 #[allow(async_fn_in_trait)]
-pub trait System: Observer + Store + Probes + Capture {
+pub trait System: Observer + Store + Probes + Capture + Watch {
     /// A command that runs in namespace `ns` (`ip netns exec`).
     fn command_in(&self, ns: &NsRef, program: &str) -> std::io::Result<std::process::Command>;
     /// Runs `cmd` inside every namespace of a node, its cgroup and its seccomp filter, with
     /// stdio and the tty passed through (`netlab exec`); its exit code. Must be called before
     /// any thread is started: it may replace the process.
     fn exec_in_node(&self, lab: &str, node: &str, netns: Option<&str>, cmd: &[String]) -> Result<i32, Error>;
+    /// Starts `cmd` in a node as `exec_in_node` would run it, but as a child with stdin from
+    /// /dev/null and stdout and stderr piped (`netlab exec --all`).
+    fn spawn_in_node(&self, lab: &str, node: &str, cmd: &[String]) -> std::io::Result<std::process::Child>;
     /// Waits a while (for the kernel to act on what it was told).
     async fn pause(&self, d: std::time::Duration);
     /// The async runtime the engine's operations run on.

@@ -3,6 +3,7 @@
 mod capture;
 mod completions;
 mod down;
+mod events;
 mod exec;
 mod graph;
 mod impair;
@@ -123,13 +124,41 @@ pub enum Command {
         #[arg(long)]
         exit_code: bool,
     },
-    /// Run a command inside a node.
+    /// Run a command inside a node (a shell when no command is given), or in many at once.
     Exec {
-        node: String,
+        /// The node (or use --all / --nodes).
+        #[arg(required_unless_present_any = ["all", "nodes"])]
+        node: Option<String>,
         #[arg(long)]
         lab: Option<String>,
-        #[arg(last = true, required = true)]
+        /// Run in every node of the lab (switches left out), 16 at a time.
+        #[arg(long, conflicts_with_all = ["node", "nodes"])]
+        all: bool,
+        /// Run in the nodes whose names match this shell pattern (`r*`).
+        #[arg(long, value_name = "GLOB", conflicts_with = "node")]
+        nodes: Option<String>,
+        /// With --all/--nodes: one JSON object per node (stdout, stderr, code) at the end.
+        #[arg(long)]
+        json: bool,
+        /// Words after the node that are not behind `--`: caught to say so.
+        #[arg(hide = true, allow_hyphen_values = true, num_args = 0..)]
+        stray: Vec<String>,
+        /// The command and its arguments, after `--`.
+        #[arg(last = true)]
         cmd: Vec<String>,
+    },
+    /// A live stream of the labs' link, address, route and workload events.
+    Events {
+        /// Follow this lab only (the stream ends when it goes down); by default every lab,
+        /// including labs that come up later.
+        #[arg(long)]
+        lab: Option<String>,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+        /// First, what is there now: links, addresses, routes, workloads.
+        #[arg(long)]
+        initial_state: bool,
     },
     /// A workload's output (stdout and stderr).
     Logs {
@@ -285,7 +314,15 @@ pub fn run<S: System>(cli: Cli, sys: &S) -> Result<i32> {
     }
     match cli.command {
         // exec replaces the process: it must run before any thread exists.
-        Command::Exec { node, lab, cmd } => exec::run(sys, &node, lab.as_deref(), &cmd),
+        Command::Exec { node, lab, all, nodes, json, stray, cmd } => match node {
+            _ if !stray.is_empty() => Err(exec::missing_dashes(node.as_deref().unwrap_or("NODE"), &stray)),
+            Some(_) if json && !all && nodes.is_none() => {
+                Err(crate::error::Error::Usage("--json goes with --all or --nodes".into()))
+            }
+            Some(node) if !all && nodes.is_none() => exec::run(sys, &node, lab.as_deref(), &cmd),
+            _ => exec::run_all(sys, lab.as_deref(), nodes.as_deref(), json, &cmd),
+        },
+        Command::Events { lab, json, initial_state } => events::run(sys, lab.as_deref(), json, initial_state),
         Command::Validate { file } => {
             let lab = Lab::load(&file)?;
             let m = &lab;
@@ -345,6 +382,7 @@ pub fn run<S: System>(cli: Cli, sys: &S) -> Result<i32> {
                     test::run(sys, &file, junit.as_deref(), scenario.as_deref(), flags).await
                 }
                 Command::Exec { .. }
+                | Command::Events { .. }
                 | Command::Validate { .. }
                 | Command::Ls { .. }
                 | Command::Logs { .. }
@@ -359,5 +397,50 @@ pub fn run<S: System>(cli: Cli, sys: &S) -> Result<i32> {
                 }
             }
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exec(args: &[&str]) -> Result<Command, clap::Error> {
+        Cli::try_parse_from(["netlab", "exec"].iter().chain(args)).map(|c| c.command)
+    }
+
+    #[test]
+    fn exec_takes_a_node_and_a_command_after_dashes_or_none() {
+        let Ok(Command::Exec { node, cmd, stray, .. }) = exec(&["r1", "--", "ip", "-br", "addr"]) else {
+            panic!("parses")
+        };
+        assert_eq!((node.as_deref(), cmd.len(), stray.len()), (Some("r1"), 3, 0));
+        let Ok(Command::Exec { node, cmd, .. }) = exec(&["r1"]) else { panic!("parses") };
+        assert_eq!((node.as_deref(), cmd.len()), (Some("r1"), 0));
+        let Ok(Command::Exec { node, all, cmd, .. }) = exec(&["--all", "--", "hostname"]) else {
+            panic!("parses")
+        };
+        assert!(node.is_none() && all && cmd == ["hostname"]);
+        let Ok(Command::Exec { nodes, .. }) = exec(&["--nodes", "r*", "--lab", "x", "--", "true"]) else {
+            panic!("parses")
+        };
+        assert_eq!(nodes.as_deref(), Some("r*"));
+        let Ok(Command::Exec { lab, stray, cmd, .. }) = exec(&["h2", "--lab", "x", "--", "true"]) else {
+            panic!("parses")
+        };
+        assert_eq!((lab.as_deref(), stray.len(), cmd.len()), (Some("x"), 0, 1));
+    }
+
+    #[test]
+    fn words_after_the_node_without_dashes_are_caught_for_a_hint() {
+        for args in [&["r1", "ip", "addr"][..], &["r1", "ip", "-br", "addr"][..]] {
+            match exec(args) {
+                Ok(Command::Exec { stray, cmd, .. }) => {
+                    assert!(cmd.is_empty() && stray[0] == "ip", "{stray:?}")
+                }
+                other => panic!("{args:?}: {other:?}"),
+            }
+        }
+        assert!(exec(&[]).is_err(), "a node, --all or --nodes is needed");
+        assert!(exec(&["r1", "--all", "--", "true"]).is_err(), "a node and --all conflict");
     }
 }

@@ -54,7 +54,7 @@ pub async fn apply<B: Netns + Links + Firewall, P: Spawner>(
 ) -> Applied {
     let mut applied = Applied::default();
     // Where the time goes, step by step, for the benchmarks.
-    let profile = std::env::var_os("NETLAB_PROFILE").is_some();
+    let profile = crate::profile::enabled();
     for step in plan.phases() {
         let started = std::time::Instant::now();
         let results: Vec<(&Op, Result<Option<SysctlPrev>, SysError>)> = stream::iter(step)
@@ -77,12 +77,8 @@ pub async fn apply<B: Netns + Links + Firewall, P: Spawner>(
         if profile {
             let what = step[0].to_string();
             let kind = what.split(' ').take(2).collect::<Vec<_>>().join(" ");
-            eprintln!(
-                "netlab: profile: step {:>2} {:>5} ops ({kind} ...) {:>8.1} ms",
-                step[0].phase(),
-                step.len(),
-                started.elapsed().as_secs_f64() * 1000.0
-            );
+            let name = format!("  step {:>2}: {:>6} x {kind}", step[0].phase(), step.len());
+            crate::profile::line("apply", &name, started.elapsed());
         }
         failed.sort_by(|a, b| a.1.op.cmp(&b.1.op));
         let stop = !failed.is_empty() && on_error == OnError::Stop;

@@ -79,10 +79,8 @@ pub fn interfaces<S: Capture>(sys: &S, node: &str, ns: &NsRef, iface: Option<&st
 /// namespace its lab was made in: anywhere else, "the host" is another namespace.
 pub fn locate<S: Store + Probes + Capture>(sys: &S, spec: &str, lab: Option<&str>) -> Result<Target> {
     let (node, iface) = split(spec)?;
-    let (lab_name, netns) = super::exec::locate(sys, node, lab).map_err(|e| match e {
-        Error::NotFound(msg) => Error::NotFound(with_nodes(sys, &msg, lab)),
-        e => e,
-    })?;
+    // Its error for an unknown node lists the nodes there are.
+    let (lab_name, netns) = super::exec::locate(sys, node, lab)?;
     if netns.is_none() {
         if let Some(rec) = sys.load(&lab_name)? {
             super::bind::check_status(sys, &rec)?;
@@ -91,27 +89,6 @@ pub fn locate<S: Store + Probes + Capture>(sys: &S, spec: &str, lab: Option<&str
     let ns = netns.map(NsRef::Named).unwrap_or(NsRef::Host);
     let ifaces = interfaces(sys, node, &ns, iface)?;
     Ok(Target { lab: lab_name, node: node.to_string(), ns, ifaces })
-}
-
-/// `msg`, followed by the nodes there are (of `lab`, or of every lab that is up).
-fn with_nodes<S: Store>(sys: &S, msg: &str, lab: Option<&str>) -> String {
-    let records = match lab {
-        Some(l) => sys.load(l).ok().flatten().into_iter().collect(),
-        None => sys.all().unwrap_or_default(),
-    };
-    let nodes: Vec<String> = records
-        .iter()
-        .flat_map(|r| {
-            r.nodes
-                .keys()
-                .map(move |n| if lab.is_some() { n.clone() } else { format!("{n} (lab {})", r.lab) })
-        })
-        .collect();
-    if nodes.is_empty() {
-        msg.to_string()
-    } else {
-        format!("{msg}; nodes: {}", nodes.join(", "))
-    }
 }
 
 /// The filter of `opts`, compiled; a bad expression is refused before anything is opened.

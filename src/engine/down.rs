@@ -18,14 +18,25 @@ pub struct DownReport {
 
 /// Tears lab `lab` down.
 pub async fn down<S: System>(sys: &S, lab: &str) -> Result<DownReport> {
+    let mut prof = crate::profile::Phases::new("down");
+    let report = down_timed(sys, lab, &mut prof).await;
+    prof.total();
+    report
+}
+
+async fn down_timed<S: System>(sys: &S, lab: &str, prof: &mut crate::profile::Phases) -> Result<DownReport> {
     let lock = sys.lock(lab)?;
     let record = sys.load(lab)?;
     super::bind::check_down(sys, record.as_ref())?;
+    prof.phase("lock, record load, binding check");
     let view = sys.observe_teardown(lab, record.as_ref()).await?;
+    prof.phase("observe (which namespaces carry the mark)");
     let others = sys.all().unwrap_or_default();
     let plan = teardown::teardown(lab, record.as_ref(), &view, &others);
     let kind = record.as_ref().map(|r| r.firewall).unwrap_or_default();
+    prof.phase("teardown plan");
     let applied = apply(&sys.net(lab, kind), &sys.procs(lab, None), &plan, OnError::Continue, &|| {}).await;
+    prof.phase("apply");
 
     let mut report = DownReport {
         skipped: view.skipped,
@@ -47,6 +58,7 @@ pub async fn down<S: System>(sys: &S, lab: &str) -> Result<DownReport> {
         return Err(Error::Teardown(errors));
     }
     sys.remove(lab)?;
+    prof.phase("record removal");
     drop(lock);
     Ok(report)
 }

@@ -6,7 +6,9 @@ pub mod apply;
 pub mod bind;
 pub mod capture;
 pub mod down;
+pub mod events;
 pub mod exec;
+pub mod exec_many;
 pub mod live;
 pub mod load;
 pub mod running;
@@ -19,6 +21,8 @@ pub mod up;
 mod bind_tests;
 #[cfg(test)]
 mod capture_tests;
+#[cfg(test)]
+mod events_tests;
 #[cfg(test)]
 mod live_tests;
 #[cfg(test)]

@@ -64,6 +64,14 @@ impl<S: System> Running<S> {
             .map_err(|e| Error::Sys(SysError::new(format!("starting {} in node {node}", cmd[0]), e)))
     }
 
+    /// What happens in the lab from now on (`netlab events --lab LAB`): links, addresses,
+    /// routes and workloads, as an iterator that ends when the lab goes down. With
+    /// `initial`, first what is there now.
+    pub fn events(&self, initial: bool) -> Result<super::events::Events<'_, S>> {
+        let opts = super::events::Options { lab: Some(self.lab.name.clone()), initial };
+        super::events::events(&self.sys, opts)
+    }
+
     /// Takes interface `target` (`"NODE:IFACE"`, a switch's port too) down like pulling its
     /// cable: the far end loses its carrier. The change is a runtime override recorded with
     /// the lab, so `plan` shows no drift and `up` keeps it down, until [`Running::link_up`]

@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 use crate::model::firewall::FirewallKind;
 use crate::model::{self, NsRef};
 use crate::plan::{self, Op, Plan};
+use crate::profile::Phases;
 use crate::state::workload::ExecInfo;
 use crate::state::{Observed, Overrides, Record};
 
@@ -213,21 +214,37 @@ fn refusal(sentence: &str, items: &[String], hint: Option<&str>) -> String {
 
 /// What `up` would do (`netlab plan`). Refuses when a needed name belongs to someone else.
 pub async fn plan<S: System>(sys: &S, lab: &model::Lab, opts: Options) -> Result<Planned> {
+    let mut prof = Phases::new("plan");
+    let planned = plan_timed(sys, lab, opts, &mut prof).await;
+    prof.total();
+    planned
+}
+
+async fn plan_timed<S: System>(
+    sys: &S,
+    lab: &model::Lab,
+    opts: Options,
+    prof: &mut Phases,
+) -> Result<Planned> {
     let held = overrides(lab, sys.load(&lab.name)?.as_ref(), opts);
     check_qdiscs(sys, lab, &held).await?;
     check_sysctls(sys, lab).await?;
     check_programs(sys, lab)?;
-    compute(sys, lab, opts).await
+    prof.phase("preflight (qdiscs, sysctls, programs)");
+    compute(sys, lab, opts, prof).await
 }
 
 /// The plan, without the preflights: what `up` looks at again after applying.
-async fn compute<S: System>(sys: &S, lab: &model::Lab, opts: Options) -> Result<Planned> {
+async fn compute<S: System>(sys: &S, lab: &model::Lab, opts: Options, prof: &mut Phases) -> Result<Planned> {
     let record = sys.load(&lab.name)?;
     super::bind::check_up(sys, lab, record.as_ref(), opts.adopt)?;
     let (kind, notice) = firewall_kind(sys, lab, opts.firewall, record.as_ref())?;
+    prof.phase("record load, binding check");
     let want = plan::desired::network_with(lab, &overrides(lab, record.as_ref(), opts));
+    prof.phase("desired state");
     let mut seen = sys.observe(&lab.name, &want, record, kind).await?;
     seen.procs = sys.fingerprints(&lab.name);
+    prof.phase("observe (dump every namespace)");
     if !seen.foreign.is_empty() {
         let taken = plural_of(seen.foreign.len(), "name this lab needs is", "names this lab needs are");
         return Err(Error::Foreign(refusal(&format!("{taken} taken by others"), &seen.foreign, None)));
@@ -247,6 +264,7 @@ async fn compute<S: System>(sys: &S, lab: &model::Lab, opts: Options) -> Result<
     if opts.prune {
         plan = Plan::new(plan.ops.into_iter().chain(plan::prune(&seen)).collect());
     }
+    prof.phase("diff");
     Ok(Planned { plan, seen, kind, notice })
 }
 
@@ -261,11 +279,26 @@ pub async fn up<S: System>(
     progress: &(dyn Fn(u64) + Sync),
     tick: &(dyn Fn() + Sync),
 ) -> Result<UpReport> {
+    let mut prof = Phases::new("up");
+    let report = up_timed(sys, lab, opts, progress, tick, &mut prof).await;
+    prof.total();
+    report
+}
+
+async fn up_timed<S: System>(
+    sys: &S,
+    lab: &model::Lab,
+    opts: Options,
+    progress: &(dyn Fn(u64) + Sync),
+    tick: &(dyn Fn() + Sync),
+    prof: &mut Phases,
+) -> Result<UpReport> {
     let _lock = sys.lock(&lab.name)?;
     // Which names are free is looked at and the namespaces made under one machine-wide
     // claim: of two labs that want the same names, the second sees the first's and refuses.
     let claim = sys.claim_names()?;
-    let Planned { plan, seen, kind, notice } = plan(sys, lab, opts).await?;
+    prof.phase("locks");
+    let Planned { plan, seen, kind, notice } = plan_timed(sys, lab, opts, prof).await?;
     let mut claim = plan.ops.iter().any(|op| matches!(op, Op::AddNetns { .. })).then_some(claim);
     let held = overrides(lab, seen.record.as_ref(), opts);
     if plan.is_empty() {
@@ -273,6 +306,7 @@ pub async fn up<S: System>(
         let mut record = Record::for_lab(lab, seen.record.as_ref());
         record.overrides = held.clone();
         sys.save(&mut record)?;
+        prof.phase("record save");
         return Ok(UpReport { plan, reapplied: Vec::new(), notice, held });
     }
     // Written before touching anything, so that an interrupted `up` can be cleaned up.
@@ -292,6 +326,7 @@ pub async fn up<S: System>(
     // `exec` commands of this very run enter nodes through it.
     note_exec_info(sys, lab)?;
     progress(plan.ops.len() as u64);
+    prof.phase("record save, exec info");
     // Later rounds only repair what the kernel undid: pruning again would fight a routing
     // daemon that puts its routes back, forever.
     let opts = Options { firewall: Some(kind), prune: false, reset: false, ..opts };
@@ -302,6 +337,7 @@ pub async fn up<S: System>(
         let (early, rest): (Vec<Op>, Vec<Op>) =
             round.ops.iter().cloned().partition(|op| op.phase() <= Op::ADD_NETNS_PHASE);
         let applied = apply(&net, &procs, &Plan::new(early), OnError::Stop, tick).await;
+        prof.phase("apply: namespaces (under the name claim)");
         claim = None;
         if let Some(first) = applied.errors().into_iter().next() {
             sys.save(&mut record)?;
@@ -312,6 +348,7 @@ pub async fn up<S: System>(
     drop(claim);
     for attempt in 0..=VERIFY_ROUNDS {
         let applied = apply(&net, &procs, &round, OnError::Stop, tick).await;
+        prof.phase(&format!("apply: round {attempt}, {} ops", round.ops.len()));
         // Whatever happened, remember the original value of every sysctl we changed.
         for (ns, key, prev) in &applied.sysctl_prev {
             let origs = record.sysctl_orig.entry(Record::ns_key(ns)).or_default();
@@ -335,13 +372,16 @@ pub async fn up<S: System>(
             }
         }
         sys.save(&mut record)?;
+        prof.phase("record save");
         // The kernel acts on some changes some time after it acknowledged them (carrier
         // comes up, and resets what was set before it): give it a moment before looking.
         sys.pause(std::time::Duration::from_millis(20 << attempt)).await;
-        let again = compute(sys, lab, opts).await?;
+        prof.phase("verify: pause for the kernel");
+        let again = compute(sys, lab, opts, prof).await?;
         if again.plan.is_empty() {
             settle_record(lab, &mut record);
             sys.save(&mut record)?;
+            prof.phase("record save");
             return Ok(UpReport { plan, reapplied, notice, held });
         }
         note_originals(&mut record, &again.plan);

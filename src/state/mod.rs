@@ -1,6 +1,7 @@
 //! What the machine holds for a lab: the kernel's view (observed) and netlab's index of what
 //! it made (the record under /run/netlab/LAB). Plain data: nothing here reads the kernel.
 
+pub mod event;
 pub mod ns;
 pub mod observed;
 pub mod overrides;

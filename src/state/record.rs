@@ -20,6 +20,9 @@ pub struct Record {
     pub prefix: String,
     /// Node name → its namespace name (absent for the host node).
     pub nodes: BTreeMap<String, Option<String>>,
+    /// The nodes that are switches (bridges): `exec --all` runs nowhere there.
+    #[serde(default)]
+    pub switches: BTreeSet<String>,
     /// Every namespace the lab may have created, including ones an interrupted `up` was about to.
     pub namespaces: BTreeSet<String>,
     /// The interfaces the lab makes in the host namespace, written before it makes them: an
@@ -114,6 +117,12 @@ impl Record {
                     },
                 )
             })
+            .collect();
+        r.switches = lab
+            .nodes
+            .values()
+            .filter(|n| n.kind == crate::model::NodeKind::Switch)
+            .map(|n| n.name.clone())
             .collect();
         r.namespaces.extend(lab.namespaces().map(str::to_string));
         r

@@ -10,6 +10,7 @@
 pub mod capture;
 pub mod cgroup;
 pub mod confine;
+pub mod events;
 pub mod firewall;
 pub mod netlink;
 pub mod netns;

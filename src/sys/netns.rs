@@ -139,9 +139,20 @@ fn pool() -> &'static Pool {
                 .name("netlab-netns".into())
                 .spawn(move || loop {
                     let job = rx.lock().expect("job queue").recv();
-                    match job {
-                        Ok(job) => job(),
-                        Err(_) => break,
+                    let Ok(job) = job else { break };
+                    job();
+                    // Every job enters its own namespace first: a worker goes straight on to
+                    // the next one queued, and back to the host only when it falls idle, so
+                    // that no namespace is held by an idle worker (one setns a job, not two).
+                    loop {
+                        let next = rx.lock().expect("job queue").try_recv();
+                        match next {
+                            Ok(job) => job(),
+                            Err(_) => break,
+                        }
+                    }
+                    if let Ok(host) = host_netns() {
+                        let _ = setns(host, CloneFlags::CLONE_NEWNET);
                     }
                 })
                 .expect("spawning a namespace worker");
@@ -225,10 +236,6 @@ pub async fn run<T: Send + 'static>(
             }
         };
         let _ = tx.send(result);
-        // Leave no namespace held by an idle worker.
-        if let Ok(host) = host_netns() {
-            let _ = setns(host, CloneFlags::CLONE_NEWNET);
-        }
     });
     pool().tx.send(job).map_err(|_| io::Error::other("namespace workers are gone"))?;
     rx.await.unwrap_or_else(|_| Err(io::Error::other("namespace worker panicked")))
@@ -237,9 +244,23 @@ pub async fn run<T: Send + 'static>(
 /// Removes a namespace name (`ip netns del`): kill every process still inside it, detach the
 /// mount, unlink the file. Missing is done.
 pub fn delete(name: &str) -> Result<(), SysError> {
+    delete_checked(name, true)
+}
+
+/// The identity (nsfs device, inode) of named namespace `name`, as processes inside it
+/// show it in `/proc/PID/ns/net`.
+pub fn id_of(name: &str) -> Option<(u64, u64)> {
+    ns_id(&path(name))
+}
+
+/// [`delete`], where `look_for_processes` is false when a scan of /proc has just found no
+/// process inside (see `process::pids_by_netns`).
+pub fn delete_checked(name: &str, look_for_processes: bool) -> Result<(), SysError> {
     let target = path(name);
     // Nothing may keep the namespace alive once its name is gone.
-    crate::sys::process::kill_in_netns(&target);
+    if look_for_processes {
+        crate::sys::process::kill_in_netns(&target);
+    }
     match umount2(&target, MntFlags::MNT_DETACH) {
         Ok(()) | Err(nix::Error::EINVAL) | Err(nix::Error::ENOENT) => {}
         Err(e) => return Err(SysError::new(format!("deleting netns {name}"), io_err(e))),

@@ -2,10 +2,10 @@
 //! the records under /run/netlab, and the probes.
 
 use super::firewall::{iptables, nft};
-use super::netlink::{dump, observe, rtnl::Rtnl};
+use super::netlink::{dump, observe, rtnl::Rtnl, sock::SockMap};
 use super::process::{self, Files, Procs};
 use super::{netns, store};
-use crate::backend::{Observer, Probes, Store, System};
+use crate::backend::{Feed, Observer, Probes, Store, System, Watch, Watcher};
 use crate::error::{Error, Result, SysError};
 use crate::model::firewall::FirewallKind;
 use crate::model::{self, names, NsRef, Probe};
@@ -16,13 +16,23 @@ use futures::stream::{self, StreamExt};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-/// This machine. Network backends must be made inside the tokio runtime.
-#[derive(Debug, Default)]
-pub struct Real;
+/// This machine.
+#[derive(Default)]
+pub struct Real {
+    /// The sockets of the network backend made last, while it lives: `up` observes what
+    /// it made through them, without entering each namespace again.
+    socks: std::sync::Mutex<std::sync::Weak<SockMap>>,
+}
+
+impl std::fmt::Debug for Real {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Real")
+    }
+}
 
 impl Real {
     pub fn new() -> Real {
-        Real
+        Real::default()
     }
 }
 
@@ -54,7 +64,8 @@ impl Observer for Real {
         record: Option<Record>,
         kind: FirewallKind,
     ) -> Result<Observed> {
-        let mut seen = observe::observe(lab, want, record, kind).await?;
+        let socks = self.socks.lock().ok().and_then(|w| w.upgrade());
+        let mut seen = observe::observe(lab, want, record, kind, socks).await?;
         seen.firewall = kind;
         Ok(seen)
     }
@@ -240,6 +251,28 @@ impl Probes for Real {
     }
 }
 
+impl Watch for Real {
+    fn watch_net(
+        &self,
+        lab: &str,
+        node: &str,
+        ns: &NsRef,
+        initial: bool,
+        tx: std::sync::mpsc::Sender<Feed>,
+    ) -> Result<Watcher, SysError> {
+        super::events::watch_net(lab, node, ns, initial, tx)
+    }
+    fn watch_workloads(&self, lab: &str, tx: std::sync::mpsc::Sender<Feed>) -> Result<Watcher, SysError> {
+        super::events::watch_workloads(lab, tx)
+    }
+    fn watch_labs(&self, tx: std::sync::mpsc::Sender<Feed>) -> Result<Watcher, SysError> {
+        super::events::watch_labs(tx)
+    }
+    fn netns_exists(&self, name: &str) -> bool {
+        netns::is_mounted(name)
+    }
+}
+
 impl crate::backend::Capture for Real {
     type Tap = super::capture::PacketTap;
 
@@ -270,6 +303,19 @@ impl System for Real {
         process::run_in_node(lab, node, netns, cmd)
     }
 
+    /// Runs `netlab exec --lab LAB NODE -- CMD` as a child: the very entry `exec_in_node`
+    /// is, in a process of its own (it must be single-threaded to enter the node).
+    fn spawn_in_node(&self, lab: &str, node: &str, cmd: &[String]) -> std::io::Result<std::process::Child> {
+        use std::process::Stdio;
+        std::process::Command::new("/proc/self/exe")
+            .args(["exec", "--lab", lab, node, "--"])
+            .args(cmd)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+    }
+
     async fn pause(&self, d: Duration) {
         tokio::time::sleep(d).await
     }
@@ -286,7 +332,11 @@ impl System for Real {
     }
 
     fn net(&self, lab: &str, kind: FirewallKind) -> Rtnl {
-        Rtnl::new(lab).with_firewall(kind)
+        let net = Rtnl::new(lab).with_firewall(kind);
+        if let Ok(mut w) = self.socks.lock() {
+            *w = std::sync::Arc::downgrade(&net.sockets());
+        }
+        net
     }
 
     fn procs(&self, name: &str, model: Option<&model::Lab>) -> Procs {
@@ -310,9 +360,11 @@ impl System for Real {
             // The holder (netlab's own pid 1 of the node) runs under the default allowlist: the
             // node's own filter is written for its workloads, and may refuse what pid 1 needs
             // to reap and forward signals.
+            // Only for the nodes that have a holder: an allowlist is hundreds of rules.
             profiles = lab
                 .nodes
                 .values()
+                .filter(|n| n.processes.isolation.needs_holder())
                 .map(|n| {
                     let uts = n.processes.isolation.uts;
                     let filter = match n.processes.seccomp {

@@ -6,6 +6,7 @@ mod closed_stdout;
 mod commands;
 mod describe;
 mod diagnostics;
+mod exec_hints;
 mod schema;
 mod unprivileged;
 

@@ -12,6 +12,7 @@
 mod capture;
 mod kernel;
 mod view;
+mod watch;
 
 pub use capture::FakeTap;
 
@@ -79,6 +80,8 @@ struct Shared {
     missing_sysctls: Mutex<BTreeSet<String>>,
     missing_programs: Mutex<BTreeSet<String>>,
     netns: Mutex<Netns>,
+    /// The watches `netlab events` asked for.
+    watches: Mutex<Vec<watch::FakeWatch>>,
     /// The capture taps that are open.
     taps: capture::Taps,
 }

@@ -240,6 +240,19 @@ impl System for Fake {
         Ok(status.code().unwrap_or(1))
     }
 
+    /// Runs the command on the host with `NODE` naming the node in its environment.
+    fn spawn_in_node(&self, _: &str, node: &str, cmd: &[String]) -> std::io::Result<std::process::Child> {
+        use std::process::Stdio;
+        let (program, args) = cmd.split_first().ok_or_else(|| std::io::Error::other("an empty command"))?;
+        std::process::Command::new(program)
+            .args(args)
+            .env("NODE", node)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+    }
+
     /// The fake kernel does nothing later: no need to wait for it.
     async fn pause(&self, _: Duration) {}
 

@@ -146,7 +146,9 @@ pub const UTS_CALLS: &[&str] = &["sethostname", "setdomainname"];
 
 /// The default profile for a node, on the running architecture.
 pub fn default_profile(ctx: DefaultContext) -> Seccomp {
-    Seccomp::Filter(default_filter(ctx))
+    // Looking every name up costs; built once per context.
+    static BUILT: [std::sync::OnceLock<Filter>; 2] = [std::sync::OnceLock::new(), std::sync::OnceLock::new()];
+    Seccomp::Filter(BUILT[ctx.uts as usize].get_or_init(|| default_filter(ctx)).clone())
 }
 
 /// Names of the allowlist that exist here, the unconditional ones: for tests and the README.

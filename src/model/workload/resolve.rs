@@ -296,7 +296,9 @@ pub fn resolve(src: &Source, node: &str, raw: &RawNode, dir: &std::path::Path) -
     let host = raw.kind.as_ref().is_some_and(|k| k.get_ref() == "host");
     let yes =
         iso.needs_holder() || !limits.is_empty() || node_seccomp != Seccomp::Unconfined || raw.caps.is_some();
-    let default_seccomp = explicit.is_none().then(default_filter);
+    // Built only where it is used (a confined node, or workloads): a 10 000-node lab of
+    // plain nodes would otherwise build 10 000 allowlists to drop them.
+    let default_seccomp = (explicit.is_none() && (yes || !raw.run.is_empty())).then(default_filter);
     let node_seccomp = match (&default_seccomp, yes) {
         (Some(d), true) => d.clone(),
         _ => node_seccomp,

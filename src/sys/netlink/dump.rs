@@ -7,7 +7,7 @@ use netlink_packet_route::address::AddressMessage;
 use netlink_packet_route::link::{LinkAttribute, LinkExtentMask, LinkMessage};
 use netlink_packet_route::route::RouteMessage;
 use netlink_packet_route::RouteNetlinkMessage;
-use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
+use netlink_sys::{protocols::NETLINK_ROUTE, Socket};
 use std::cell::RefCell;
 use std::io;
 
@@ -30,25 +30,55 @@ thread_local! {
 /// Dumps the namespace the calling thread is in; its qdiscs only when `qdiscs`.
 pub fn dump_here(qdiscs: bool) -> io::Result<Dump> {
     let sock = socket_here()?;
+    let mut dump = Dump::default();
+    for (seq, req) in requests(qdiscs).into_iter().enumerate() {
+        send(&sock, req, NLM_F_DUMP, seq as u32 + 1)?;
+        BUF.with(|buf| read_until_done(&sock, &mut buf.borrow_mut(), &mut dump))?;
+    }
+    Ok(dump)
+}
+
+/// [`dump_here`] over a socket already open in the namespace: no thread enters it.
+pub fn dump_over(sock: &super::sock::Sock, qdiscs: bool) -> io::Result<Dump> {
+    let mut dump = Dump::default();
+    for req in requests(qdiscs) {
+        for m in sock.request(req, NLM_F_DUMP)? {
+            match m {
+                RouteNetlinkMessage::NewLink(l) => dump.links.push(l),
+                RouteNetlinkMessage::NewAddress(a) => dump.addrs.push(a),
+                RouteNetlinkMessage::NewRoute(r) => dump.routes.push(r),
+                RouteNetlinkMessage::NewQueueDiscipline(q) => dump.qdiscs.push(q),
+                _ => {}
+            }
+        }
+    }
+    Ok(dump)
+}
+
+/// One dump request per kind of object.
+fn requests(qdiscs: bool) -> Vec<RouteNetlinkMessage> {
     let mut link_req = LinkMessage::default();
     // Counters are not state; leaving them out makes the dump several times smaller.
     link_req.attributes.push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
     let mut requests = vec![
         RouteNetlinkMessage::GetLink(link_req),
         RouteNetlinkMessage::GetAddress(AddressMessage::default()),
-        // AF_UNSPEC: both families in one dump.
-        RouteNetlinkMessage::GetRoute(RouteMessage::default()),
+        // AF_UNSPEC: both families in one dump; the main table alone (the kernel filters
+        // by table on a strict socket): the local table holds a dozen routes a namespace
+        // that netlab never manages.
+        RouteNetlinkMessage::GetRoute(main_table()),
     ];
     if qdiscs {
         requests
             .push(RouteNetlinkMessage::GetQueueDiscipline(netlink_packet_route::tc::TcMessage::default()));
     }
-    let mut dump = Dump::default();
-    for (seq, req) in requests.into_iter().enumerate() {
-        send(&sock, req, NLM_F_DUMP, seq as u32 + 1)?;
-        BUF.with(|buf| read_until_done(&sock, &mut buf.borrow_mut(), &mut dump))?;
-    }
-    Ok(dump)
+    requests
+}
+
+fn main_table() -> RouteMessage {
+    let mut m = RouteMessage::default();
+    m.header.table = netlink_packet_route::route::RouteHeader::RT_TABLE_MAIN;
+    m
 }
 
 fn read_until_done(sock: &Socket, buf: &mut Vec<u8>, dump: &mut Dump) -> io::Result<()> {
@@ -84,9 +114,11 @@ fn read_until_done(sock: &Socket, buf: &mut Vec<u8>, dump: &mut Dump) -> io::Res
 
 /// An rtnetlink socket of the calling thread's namespace.
 fn socket_here() -> io::Result<Socket> {
-    let mut sock = Socket::new(NETLINK_ROUTE)?;
-    sock.bind_auto()?;
-    sock.connect(&SocketAddr::new(0, 0))?;
+    // Unbound and unconnected: the first send binds it and goes to the kernel (port 0),
+    // three system calls fewer a namespace.
+    let sock = Socket::new(NETLINK_ROUTE)?;
+    // Dump requests filtered as asked (the route table), and refused if malformed.
+    sock.set_netlink_get_strict_chk(true)?;
     Ok(sock)
 }
 

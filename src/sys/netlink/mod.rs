@@ -6,10 +6,12 @@
 
 mod announce;
 pub mod dump;
+pub mod monitor;
 pub mod observe;
 mod parse;
 mod request;
 pub mod rtnl;
+pub mod sock;
 pub mod tc;
 
 /// Appends one netlink attribute (length, type, value, padded to 4 bytes) to `buf`. Both

@@ -47,7 +47,23 @@ pub async fn snapshot(
     table: Option<TableRead>,
     qdiscs: bool,
 ) -> Result<Snapshot, SysError> {
+    snapshot_over(ns, sysctls, table, qdiscs, None).await
+}
+
+/// [`snapshot`], through `sock` when it is given (a socket open in `ns`) and there is
+/// nothing to read that needs a thread inside (sysctls, a table): no namespace is entered.
+async fn snapshot_over(
+    ns: &NsRef,
+    sysctls: Vec<String>,
+    table: Option<TableRead>,
+    qdiscs: bool,
+    sock: Option<std::sync::Arc<super::sock::Sock>>,
+) -> Result<Snapshot, SysError> {
     let label = ns.to_string();
+    if let (Some(sock), true, None) = (&sock, sysctls.is_empty(), &table) {
+        let dump = dump::dump_over(sock, qdiscs).map_err(sys(format!("reading netns {label}")))?;
+        return Ok(sort_dump(dump, Vec::new(), None));
+    }
     let read = move || {
         let dump = dump::dump_here(qdiscs)?;
         let values: Vec<(String, io::Result<String>)> = sysctls
@@ -63,6 +79,22 @@ pub async fn snapshot(
     };
     let (dump, values, nft) =
         netns::run(netns::place(ns), read).await.map_err(sys(format!("reading netns {label}")))?;
+    let mut snap = sort_dump(dump, Vec::new(), nft);
+    for (k, v) in values {
+        match v {
+            Ok(v) => drop(snap.state.sysctls.insert(k, v)),
+            // An interface's sysctl before the interface exists (or after it is gone).
+            Err(e) if e.kind() == io::ErrorKind::NotFound && names::sysctl_iface(&k).is_some() => {}
+            Err(e) => {
+                return Err(sys(format!("reading sysctl {k} in {label} (does this kernel have it?)"))(e))
+            }
+        }
+    }
+    Ok(snap)
+}
+
+/// A namespace's dump sorted into its state.
+fn sort_dump(dump: dump::Dump, values: Vec<(String, String)>, nft: Option<Vec<String>>) -> Snapshot {
     let by_index: HashMap<u32, String> =
         dump.links.iter().filter_map(|l| Some((l.header.index, link_name(l)?.to_string()))).collect();
     let mut snap = RawNs {
@@ -148,26 +180,20 @@ pub async fn snapshot(
             state.routes.insert(key, rs);
         }
     }
-    for (k, v) in values {
-        match v {
-            Ok(v) => drop(state.sysctls.insert(k, v)),
-            // An interface's sysctl before the interface exists (or after it is gone).
-            Err(e) if e.kind() == io::ErrorKind::NotFound && names::sysctl_iface(&k).is_some() => {}
-            Err(e) => {
-                return Err(sys(format!("reading sysctl {k} in {label} (does this kernel have it?)"))(e))
-            }
-        }
-    }
+    state.sysctls.extend(values);
     state.nft = nft;
-    Ok(snap)
+    snap
 }
 
 /// Reads the lab's share of the kernel: `want` names what it needs, `record` what it made.
+/// `socks`: the sockets of the backend that is changing the lab, if one is (`up` looking
+/// again at what it did).
 pub async fn observe(
     lab: &str,
     want: &NetState,
     record: Option<Record>,
     kind: FirewallKind,
+    socks: Option<std::sync::Arc<super::sock::SockMap>>,
 ) -> Result<Observed, Error> {
     netns::check_mount_propagation()?;
     let mut seen = Observed { record: record.clone(), ..Default::default() };
@@ -210,8 +236,9 @@ pub async fn observe(
             let ns = NsRef::Named(name.clone());
             let keys = sysctl_keys(&ns);
             let table = may_have_table(&ns).then(|| (kind, lab.to_string(), names::table_name(lab, &ns)));
+            let sock = socks.as_ref().and_then(|m| m.cached(&ns));
             async move {
-                let snap = snapshot(&ns, keys, table, may_have_shapes(&ns)).await;
+                let snap = snapshot_over(&ns, keys, table, may_have_shapes(&ns), sock).await;
                 (name, snap)
             }
         })

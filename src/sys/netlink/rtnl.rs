@@ -1,40 +1,41 @@
 //! The kernel backend for namespaces, links, addresses, routes and sysctls: one rtnetlink
-//! socket per namespace, opened from a thread inside it, many requests in flight on each.
+//! socket per namespace, opened from a thread inside it and used without a task of its own.
 
+use super::sock::{Sock, SockMap};
 use crate::backend::{Links, Netns};
 use crate::error::SysError;
 use crate::model::{names, NsRef};
 use crate::state::RouteState;
 use crate::sys::{netns, sysctl};
-use futures::StreamExt;
 use ipnetwork::IpNetwork;
-use netlink_packet_core::{
-    NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST,
-};
+use netlink_packet_core::{NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
 use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressHeaderFlags};
 use netlink_packet_route::link::{
     InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
 };
 use netlink_packet_route::route::{RouteProtocol, RouteScope};
 use netlink_packet_route::RouteNetlinkMessage;
-use rtnetlink::Handle;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io;
 use std::os::fd::AsRawFd;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use tokio::sync::OnceCell;
 
 pub use crate::model::names::NETLAB_PROTO;
 
-type Cell = Arc<OnceCell<Handle>>;
+/// Processes by the identity of the network namespace they are in.
+type PidsByNetns = HashMap<(u64, u64), Vec<u32>>;
 
 /// The real backend: rtnetlink sockets by namespace.
 pub struct Rtnl {
     pub(crate) lab: String,
     pub(crate) firewall: crate::model::firewall::FirewallKind,
-    rt: tokio::runtime::Handle,
-    conns: Mutex<HashMap<NsRef, Cell>>,
+    conns: Arc<SockMap>,
+    /// Which namespaces have processes inside, found by one scan of /proc at the first
+    /// namespace `down` deletes (after the lab's own processes were stopped); `None` when
+    /// /proc could not be read, and every namespace is then looked into on its own.
+    occupied: OnceCell<Option<Arc<PidsByNetns>>>,
 }
 
 fn sys(op: impl Into<String>, e: io::Error) -> SysError {
@@ -46,13 +47,13 @@ fn errno(e: &io::Error) -> i32 {
 }
 
 impl Rtnl {
-    /// A backend for lab `lab`; must be made inside the tokio runtime.
+    /// A backend for lab `lab`.
     pub fn new(lab: &str) -> Rtnl {
         Rtnl {
             lab: lab.to_string(),
             firewall: Default::default(),
-            rt: tokio::runtime::Handle::current(),
-            conns: Mutex::new(HashMap::new()),
+            conns: Arc::default(),
+            occupied: OnceCell::new(),
         }
     }
 
@@ -62,24 +63,18 @@ impl Rtnl {
         self
     }
 
-    fn cell(&self, ns: &NsRef) -> Cell {
-        self.conns.lock().expect("conn map").entry(ns.clone()).or_default().clone()
-    }
-
-    /// Opens a socket on the calling thread, which must already be in the wanted namespace.
-    fn open_here(rt: &tokio::runtime::Handle) -> io::Result<Handle> {
-        let _enter = rt.enter();
-        let (conn, handle, _) = rtnetlink::new_connection()?;
-        rt.spawn(conn);
-        Ok(handle)
+    /// The sockets this backend has open, for the observer to share while it lives.
+    pub fn sockets(&self) -> Arc<SockMap> {
+        self.conns.clone()
     }
 
     /// The namespace's socket, opened on first use.
-    pub async fn handle(&self, ns: &NsRef) -> io::Result<Handle> {
-        let cell = self.cell(ns);
-        let rt = self.rt.clone();
+    async fn sock(&self, ns: &NsRef) -> io::Result<Arc<Sock>> {
+        let cell = self.conns.cell(ns);
         let place = netns::place(ns);
-        cell.get_or_try_init(|| netns::run(place, move || Self::open_here(&rt))).await.cloned()
+        cell.get_or_try_init(|| async move { netns::run(place, || Sock::open_here().map(Arc::new)).await })
+            .await
+            .cloned()
     }
 
     /// Sends one request and collects the replies; a NACK becomes the errno it carries.
@@ -89,20 +84,7 @@ impl Rtnl {
         msg: RouteNetlinkMessage,
         flags: u16,
     ) -> io::Result<Vec<RouteNetlinkMessage>> {
-        let mut handle = self.handle(ns).await?;
-        let mut nl = NetlinkMessage::from(msg);
-        nl.header.flags = NLM_F_REQUEST | flags;
-        let mut replies = handle.request(nl).map_err(|e| io::Error::other(e.to_string()))?;
-        let mut out = Vec::new();
-        while let Some(reply) = replies.next().await {
-            match reply.payload {
-                NetlinkPayload::InnerMessage(m) => out.push(m),
-                NetlinkPayload::Error(e) if e.code.is_some() => return Err(e.to_io()),
-                NetlinkPayload::Error(_) | NetlinkPayload::Done(_) => break,
-                _ => {}
-            }
-        }
-        Ok(out)
+        self.sock(ns).await?.request(msg, flags)
     }
 
     /// The index of interface `name`, as `ip link show NAME` finds it.
@@ -154,25 +136,36 @@ fn ok_if(r: io::Result<()>, done: &[i32]) -> io::Result<()> {
 
 impl Netns for Rtnl {
     async fn add_netns(&self, name: &str) -> Result<(), SysError> {
-        let rt = self.rt.clone();
         let n = name.to_string();
-        let handle =
-            netns::run(netns::Place::New { name: n, mark: names::netns_mark(&self.lab) }, move || {
-                sysctl::lab_defaults();
-                Self::open_here(&rt)
-            })
-            .await
-            .map_err(|e| sys(format!("creating netns {name}"), e))?;
-        let _ = self.cell(&NsRef::Named(name.to_string())).set(handle);
+        let sock = netns::run(netns::Place::New { name: n, mark: names::netns_mark(&self.lab) }, move || {
+            sysctl::lab_defaults();
+            Sock::open_here()
+        })
+        .await
+        .map_err(|e| sys(format!("creating netns {name}"), e))?;
+        let _ = self.conns.cell(&NsRef::Named(name.to_string())).set(Arc::new(sock));
         Ok(())
     }
 
     async fn del_netns(&self, name: &str) -> Result<(), SysError> {
-        self.conns.lock().expect("conn map").remove(&NsRef::Named(name.to_string()));
-        let n = name.to_string();
-        tokio::task::spawn_blocking(move || netns::delete(&n))
+        self.conns.forget(&NsRef::Named(name.to_string()));
+        let occupied = self
+            .occupied
+            .get_or_init(|| async {
+                tokio::task::spawn_blocking(crate::sys::process::pids_by_netns).await.ok().map(Arc::new)
+            })
             .await
-            .map_err(|e| sys(format!("deleting netns {name}"), io::Error::other(e)))?
+            .clone();
+        let n = name.to_string();
+        tokio::task::spawn_blocking(move || {
+            let look = match (&occupied, netns::id_of(&n)) {
+                (Some(by_ns), Some(id)) => by_ns.contains_key(&id),
+                _ => true,
+            };
+            netns::delete_checked(&n, look)
+        })
+        .await
+        .map_err(|e| sys(format!("deleting netns {name}"), io::Error::other(e)))?
     }
 }
 

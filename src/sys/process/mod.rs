@@ -9,6 +9,7 @@
 //! - `exec`: `netlab exec`, entering a node and running a command there.
 
 pub mod claim;
+pub mod events;
 pub mod exec;
 pub mod holder;
 pub mod init;
@@ -24,7 +25,7 @@ pub use exec::run_in_node;
 pub use spawner::Procs;
 pub use status::workload_status;
 pub use store::{fingerprints, Files};
-pub use teardown::{kill_in_netns, teardown};
+pub use teardown::{kill_in_netns, pids_by_netns, teardown};
 
 use nix::sys::signal::Signal;
 use std::io;

@@ -26,6 +26,10 @@ impl Files {
     pub fn workload(&self, node: &str, name: &str, ext: &str) -> PathBuf {
         self.dir().join("workloads").join(format!("{node}.{name}.{ext}"))
     }
+    /// The lab's workload events, one JSON line each, as supervisors append them.
+    pub fn events(&self) -> PathBuf {
+        self.dir().join("events.jsonl")
+    }
     /// A runtime file's text (at most 1 MiB), trimmed; none for a symlink or a non-file.
     pub fn read(&self, path: &Path) -> Option<String> {
         let bytes = private::read(path, 1 << 20).ok()?;

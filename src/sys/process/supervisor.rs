@@ -6,6 +6,7 @@
 use super::status::Status;
 use super::{close_inherited_on_exec, ctx, default_sigpipe, errno};
 use crate::model::workload::{Restart, Workload};
+use crate::state::event::{epoch_ms, WorkloadAction, WorkloadEvent};
 use crate::state::WorkloadState;
 use crate::sys::cgroup::{self, Layout};
 use crate::sys::{netns, seccomp};
@@ -158,6 +159,33 @@ fn payload(
     Err(io::Error::new(errno(e).kind(), format!("running {}: {}", wl.cmd[0], errno(e))))
 }
 
+/// Tells `netlab events` what became of the payload; a lost line costs only the event.
+fn report(
+    spec: &WorkloadSpec,
+    action: WorkloadAction,
+    pid: Option<Pid>,
+    status: Option<WaitStatus>,
+    restarts: u32,
+) {
+    let (code, signal) = match status {
+        Some(WaitStatus::Exited(_, c)) => (Some(c), None),
+        Some(WaitStatus::Signaled(_, s, _)) => (None, Some(s.as_str().to_string())),
+        _ => (None, None),
+    };
+    let event = WorkloadEvent {
+        time_ms: epoch_ms(std::time::SystemTime::now()),
+        node: spec.node.clone(),
+        name: spec.workload.name.clone(),
+        action,
+        pid: pid.map(|p| p.as_raw() as u32),
+        code,
+        signal,
+        restarts,
+        state: None,
+    };
+    let _ = super::events::append(&spec.lab, &event);
+}
+
 fn describe(status: WaitStatus) -> (String, bool) {
     match status {
         WaitStatus::Exited(_, 0) => ("exit 0".into(), true),
@@ -234,8 +262,17 @@ pub(super) fn supervise(spec: &WorkloadSpec) -> io::Result<()> {
         if !setup_error.is_empty() {
             log.write(format!("netlab: {setup_error}\n").as_bytes());
         }
+        let began = match (setup_error.is_empty(), st.restarts) {
+            (false, _) => WorkloadAction::Failed,
+            (true, 0) => WorkloadAction::Started,
+            (true, _) => WorkloadAction::Restarted,
+        };
+        report(spec, began, Some(child), None, st.restarts);
         let status = pump(child, &out_r, &mut log, &layout, &spec.cgroup)?;
         let (what, success) = describe(status);
+        // The cgroup's OOM counter (v1 memory.oom_control, v2 memory.events oom_kill) says
+        // whether the kernel killed something of the payload's: the payload itself (SIGKILL),
+        // or a child it then exited for (a shell's 137).
         let oom = layout.usage(&spec.cgroup).ok().and_then(|u| u.oom_kills).unwrap_or(0) > oom_before;
         st.pid = None;
         st.last_exit = Some(if oom {
@@ -257,6 +294,14 @@ pub(super) fn supervise(spec: &WorkloadSpec) -> io::Result<()> {
         log.write(
             format!("netlab: {} {}\n", spec.workload.name, st.last_exit.as_deref().unwrap_or("")).as_bytes(),
         );
+        if setup_error.is_empty() {
+            let ended = match st.state {
+                WorkloadState::Stopped => WorkloadAction::Stopped,
+                WorkloadState::OomKilled => WorkloadAction::OomKilled,
+                _ => WorkloadAction::Exited,
+            };
+            report(spec, ended, Some(child), Some(status), st.restarts);
+        }
         let again = !STOP.load(Ordering::SeqCst)
             && setup_error.is_empty()
             && match spec.workload.restart {
@@ -284,6 +329,7 @@ pub(super) fn supervise(spec: &WorkloadSpec) -> io::Result<()> {
         if STOP.load(Ordering::SeqCst) {
             st.state = WorkloadState::Stopped;
             write_status(&spec.status, &st);
+            report(spec, WorkloadAction::Stopped, None, None, st.restarts);
             return Ok(());
         }
     }

@@ -96,6 +96,27 @@ pub fn kill_in_netns(path: &std::path::Path) -> Vec<u32> {
     }
 }
 
+/// Every process but this one, by the identity (nsfs device, inode) of the network namespace
+/// it is in: one pass over /proc, so that `down` of a large lab scans /proc once rather than
+/// once per namespace.
+pub fn pids_by_netns() -> std::collections::HashMap<(u64, u64), Vec<u32>> {
+    use std::os::unix::fs::MetadataExt;
+    let me = std::process::id();
+    let mut by_ns: std::collections::HashMap<(u64, u64), Vec<u32>> = Default::default();
+    for pid in std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| pid != me)
+    {
+        if let Ok(m) = std::fs::metadata(format!("/proc/{pid}/ns/net")) {
+            by_ns.entry((m.dev(), m.ino())).or_default().push(pid);
+        }
+    }
+    by_ns
+}
+
 /// Removes `netlab/` itself when the last lab has left it: a plain rmdir, which the kernel
 /// refuses while another lab's groups are inside.
 fn remove_shared_parent(layout: &Layout) {
