@@ -117,7 +117,11 @@ async fn up_and_check<S: System>(
     };
     match prepared {
         Prepared::BroughtUp(report) if !report.plan.is_empty() => {
-            eprintln!("netlab: lab {}: {} changes applied", lab.name, report.plan.ops.len());
+            eprintln!(
+                "netlab: lab {}: {} applied",
+                lab.name,
+                super::words::plural(report.plan.ops.len(), "change")
+            );
         }
         Prepared::AsIs { drift } if !drift.is_empty() => eprintln!(
             "netlab: warning: lab {} has drifted from {} by {} change{}; checking it as it is \
