@@ -172,6 +172,9 @@ pub enum Error {
     /// Teardown continued past failures; these objects could not be removed.
     #[error("could not remove everything:\n{}", .0.iter().map(|e| format!("  - {e}")).collect::<Vec<_>>().join("\n"))]
     Teardown(Vec<SysError>),
+    /// The command needs privileges netlab does not have; checked before anything is tried.
+    #[error("netlab needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN): run it with sudo")]
+    NeedsRoot,
     #[error("state record {path}: {message}")]
     Record { path: String, message: String },
 }

@@ -147,6 +147,9 @@ pub trait Store {
 /// What only this kernel knows: found by trying, before anything changes.
 #[allow(async_fn_in_trait)]
 pub trait Probes {
+    /// Whether netlab holds what it needs to change namespaces: `CAP_NET_ADMIN` and
+    /// `CAP_SYS_ADMIN` in its effective set (root has both).
+    fn privileged(&self) -> bool;
     /// Whether nf_tables is there.
     fn nft_available(&self) -> bool;
     /// Whether the kernel has the qdisc `kind` (`tbf`, `netem`).

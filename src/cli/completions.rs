@@ -9,7 +9,12 @@ use std::path::Path;
 
 /// Prints the completion script for `shell`.
 pub fn completions(shell: Shell) -> Result<i32> {
-    clap_complete::generate(shell, &mut Cli::command(), "netlab", &mut std::io::stdout());
+    // Generated into memory first: clap_complete panics on a write error, and a closed
+    // stdout (`| head`) must end netlab quietly.
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "netlab", &mut script);
+    std::io::Write::write_all(&mut std::io::stdout(), &script)
+        .map_err(|e| SysError::new("writing the completion script", e))?;
     Ok(0)
 }
 

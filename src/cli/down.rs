@@ -1,5 +1,6 @@
 //! `netlab down FILE` / `netlab down --lab NAME`.
 
+use super::words::plural;
 use crate::backend::System;
 use crate::engine::down::down;
 use crate::error::{Error, Result};
@@ -24,12 +25,13 @@ pub async fn run<S: System>(sys: &S, file: Option<&Path>, lab: Option<&str>) -> 
     }
     if report.found_anything {
         println!(
-            "lab {name}: removed {} namespaces and {} host interfaces",
-            report.namespaces.len(),
-            report.host_links.len()
+            "lab {name}: removed {} and {}",
+            plural(report.namespaces.len(), "namespace"),
+            plural(report.host_links.len(), "host interface")
         );
     } else {
-        println!("lab {name}: nothing to remove");
+        // Not an error: `down` of a lab that is gone is done (and a script may run it twice).
+        println!("{}", crate::engine::status::not_up(&name, &sys.all().unwrap_or_default()));
     }
     Ok(0)
 }

@@ -7,18 +7,21 @@ mod events;
 mod exec;
 mod graph;
 mod impair;
+mod json;
 mod junit;
 mod link;
 mod logs;
 mod ls;
 mod schema;
 mod status;
+mod table;
 mod test;
 mod up;
+mod words;
 
 use crate::backend::System;
 use crate::engine::up::Options;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::firewall::FirewallKind;
 use crate::Lab;
 use clap::{Parser, Subcommand};
@@ -105,11 +108,21 @@ pub enum Command {
         #[arg(long)]
         lab: Option<String>,
     },
-    /// The lab as it is: nodes, interfaces, addresses, routes, and drift from the file.
+    /// The lab as it is: nodes, interfaces, addresses, routes, workloads, and drift from the file.
     Status {
+        /// The topology file, or the lab's name (a path to a file, or a name ending in .toml, is a
+        /// file); may be left out when one lab is up.
+        #[arg(value_name = "FILE|LAB")]
+        target: Option<String>,
+        /// The lab's name.
+        #[arg(long, conflicts_with = "target")]
         lab: Option<String>,
+        /// Print the status as JSON (`"schema": 1`, described in docs/json.md).
         #[arg(long)]
         json: bool,
+        /// Exit 2 when the lab has drifted from its file (0 when it has not).
+        #[arg(long)]
+        exit_code: bool,
     },
     /// Run a command inside a node (a shell when no command is given), or in many at once.
     Exec {
@@ -206,7 +219,11 @@ pub enum Command {
         lab: Option<String>,
     },
     /// The labs that are up on this machine.
-    Ls,
+    Ls {
+        /// Print the labs as JSON (`"schema": 1`, described in docs/json.md).
+        #[arg(long)]
+        json: bool,
+    },
     /// Check a file, touching nothing.
     Validate { file: PathBuf },
     /// The topology as a picture: Graphviz dot, Mermaid, or an SVG drawn by netlab itself.
@@ -275,8 +292,26 @@ impl From<FirewallArg> for FirewallKind {
     }
 }
 
+/// Whether a command needs root: all but those that only read a file or describe netlab.
+/// A new command needs root unless it is added here.
+fn needs_root(c: &Command) -> bool {
+    !matches!(
+        c,
+        Command::Validate { .. }
+            | Command::Graph { .. }
+            | Command::Schema { .. }
+            | Command::Completions { .. }
+            | Command::Man { .. }
+    )
+}
+
 /// Runs a command and returns the process exit code.
 pub fn run<S: System>(cli: Cli, sys: &S) -> Result<i32> {
+    // Said before anything is tried: without the capabilities every command fails later,
+    // and less clearly (a record it may not read, a namespace it may not enter).
+    if needs_root(&cli.command) && !sys.privileged() {
+        return Err(Error::NeedsRoot);
+    }
     match cli.command {
         // exec replaces the process: it must run before any thread exists.
         Command::Exec { node, lab, all, nodes, json, stray, cmd } => match node {
@@ -297,16 +332,16 @@ pub fn run<S: System>(cli: Cli, sys: &S) -> Result<i32> {
                 n => format!(", {n} scenarios"),
             };
             println!(
-                "{}: ok (lab {}: {} nodes, {} links, {} checks{scenarios})",
+                "{}: ok (lab {}: {}, {}, {}{scenarios})",
                 file.display(),
                 m.name,
-                m.nodes.len(),
-                m.links.len(),
-                m.checks.len()
+                words::plural(m.nodes.len(), "node"),
+                words::plural(m.links.len(), "link"),
+                words::plural(m.checks.len(), "check")
             );
             Ok(0)
         }
-        Command::Ls => ls::run(sys),
+        Command::Ls { json } => ls::run(sys, json),
         Command::Capture { target, write, count, duration, snaplen, filter, format, lab } => {
             let opts =
                 crate::engine::capture::Options { count, duration, snaplen, filter, format: format.into() };
@@ -338,7 +373,10 @@ pub fn run<S: System>(cli: Cli, sys: &S) -> Result<i32> {
                     impair::run(sys, &target, lab.as_deref(), flags).await
                 }
                 Command::Down { file, lab } => down::run(sys, file.as_deref(), lab.as_deref()).await,
-                Command::Status { lab, json } => status::run(sys, lab.as_deref(), json).await,
+                Command::Status { target, lab, json, exit_code } => {
+                    let flags = status::Flags { json, exit_code };
+                    status::run(sys, target.as_deref(), lab.as_deref(), flags).await
+                }
                 Command::Test { file, junit, up, down, scenario, pcap, pcap_all } => {
                     let flags = test::Flags { reconcile: up, tear_down: down, pcap, pcap_all };
                     test::run(sys, &file, junit.as_deref(), scenario.as_deref(), flags).await
@@ -346,7 +384,7 @@ pub fn run<S: System>(cli: Cli, sys: &S) -> Result<i32> {
                 Command::Exec { .. }
                 | Command::Events { .. }
                 | Command::Validate { .. }
-                | Command::Ls
+                | Command::Ls { .. }
                 | Command::Logs { .. }
                 | Command::Capture { .. } => {
                     unreachable!("handled above")

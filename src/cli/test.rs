@@ -117,7 +117,11 @@ async fn up_and_check<S: System>(
     };
     match prepared {
         Prepared::BroughtUp(report) if !report.plan.is_empty() => {
-            eprintln!("netlab: lab {}: {} changes applied", lab.name, report.plan.ops.len());
+            eprintln!(
+                "netlab: lab {}: {} applied",
+                lab.name,
+                super::words::plural(report.plan.ops.len(), "change")
+            );
         }
         Prepared::AsIs { drift } if !drift.is_empty() => eprintln!(
             "netlab: warning: lab {} has drifted from {} by {} change{}; checking it as it is \
@@ -217,8 +221,7 @@ fn write_report(path: &Path, run: &Run) -> Result<()> {
 
 /// The checks' table; the closing count comes after the scenarios.
 fn print_table(results: &[CheckResult]) {
-    let width = results.iter().map(|r| r.name.len()).max().unwrap_or(5).max(5);
-    println!("{:<width$}  {:<8}  {:<4}  {:>9}  ", "CHECK", "EXPECTED", "GOT", "TIME");
+    let mut t = super::table::Table::new(&["CHECK", "EXPECTED", "GOT", "TIME", ""]).right(3);
     for r in results {
         let word = |ok| if ok { "ok" } else { "fail" };
         let mark = if r.passed() { "" } else { "  <-- FAILED" };
@@ -228,16 +231,17 @@ fn print_table(results: &[CheckResult]) {
             .as_ref()
             .filter(|_| !r.passed() || !r.ok)
             .or(r.measured.as_ref())
-            .map(|d| format!(" ({d})"))
+            .map(|d| format!("({d})"))
             .unwrap_or_default();
-        println!(
-            "{:<width$}  {:<8}  {:<4}  {:>7.1}ms{detail}{mark}",
-            r.name,
-            word(r.expect_ok),
-            word(r.ok),
-            r.elapsed.as_secs_f64() * 1000.0
-        );
+        t.row(vec![
+            r.name.clone(),
+            word(r.expect_ok).to_string(),
+            word(r.ok).to_string(),
+            format!("{:.1}ms", r.elapsed.as_secs_f64() * 1000.0),
+            format!("{detail}{mark}").trim_start().to_string(),
+        ]);
     }
+    print!("{t}");
 }
 
 /// Now, as ISO 8601 UTC, without a date crate.

@@ -1,5 +1,6 @@
 //! `netlab up` and `netlab plan`.
 
+use super::words::plural;
 use crate::backend::System;
 use crate::engine::up;
 use crate::error::Result;
@@ -73,13 +74,4 @@ fn progress(len: u64, what: &str) -> indicatif::ProgressBar {
     }
     bar.set_message(what.to_string());
     bar
-}
-
-/// "1 change", "2 changes".
-fn plural(n: usize, word: &str) -> String {
-    if n == 1 {
-        format!("1 {word}")
-    } else {
-        format!("{n} {word}s")
-    }
 }

@@ -306,7 +306,8 @@ fn status_shows_the_nodes_and_the_drift() {
     assert!(s.drift.is_empty() && s.drift_unknown.is_none(), "{:?}", s.drift);
     fake.machine().ns.get_mut(&ns("t-a")).unwrap().routes.clear();
     let s = block_on(status(&fake, None)).unwrap();
-    assert_eq!(s.drift, ["+ route t-a: 10.9.0.0/24 via 10.0.0.2 metric 0"]);
+    let drift: Vec<String> = s.drift.iter().map(ToString::to_string).collect();
+    assert_eq!(drift, ["+ route t-a: 10.9.0.0/24 via 10.0.0.2 metric 0"]);
     std::fs::remove_dir_all(&dir).unwrap();
     assert!(matches!(block_on(status(&fake, Some("nope"))), Err(Error::NotFound(_))));
 }

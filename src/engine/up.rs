@@ -174,6 +174,44 @@ fn check_programs<S: Probes>(sys: &S, lab: &model::Lab) -> Result<()> {
     Ok(())
 }
 
+/// "1 name is", "3 names are".
+fn plural_of(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+/// The refusal of `plan` and `up` when what the lab needs is someone else's: one sentence,
+/// then what is in the way, sorted (the kernel is read in no fixed order), then what to do,
+/// each hint once. Each item is "WHAT; HINT", as the observers describe what they found.
+fn refusal(sentence: &str, items: &[String], hint: Option<&str>) -> String {
+    let mut what: Vec<&str> = Vec::new();
+    let mut hints: Vec<&str> = hint.into_iter().collect();
+    for item in items {
+        match item.split_once("; ") {
+            Some((w, h)) => {
+                what.push(w);
+                hints.push(h);
+            }
+            None => what.push(item),
+        }
+    }
+    what.sort();
+    what.dedup();
+    hints.sort();
+    hints.dedup();
+    let mut msg = format!("refusing to touch anything: {sentence}:");
+    for w in what {
+        msg += &format!("\n  - {w}");
+    }
+    for h in hints {
+        msg += &format!("\n  hint: {h}");
+    }
+    msg
+}
+
 /// What `up` would do (`netlab plan`). Refuses when a needed name belongs to someone else.
 pub async fn plan<S: System>(sys: &S, lab: &model::Lab, opts: Options) -> Result<Planned> {
     let mut prof = Phases::new("plan");
@@ -208,13 +246,18 @@ async fn compute<S: System>(sys: &S, lab: &model::Lab, opts: Options, prof: &mut
     seen.procs = sys.fingerprints(&lab.name);
     prof.phase("observe (dump every namespace)");
     if !seen.foreign.is_empty() {
-        return Err(Error::Foreign(format!("refusing to touch anything: {}", seen.foreign.join("; "))));
+        let taken = plural_of(seen.foreign.len(), "name this lab needs is", "names this lab needs are");
+        return Err(Error::Foreign(refusal(&format!("{taken} taken by others"), &seen.foreign, None)));
     }
     if !seen.clashes.is_empty() && !opts.prune {
-        return Err(Error::Foreign(format!(
-            "refusing to touch anything: {}; remove what is in the way, or run `netlab up --prune` to remove \
-             everything in the lab's namespaces that is not the lab's",
-            seen.clashes.join("; ")
+        let held = plural_of(seen.clashes.len(), "place the file needs is", "places the file needs are");
+        return Err(Error::Foreign(refusal(
+            &format!("{held} held by routes or addresses that are not the lab's"),
+            &seen.clashes,
+            Some(
+                "remove what is in the way, or run `netlab up --prune` to remove everything in the lab's \
+                 namespaces that is not the lab's",
+            ),
         )));
     }
     let mut plan = plan::diff(lab, &want, &seen);
@@ -416,4 +459,28 @@ fn settle_record(lab: &model::Lab, record: &mut Record) {
     }
     let host = Record::ns_key(&NsRef::Host);
     record.sysctl_orig.retain(|ns, o| !o.is_empty() && (*ns == host || record.namespaces.contains(ns)));
+}
+
+#[cfg(test)]
+mod refusal_tests {
+    use super::refusal;
+
+    #[test]
+    fn a_refusal_is_one_sentence_and_a_sorted_list_whatever_order_things_were_found_in() {
+        let found = [
+            "network namespace p-b belongs to lab \"x\"; give this lab another prefix",
+            "interface v-eth already exists in the host namespace and is not this lab's; rename it",
+            "network namespace p-a belongs to lab \"x\"; give this lab another prefix",
+        ];
+        let want = "refusing to touch anything: 3 names are taken:\n\
+                    \x20 - interface v-eth already exists in the host namespace and is not this lab's\n\
+                    \x20 - network namespace p-a belongs to lab \"x\"\n\
+                    \x20 - network namespace p-b belongs to lab \"x\"\n\
+                    \x20 hint: give this lab another prefix\n\
+                    \x20 hint: rename it";
+        let mut items: Vec<String> = found.iter().map(|s| s.to_string()).collect();
+        assert_eq!(refusal("3 names are taken", &items, None), want);
+        items.reverse();
+        assert_eq!(refusal("3 names are taken", &items, None), want, "another order, another message");
+    }
 }

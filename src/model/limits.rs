@@ -114,9 +114,42 @@ pub fn check_pids(v: i64) -> Result<u64, String> {
     Ok(v as u64)
 }
 
+/// A size in bytes in IEC units, as people read it: "512 B", "64 MiB", "1.5 GiB"; exact
+/// multiples without decimals (the file's "64M" is "64 MiB").
+pub fn size_text(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut unit = 0;
+    let mut div = 1024u64;
+    while unit + 1 < UNITS.len() && bytes >= div * 1024 {
+        div *= 1024;
+        unit += 1;
+    }
+    if bytes % div == 0 {
+        format!("{} {}", bytes / div, UNITS[unit])
+    } else {
+        format!("{:.1} {}", bytes as f64 / div as f64, UNITS[unit])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_read_in_binary_units() {
+        assert_eq!(size_text(0), "0 B");
+        assert_eq!(size_text(1023), "1023 B");
+        assert_eq!(size_text(1024), "1 KiB");
+        assert_eq!(size_text(64 << 20), "64 MiB");
+        assert_eq!(size_text(67108864), "64 MiB");
+        assert_eq!(size_text(3 << 29), "1.5 GiB");
+        assert_eq!(size_text(1 << 30), "1 GiB");
+        assert_eq!(size_text((5 << 20) + 300 * 1024), "5.3 MiB");
+        assert_eq!(parse_memory(&size_text(256 << 20).replace(' ', "")), Ok(256 << 20));
+    }
 
     #[test]
     fn memory_units_are_binary_and_case_insensitive() {

@@ -69,7 +69,8 @@ impl std::fmt::Display for Shape {
     }
 }
 
-fn rate_text(bps: u64) -> String {
+/// A rate as the file writes it: "100mbit", "1500kbit".
+pub fn rate_text(bps: u64) -> String {
     for (unit, div) in [("gbit", 1_000_000_000), ("mbit", 1_000_000), ("kbit", 1_000)] {
         if bps >= div && bps % div == 0 {
             return format!("{}{unit}", bps / div);

@@ -305,7 +305,7 @@ impl fmt::Display for Plan {
 fn limits_text(l: &Limits) -> String {
     let mut parts = Vec::new();
     if let Some(m) = l.memory {
-        parts.push(format!("memory {m} bytes"));
+        parts.push(format!("memory {}", crate::model::limits::size_text(m)));
     }
     if let Some(c) = l.cpu {
         parts.push(format!("cpu {c}"));
@@ -332,4 +332,18 @@ fn isolation_text(i: &Isolation) -> String {
         parts.push(format!("rootfs {}", r.display()));
     }
     parts.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_lines_give_memory_in_binary_units() {
+        let limits = Limits { memory: Some(64 << 20), cpu: Some(0.5), pids: Some(32) };
+        let op = Op::SetLimits { node: "a".into(), limits };
+        assert_eq!(op.to_string(), "~ limits a: memory 64 MiB, cpu 0.5, pids 32");
+        let odd = Op::SetLimits { node: "a".into(), limits: Limits { memory: Some(1536 << 20), ..limits } };
+        assert!(odd.to_string().starts_with("~ limits a: memory 1.5 GiB,"), "{odd}");
+    }
 }

@@ -196,34 +196,72 @@ pub fn decode(path: &Path, bytes: Vec<u8>) -> Result<String, SpecError> {
 
 /// Parses topology text as if it were read from `path`.
 pub fn parse_str(path: &Path, text: String) -> Result<(Source, RawTopo), SpecError> {
+    match parse_text(path, text)? {
+        Parsed::Whole(src, raw) => Ok((src, raw)),
+        Parsed::Partial(_, _, unknown) => Err(unknown),
+    }
+}
+
+/// A file as far as it parses.
+pub enum Parsed {
+    Whole(Source, RawTopo),
+    /// Its only faults are unknown keys (the error): the rest of it, read as if they were not
+    /// there, so that one run also names the file's other problems.
+    Partial(Source, RawTopo, SpecError),
+}
+
+/// Parses topology text as if it were read from `path`, past unknown keys where it can.
+pub fn parse_text(path: &Path, text: String) -> Result<Parsed, SpecError> {
     let src = Source { path: path.to_path_buf(), text };
-    match toml::from_str::<RawTopo>(&src.text) {
-        Ok(raw) => Ok((src, raw)),
-        Err(e) => {
-            let span = e.span().unwrap_or(0..0);
-            let at = src.text.get(span.clone()).unwrap_or("").trim().to_string();
-            let (message, hint) = explain_toml_error(e.message(), &at);
-            let mut all = vec![src.diagnostic(span.clone(), message, hint)];
-            // Serde stops at the first unknown key: the others are found against the schema,
-            // so that one run names every misspelt key.
-            if e.message().starts_with("unknown field") {
-                if let Ok(doc) = toml::de::DeTable::parse(&src.text) {
-                    for (at, key, allowed) in super::schema::unknown_keys(doc.get_ref()) {
-                        if at.start == span.start {
-                            continue;
-                        }
-                        let list = allowed.iter().map(|k| format!("'{k}'")).collect::<Vec<_>>().join(", ");
-                        let hint = match super::suggest::closest(&key, allowed.iter().map(String::as_str)) {
-                            Some(k) => format!("did you mean '{k}'? the keys allowed here are {list}"),
-                            None => format!("remove it; the keys allowed here are {list}"),
-                        };
-                        all.push(src.diagnostic(at, format!("unknown key '{key}'"), hint));
-                    }
-                }
+    let e = match toml::from_str::<RawTopo>(&src.text) {
+        Ok(raw) => return Ok(Parsed::Whole(src, raw)),
+        Err(e) => e,
+    };
+    let span = e.span().unwrap_or(0..0);
+    let at = src.text.get(span.clone()).unwrap_or("").trim().to_string();
+    let (message, hint) = explain_toml_error(e.message(), &at);
+    let mut all = vec![src.diagnostic(span.clone(), message, hint)];
+    // Serde stops at the first unknown key: the others are found against the schema,
+    // so that one run names every misspelt key.
+    let mut rest = None;
+    if e.message().starts_with("unknown field") {
+        if let Ok(doc) = toml::de::DeTable::parse(&src.text) {
+            let unknown = super::schema::unknown_keys(doc.get_ref());
+            for u in unknown.iter().filter(|u| u.at.start != span.start) {
+                let list = u.allowed.iter().map(|k| format!("'{k}'")).collect::<Vec<_>>().join(", ");
+                let hint = match super::suggest::closest(&u.key, u.allowed.iter().map(String::as_str)) {
+                    Some(k) => format!("did you mean '{k}'? the keys allowed here are {list}"),
+                    None => format!("remove it; the keys allowed here are {list}"),
+                };
+                all.push(src.diagnostic(u.at.clone(), format!("unknown key '{}'", u.key), hint));
             }
-            Err(SpecError::merge([SpecError::At(all)]).expect("one diagnostic at least"))
+            rest = without_keys(&src.text, &unknown).and_then(|t| toml::from_str::<RawTopo>(&t).ok());
         }
     }
+    let err = SpecError::merge([SpecError::At(all)]).expect("one diagnostic at least");
+    Ok(match rest {
+        Some(raw) => Parsed::Partial(src, raw, err),
+        None => return Err(err),
+    })
+}
+
+/// The text with each unknown `key = value` blanked out, so that every other span stays
+/// where it was. None when one of them is a `[table]` header, whose blanking would move the
+/// keys under it into the table before.
+fn without_keys(text: &str, unknown: &[super::schema::UnknownKey]) -> Option<String> {
+    let mut bytes = text.as_bytes().to_vec();
+    for u in unknown {
+        let between = text.get(u.at.end..u.value.start)?;
+        if u.value.start < u.at.end || !between.trim_start().starts_with('=') {
+            return None;
+        }
+        for b in &mut bytes[u.at.start..u.value.end] {
+            if *b != b'\n' {
+                *b = b' ';
+            }
+        }
+    }
+    String::from_utf8(bytes).ok()
 }
 
 /// Rewords serde/TOML messages into netlab's voice and adds what to write instead.

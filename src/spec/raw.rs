@@ -176,7 +176,7 @@ string_or_table!(
 pub struct RawWorkload {
     /// The workload's name, unique in the node: `netlab logs NODE/NAME`.
     pub name: S<String>,
-    /// The program and its arguments, run without a shell: ["python3", "-m", "http.server", "80"].
+    /// The program and its arguments, run without a shell: ["python3", "-u", "-m", "http.server", "80"] (`-u`: its output reaches `netlab logs` as it is written).
     pub cmd: S<Vec<S<String>>>,
     /// Environment variables of the workload: { NAME = "value" }. Default: none.
     #[serde(default)]

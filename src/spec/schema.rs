@@ -169,16 +169,28 @@ fn items<'a>(root: &'a Value, s: &'a Value) -> Option<&'a Value> {
         .or_else(|| s.get("anyOf")?.as_array()?.iter().find_map(|alt| deref(root, alt).get("items")))
 }
 
-/// Every key of a parsed file that the format does not have: its span, its name, and the keys
-/// allowed beside it. Serde stops at the first unknown key; this finds all of them.
-pub fn unknown_keys(doc: &toml::de::DeTable<'_>) -> Vec<(std::ops::Range<usize>, String, Vec<String>)> {
+/// A key of a parsed file that the format does not have.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownKey {
+    /// Where the key is written.
+    pub at: std::ops::Range<usize>,
+    pub key: String,
+    /// The keys allowed beside it.
+    pub allowed: Vec<String>,
+    /// Where its value is written.
+    pub value: std::ops::Range<usize>,
+}
+
+/// Every key of a parsed file that the format does not have. Serde stops at the first unknown
+/// key; this finds all of them.
+pub fn unknown_keys(doc: &toml::de::DeTable<'_>) -> Vec<UnknownKey> {
     let root = schema();
     let mut out = Vec::new();
     unknown_in_table(&root, &root, doc, &mut out);
     out
 }
 
-type Unknown = Vec<(std::ops::Range<usize>, String, Vec<String>)>;
+type Unknown = Vec<UnknownKey>;
 
 fn unknown_in_table(root: &Value, s: &Value, t: &toml::de::DeTable<'_>, out: &mut Unknown) {
     let (closed, _) = table_keys(root, s);
@@ -186,7 +198,12 @@ fn unknown_in_table(root: &Value, s: &Value, t: &toml::de::DeTable<'_>, out: &mu
         let name = k.get_ref().as_ref();
         if let Some(allowed) = &closed {
             if !allowed.contains(&name) {
-                out.push((k.span(), name.to_string(), allowed.iter().map(|a| a.to_string()).collect()));
+                out.push(UnknownKey {
+                    at: k.span(),
+                    key: name.to_string(),
+                    allowed: allowed.iter().map(|a| a.to_string()).collect(),
+                    value: v.span(),
+                });
                 continue;
             }
         }
@@ -391,7 +408,7 @@ mod tests {
              seccomp = { default = \"allow\", alow = [] }\n[[links]]\nendpoints = []\nadress = 1\n",
         )
         .unwrap();
-        let mut unknown: Vec<String> = unknown_keys(doc.get_ref()).into_iter().map(|(_, k, _)| k).collect();
+        let mut unknown: Vec<String> = unknown_keys(doc.get_ref()).into_iter().map(|u| u.key).collect();
         unknown.sort();
         assert_eq!(unknown, ["adress", "alow", "gw", "knid", "nmae"]);
         assert_eq!(undescribed(&s), Vec::<String>::new());

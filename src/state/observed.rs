@@ -15,7 +15,8 @@ pub struct Observed {
     /// Names under /run/netns that the record claims but that hold no namespace (a crash
     /// between creating the file and mounting the namespace on it).
     pub broken: BTreeSet<String>,
-    /// Names the lab needs that belong to someone else, each described in a sentence.
+    /// Names the lab needs that belong to someone else, each described as "WHAT; HINT"
+    /// (`engine::up` lists the whats and gives each hint once).
     pub foreign: Vec<String>,
     /// Places in lab namespaces that the file's routes and addresses need and someone else's
     /// hold: refused, unless `up --prune` is to clear them.

@@ -15,6 +15,7 @@ pub mod firewall;
 pub mod netlink;
 pub mod netns;
 pub mod private;
+pub mod privilege;
 pub mod probe;
 pub mod process;
 pub mod runtime;

@@ -182,6 +182,10 @@ impl Store for Real {
 }
 
 impl Probes for Real {
+    fn privileged(&self) -> bool {
+        super::privilege::admin()
+    }
+
     fn nft_available(&self) -> bool {
         nft::available()
     }

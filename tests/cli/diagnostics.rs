@@ -100,3 +100,25 @@ fn every_misspelt_key_is_answered_with_the_key_it_resembles() {
     }
     assert!(err.trim_end().ends_with("3 problems"), "{err}");
 }
+
+#[test]
+fn a_misspelt_key_does_not_hide_the_other_problems_of_the_file() {
+    let text_ =
+        "name = \"keys\"\n[nodes.a]\nknid = \"netns\"\nroutes = [{ to = \"defualt\", via = \"10.0.0.2\" }]\n\
+                 [[links]]\nendpoints = [\"a:eth0\", \"c:eth0\"]\nadress = []\n";
+    let path = file("keys.toml", text_);
+    let p = path.display().to_string();
+    let o = netlab(&["validate", &p]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    for (pos, hint) in [
+        (":3:1", "did you mean 'kind'?"),
+        (":7:1", "the keys allowed here are 'endpoints', 'addresses'"),
+        (":4:18", "did you mean \"default\"?"),
+        (":6:24", "declare [nodes.c]"),
+    ] {
+        assert!(err.contains(&format!("--> {p}{pos}\n")), "no {pos} in:\n{err}");
+        assert!(err.contains(hint), "no hint {hint:?} in:\n{err}");
+    }
+    assert!(err.ends_with(": 4 problems\n"), "{err}");
+}

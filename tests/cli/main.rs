@@ -2,11 +2,13 @@
 //! state. One runner for all of them.
 
 mod broken;
+mod closed_stdout;
 mod commands;
 mod describe;
 mod diagnostics;
 mod exec_hints;
 mod schema;
+mod unprivileged;
 
 use std::process::{Command, Output};
 

@@ -37,7 +37,7 @@ fn lan_every_host_reaches_every_other_over_v4_and_v6() {
     lab.down();
     lab.assert_gone();
     let twice = lab.down();
-    assert!(twice.stdout.contains("nothing to remove"), "{twice:?}");
+    assert!(twice.stdout.contains("no lab named"), "{twice:?}");
 }
 
 #[test]

@@ -28,5 +28,6 @@ mod routing;
 mod scale;
 mod seccomp;
 mod shaping;
+mod status_json;
 mod tamper;
 mod workloads;

@@ -149,3 +149,39 @@ addresses = ["10.200.1.1/24", "10.200.1.2/24"]
         "the sandbox's own route survives"
     );
 }
+
+/// A second lab with the first one's prefix is refused in one short sentence and a sorted
+/// list, word for word the same on every run (the kernel is read in no fixed order).
+#[test]
+fn a_prefix_clash_is_one_sentence_and_a_sorted_list_the_same_every_run() {
+    if !root_or_skip("clash") {
+        return;
+    }
+    let lab = TestLab::new("clash");
+    lab.write(LAN);
+    lab.up();
+    let other = format!("{}o", lab.name);
+    let file = lab.dir.join(format!("{other}.toml"));
+    std::fs::write(&file, format!("name = \"{other}\"\nprefix = \"{}\"\n{LAN}", lab.name)).unwrap();
+    let file = file.to_str().unwrap();
+    let runs: Vec<Run> = (0..3).map(|_| lab.netlab(&["plan", file])).collect();
+    let r = &runs[0];
+    assert_eq!(r.code, 1, "{r:?}");
+    let want: Vec<String> = std::iter::once(
+        "netlab: refusing to touch anything: 4 names this lab needs are taken by others:".to_string(),
+    )
+    .chain(
+        ["h1", "h2", "h3", "sw"]
+            .iter()
+            .map(|n| format!("  - network namespace {} belongs to lab \"{}\"", lab.ns(n), lab.name)),
+    )
+    .chain(std::iter::once("  hint: give this lab another prefix".to_string()))
+    .collect();
+    assert_eq!(r.stderr.lines().collect::<Vec<_>>(), want, "{r:?}");
+    for again in &runs[1..] {
+        assert_eq!(again.stderr, r.stderr, "the refusal changed from one run to the next");
+    }
+    let _ = lab.netlab(&["down", "--lab", &other]);
+    lab.down();
+    lab.assert_gone();
+}

@@ -169,6 +169,9 @@ impl Store for Fake {
 }
 
 impl Probes for Fake {
+    fn privileged(&self) -> bool {
+        true
+    }
     fn nft_available(&self) -> bool {
         true
     }
