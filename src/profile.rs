@@ -9,7 +9,7 @@ use std::time::Instant;
 /// Whether profiling is on (read once).
 pub fn enabled() -> bool {
     static ON: OnceLock<bool> = OnceLock::new();
-    *ON.get_or_init(|| std::env::var_os("NETLAB_PROFILE").is_some())
+    *ON.get_or_init(|| std::env::var_os("NETLAB_PROFILE").is_some_and(|v| !v.is_empty() && v != "0"))
 }
 
 /// Times the phases of one command: `phase` prints the time since the previous one.

@@ -56,10 +56,7 @@ pub fn run<S: System>(
     capture::check(&target, &opts)?;
     let stop = sys.stop_signal()?;
     let out: Box<dyn Write> = match write {
-        Some(p) if !to_stdout => Box::new(
-            std::fs::File::create(p)
-                .map_err(|e| Error::Write { path: p.display().to_string(), source: e })?,
-        ),
+        Some(p) if !to_stdout => Box::new(create_output(p)?),
         _ => Box::new(std::io::stdout().lock()),
     };
     let (tap, mut writer) = capture::open(sys, &target, &target.ifaces, &opts, out)?;
@@ -85,4 +82,31 @@ pub fn run<S: System>(
         eprintln!("netlab: {n} packet{} captured{dropped}", if n == 1 { "" } else { "s" });
     }
     Ok(0)
+}
+
+/// The capture file: made anew, or truncated where it is a file of our own. A symlink is never
+/// followed and another user's file never truncated: run as root, either would let whoever
+/// planted it have netlab overwrite any file of the machine.
+fn create_output(path: &std::path::Path) -> Result<std::fs::File> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
+    let err = |e| Error::Write { path: path.display().to_string(), source: e };
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .custom_flags(nix::libc::O_NOFOLLOW)
+        .mode(0o644)
+        .open(path)
+        .map_err(err)?;
+    let meta = f.metadata().map_err(err)?;
+    // A named pipe is how a reader such as `wireshark -k -i FIFO` is fed: written, not truncated.
+    if meta.file_type().is_fifo() {
+        return Ok(f);
+    }
+    if !meta.is_file() || meta.uid() != nix::unistd::geteuid().as_raw() {
+        return Err(err(std::io::Error::other(
+            "not a regular file of this user's: remove it or write elsewhere",
+        )));
+    }
+    f.set_len(0).map_err(err)?;
+    Ok(f)
 }

@@ -263,6 +263,53 @@ fn unknown_interfaces_and_bad_filters_are_refused_with_what_exists() {
 }
 
 #[test]
+fn a_capture_file_is_never_written_through_a_symlink_or_over_another_users_file() {
+    if !root_or_skip("capture-output") {
+        return;
+    }
+    let lab = TestLab::new("capo");
+    lab.write(TWO_LINKS);
+    lab.up();
+    let victim = lab.dir.join("victim");
+    std::fs::write(&victim, "keep me").unwrap();
+    let link = lab.dir.join("link.pcapng");
+    std::os::unix::fs::symlink(&victim, &link).unwrap();
+    let args = |p: &std::path::Path| {
+        let p = p.to_str().unwrap().to_string();
+        vec![
+            "capture".to_string(),
+            "a:eth0".into(),
+            "-w".into(),
+            p,
+            "-c".into(),
+            "1".into(),
+            "--duration".into(),
+            "1s".into(),
+            "--lab".into(),
+            lab.name.clone(),
+        ]
+    };
+    let run = |p: &std::path::Path| {
+        let a = args(p);
+        lab.netlab(&a.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let r = run(&link);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me", "written through the symlink");
+    let theirs = lab.dir.join("theirs.pcapng");
+    std::fs::write(&theirs, "not yours").unwrap();
+    std::os::unix::fs::chown(&theirs, Some(65534), Some(65534)).unwrap();
+    let r = run(&theirs);
+    assert!(r.code == 1 && r.stderr.contains("not a regular file of this user's"), "{r:?}");
+    assert_eq!(std::fs::read_to_string(&theirs).unwrap(), "not yours", "another user's file truncated");
+    let mine = lab.dir.join("mine.pcapng");
+    std::fs::write(&mine, "old contents, longer than a pcapng section header block").unwrap();
+    let r = run(&mine);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(&std::fs::read(&mine).unwrap()[..4], &[0x0a, 0x0d, 0x0d, 0x0a], "a fresh pcapng");
+}
+
+#[test]
 fn the_library_captures_into_a_buffer() {
     if !root_or_skip("capture-lib") {
         return;
