@@ -226,17 +226,23 @@ async fn plan_timed<S: System>(
     opts: Options,
     prof: &mut Phases,
 ) -> Result<Planned> {
-    let held = overrides(lab, sys.load(&lab.name)?.as_ref(), opts);
-    check_qdiscs(sys, lab, &held).await?;
+    let record = sys.load(&lab.name)?;
+    check_qdiscs(sys, lab, &overrides(lab, record.as_ref(), opts)).await?;
     check_sysctls(sys, lab).await?;
     check_programs(sys, lab)?;
     prof.phase("preflight (qdiscs, sysctls, programs)");
-    compute(sys, lab, opts, prof).await
+    compute(sys, lab, record, opts, prof).await
 }
 
-/// The plan, without the preflights: what `up` looks at again after applying.
-async fn compute<S: System>(sys: &S, lab: &model::Lab, opts: Options, prof: &mut Phases) -> Result<Planned> {
-    let record = sys.load(&lab.name)?;
+/// The plan from the lab's record as it is now, without the preflights: what `up` looks at
+/// again after applying.
+async fn compute<S: System>(
+    sys: &S,
+    lab: &model::Lab,
+    record: Option<Record>,
+    opts: Options,
+    prof: &mut Phases,
+) -> Result<Planned> {
     super::bind::check_up(sys, lab, record.as_ref(), opts.adopt)?;
     let (kind, notice) = firewall_kind(sys, lab, opts.firewall, record.as_ref())?;
     prof.phase("record load, binding check");
@@ -377,7 +383,7 @@ async fn up_timed<S: System>(
         // comes up, and resets what was set before it): give it a moment before looking.
         sys.pause(std::time::Duration::from_millis(20 << attempt)).await;
         prof.phase("verify: pause for the kernel");
-        let again = compute(sys, lab, opts, prof).await?;
+        let again = compute(sys, lab, sys.load(&lab.name)?, opts, prof).await?;
         if again.plan.is_empty() {
             settle_record(lab, &mut record);
             sys.save(&mut record)?;

@@ -89,12 +89,6 @@ pub fn diagnostic_at(
 /// 1 MiB), small enough that reading it cannot exhaust memory.
 pub const MAX_FILE_BYTES: u64 = 16 << 20;
 
-/// Reads and parses a topology file.
-pub fn load_file(path: &Path) -> Result<(Source, RawTopo), SpecError> {
-    let text = read_text(path)?;
-    parse_str(path, text)
-}
-
 /// The text of a topology file: read only if it is a regular file of at most
 /// `MAX_FILE_BYTES`, and only if it is UTF-8. A FIFO is refused without opening it (opening
 /// one blocks until a writer comes), a device such as `/dev/zero` without reading it.

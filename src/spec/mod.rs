@@ -7,4 +7,4 @@ pub mod schema;
 pub mod spanned;
 pub mod suggest;
 
-pub use load::{load_file, parse_str, parse_text, Parsed, Source};
+pub use load::{parse_str, parse_text, Parsed, Source};
