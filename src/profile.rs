@@ -1,5 +1,5 @@
 //! `NETLAB_PROFILE=1`: where a command's time goes, phase by phase, on stderr. Each line is
-//! one phase with its wall time in ms (and a count where it helps); the last line of a
+//! one phase with its wall time in ms (and a count where it helps) and the peak RSS so far; the last line of a
 //! command is its total and the process's peak RSS so far, so a benchmark can tell which
 //! phase grows with the lab.
 
@@ -48,9 +48,11 @@ impl Phases {
     }
 }
 
-/// One profile line: `netlab: profile: WHAT PHASE   MS ms`.
+/// One profile line: `netlab: profile: WHAT PHASE   MS ms   (peak RSS so far)`, the peak
+/// telling which phase makes the memory a lab needs.
 pub fn line(what: &str, phase: &str, d: std::time::Duration) {
-    eprintln!("netlab: profile: {what} {phase:<44} {:>9.1} ms", d.as_secs_f64() * 1000.0);
+    let peak = peak_rss_kb().map(|k| format!("  (peak {:.1} MB)", k as f64 / 1024.0)).unwrap_or_default();
+    eprintln!("netlab: profile: {what} {phase:<44} {:>9.1} ms{peak}", d.as_secs_f64() * 1000.0);
 }
 
 /// The process's peak resident set (`VmHWM`), in KB.

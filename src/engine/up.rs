@@ -317,14 +317,21 @@ async fn up_timed<S: System>(
     }
     // Written before touching anything, so that an interrupted `up` can be cleaned up.
     let mut record = Record::for_lab(lab, seen.record.as_ref());
+    drop(seen);
     record.overrides = held.clone();
-    let want = plan::desired::network_with(lab, &held);
     record.firewall = kind;
-    record.host_routes.extend(want.get(&NsRef::Host).into_iter().flat_map(|h| h.routes.values().cloned()));
-    record.host_ifaces.extend(want.get(&NsRef::Host).into_iter().flat_map(|h| h.ifaces.keys().cloned()));
+    {
+        // Not kept through the apply: at 10 000 nodes it is tens of MB, and the verify
+        // round makes its own.
+        let want = plan::desired::network_with(lab, &held);
+        record
+            .host_routes
+            .extend(want.get(&NsRef::Host).into_iter().flat_map(|h| h.routes.values().cloned()));
+        record.host_ifaces.extend(want.get(&NsRef::Host).into_iter().flat_map(|h| h.ifaces.keys().cloned()));
+        record.tables.extend(want.iter().filter(|(_, s)| s.nft.is_some()).map(|(ns, _)| Record::ns_key(ns)));
+    }
     let mut seen_keys = std::collections::BTreeSet::new();
     record.host_routes.retain(|r| seen_keys.insert((r.dst, r.metric)));
-    record.tables.extend(want.iter().filter(|(_, s)| s.nft.is_some()).map(|(ns, _)| Record::ns_key(ns)));
     note_originals(&mut record, &plan);
     sys.save(&mut record)?;
     let net = sys.net(&lab.name, kind);
@@ -337,11 +344,13 @@ async fn up_timed<S: System>(
     // daemon that puts its routes back, forever.
     let opts = Options { firewall: Some(kind), prune: false, reset: false, ..opts };
     let mut reapplied = Vec::new();
-    let mut round = plan.clone();
+    // What a round applies: the plan itself (not a copy of it: 50 000 ops at 10 000 nodes),
+    // then only what the kernel undid.
+    let mut again: Option<Plan> = None;
     if claim.is_some() {
         // The namespaces (and what goes before them) first, then the claim is let go.
         let (early, rest): (Vec<Op>, Vec<Op>) =
-            round.ops.iter().cloned().partition(|op| op.phase() <= Op::ADD_NETNS_PHASE);
+            plan.ops.iter().cloned().partition(|op| op.phase() <= Op::ADD_NETNS_PHASE);
         let applied = apply(&net, &procs, &Plan::new(early), OnError::Stop, tick).await;
         prof.phase("apply: namespaces (under the name claim)");
         claim = None;
@@ -349,11 +358,12 @@ async fn up_timed<S: System>(
             sys.save(&mut record)?;
             return Err(Error::Sys(first));
         }
-        round = Plan::new(rest);
+        again = Some(Plan::new(rest));
     }
     drop(claim);
     for attempt in 0..=VERIFY_ROUNDS {
-        let applied = apply(&net, &procs, &round, OnError::Stop, tick).await;
+        let round = again.as_ref().unwrap_or(&plan);
+        let applied = apply(&net, &procs, round, OnError::Stop, tick).await;
         prof.phase(&format!("apply: round {attempt}, {} ops", round.ops.len()));
         // Whatever happened, remember the original value of every sysctl we changed.
         for (ns, key, prev) in &applied.sysctl_prev {
@@ -383,18 +393,22 @@ async fn up_timed<S: System>(
         // comes up, and resets what was set before it): give it a moment before looking.
         sys.pause(std::time::Duration::from_millis(20 << attempt)).await;
         prof.phase("verify: pause for the kernel");
-        let again = compute(sys, lab, sys.load(&lab.name)?, opts, prof).await?;
-        if again.plan.is_empty() {
+        // Only the next plan is kept while looking again: neither this round's ops nor what
+        // was seen are needed once it is known.
+        drop(again.take());
+        let next = compute(sys, lab, sys.load(&lab.name)?, opts, prof).await?.plan;
+        if next.is_empty() {
             settle_record(lab, &mut record);
             sys.save(&mut record)?;
             prof.phase("record save");
             return Ok(UpReport { plan, reapplied, notice, held });
         }
-        note_originals(&mut record, &again.plan);
-        reapplied.extend(again.plan.ops.iter().cloned());
-        round = again.plan;
+        note_originals(&mut record, &next);
+        reapplied.extend(next.ops.iter().cloned());
+        again = Some(next);
     }
     sys.save(&mut record)?;
+    let round = again.as_ref().unwrap_or(&plan);
     Err(Error::NotConverged(format!(
         "lab {} does not match its file after {} rounds: the kernel keeps undoing {}",
         lab.name,
@@ -460,7 +474,7 @@ fn settle_record(lab: &model::Lab, record: &mut Record) {
     // The lab matches its file: every sysctl it no longer names is back as it was (or went
     // with its interface), so only the originals of those it names are still to restore.
     for (ns, origs) in record.sysctl_orig.iter_mut() {
-        let named = want.iter().find(|(n, _)| Record::ns_key(n) == *ns).map(|(_, w)| &w.sysctls);
+        let named = want.get(&Record::ns_of_key(ns)).map(|w| &w.sysctls);
         origs.retain(|k, _| named.is_some_and(|w| w.contains_key(k)));
     }
     let host = Record::ns_key(&NsRef::Host);

@@ -72,6 +72,14 @@ impl Record {
         }
     }
 
+    /// The namespace a key of [`Record::ns_key`] names.
+    pub fn ns_of_key(key: &str) -> NsRef {
+        match key {
+            "@host" => NsRef::Host,
+            n => NsRef::Named(n.to_string()),
+        }
+    }
+
     /// The key of an interface in `shapes`.
     pub fn iface_key(ns: &NsRef, iface: &str) -> String {
         format!("{}:{iface}", Record::ns_key(ns))

@@ -1,22 +1,41 @@
 //! `net.*` sysctls, read and written on the calling thread, whose network namespace
 //! decides which copy /proc/sys/net shows.
 
-use std::io;
+use nix::fcntl::{openat, OFlag};
+use nix::sys::stat::Mode;
+use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::PathBuf;
 
-/// /proc/sys path of a dotted `net.*` key; never anywhere else, whatever the key says.
-pub fn path(key: &str) -> io::Result<PathBuf> {
+/// The path of a dotted `net.*` key below a procfs root (`sys/net/...`); never anywhere
+/// else, whatever the key says.
+fn rel_path(key: &str) -> io::Result<PathBuf> {
     if !crate::state::record::is_sysctl_key(key) {
         return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("{key:?} is not a net.* sysctl")));
     }
-    Ok(PathBuf::from("/proc/sys").join(crate::model::sysctl::key_path(key)))
+    Ok(PathBuf::from("sys").join(crate::model::sysctl::key_path(key)))
+}
+
+/// The key's file in the calling thread's namespace.
+fn open(key: &str, flags: OFlag) -> io::Result<std::fs::File> {
+    let rel = rel_path(key)?;
+    let fd = with_proc(|proc| Ok(openat(proc, rel.as_path(), flags | OFlag::O_CLOEXEC, Mode::empty())?))?;
+    Ok(std::fs::File::from(fd))
 }
 
 /// Which of `keys` have no file under /proc/sys: looked up on a thread in a new network
 /// namespace of its own when `fresh` (what a lab namespace will have), else here.
 pub fn missing(keys: Vec<String>, fresh: bool) -> io::Result<Vec<String>> {
     let look = move || -> io::Result<Vec<String>> {
-        Ok(keys.into_iter().filter(|k| path(k).map(|p| !p.exists()).unwrap_or(true)).collect())
+        let there = |k: &str| {
+            rel_path(k).is_ok_and(|rel| {
+                with_proc(|proc| {
+                    Ok(nix::sys::stat::fstatat(proc, rel.as_path(), nix::fcntl::AtFlags::empty()).is_ok())
+                })
+                .unwrap_or(false)
+            })
+        };
+        Ok(keys.into_iter().filter(|k| !there(k)).collect())
     };
     if fresh {
         super::netns::in_scratch_netns(look)
@@ -46,14 +65,17 @@ pub fn finds_program(root: Option<&std::path::Path>, program: &str) -> bool {
     WORKLOAD_PATH.split(':').any(|dir| at(&format!("{dir}/{program}")))
 }
 
+/// The value of a `net.*` sysctl in the calling thread's namespace.
 pub fn read(key: &str) -> io::Result<String> {
-    Ok(std::fs::read_to_string(path(key)?)?.trim().to_string())
+    let mut text = String::new();
+    open(key, OFlag::O_RDONLY)?.read_to_string(&mut text)?;
+    Ok(text.trim().to_string())
 }
 
 /// Writes a value and returns the one it replaced.
 pub fn swap(key: &str, value: &str) -> io::Result<String> {
     let old = read(key)?;
-    std::fs::write(path(key)?, value)?;
+    open(key, OFlag::O_WRONLY)?.write_all(value.as_bytes())?;
     Ok(old)
 }
 
@@ -76,18 +98,18 @@ const LAB_KNOBS: [(&str, &str, &str); 6] = [
 /// In a new namespace: interfaces made later inherit the lab's knobs. Best effort: a kernel
 /// without IPv6 has none of its knobs.
 ///
-/// Each knob is opened relative to its family's `conf` directory, opened once: the kernel
-/// keeps a `/proc/sys/net/ipv6` entry per namespace in one hash chain, so looking a full path
-/// up costs a walk of that chain, as long as the number of namespaces. Twelve full paths a
-/// namespace made creating 10 000 namespaces quadratic (minutes); two keep it near linear.
+/// Every sysctl is looked up in a procfs instance of the calling thread's own (see
+/// [`with_proc`]): the kernel keeps the `/proc/sys/net/ipv6` (and `ipv4`) entry of every
+/// namespace in one dentry hash chain of the procfs instance that looked it up, so each
+/// lookup walks as many entries as namespaces have looked there before. Through `/proc`,
+/// creating 10 000 namespaces was quadratic (half of `up` in `proc_sys_compare`), and so
+/// was setting `forward` in each. A detached instance, replaced every `PROC_REUSE` lookups,
+/// keeps that chain short; `/proc` is the fallback where the new mount API is refused.
 pub fn lab_defaults() {
-    use nix::fcntl::{open, openat, OFlag};
-    use nix::sys::stat::Mode;
     for family in ["ipv6", "ipv4"] {
-        let dir = format!("/proc/sys/net/{family}/conf");
-        let Ok(conf) =
-            open(dir.as_str(), OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
-        else {
+        let dir = format!("sys/net/{family}/conf");
+        let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+        let Ok(conf) = with_proc(|proc| Ok(openat(proc, dir.as_str(), flags, Mode::empty())?)) else {
             continue;
         };
         for scope in ["all", "default"] {
@@ -99,6 +121,57 @@ pub fn lab_defaults() {
                 }
             }
         }
+    }
+}
+
+/// Lookups one detached procfs instance serves before it is replaced: its sysctl lookups
+/// walk at most about this many entries, and a new instance costs about as much as a few
+/// lookups in a long chain.
+const PROC_REUSE: u32 = 64;
+
+thread_local! {
+    static PROC: std::cell::RefCell<Option<(OwnedFd, u32)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` with the root of a procfs instance private to this thread (or of `/proc`), in
+/// which `sys/net` shows the thread's network namespace.
+fn with_proc<T>(f: impl FnOnce(BorrowedFd) -> io::Result<T>) -> io::Result<T> {
+    PROC.with_borrow_mut(|slot| {
+        if slot.as_ref().is_none_or(|(_, used)| *used >= PROC_REUSE) {
+            // The old instance goes first: closing its last fd unmounts it, and its dentries
+            // go with it.
+            *slot = None;
+            *slot = detached_proc().ok().map(|fd| (fd, 0));
+        }
+        match slot {
+            Some((fd, used)) => {
+                *used += 1;
+                f(fd.as_fd())
+            }
+            None => {
+                let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+                f(nix::fcntl::open("/proc", flags, Mode::empty())?.as_fd())
+            }
+        }
+    })
+}
+
+/// A procfs instance mounted nowhere (`fsopen`/`fsmount`): seen by no one else, gone with
+/// its last fd.
+fn detached_proc() -> io::Result<std::os::fd::OwnedFd> {
+    use nix::libc;
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let check = |r: libc::c_long| if r < 0 { Err(io::Error::last_os_error()) } else { Ok(r) };
+    // SAFETY: plain syscalls on a C string literal and fds this function owns; each fd
+    // returned is wrapped at once so it is closed on every path.
+    unsafe {
+        let fs = check(libc::syscall(libc::SYS_fsopen, c"proc".as_ptr(), libc::FSOPEN_CLOEXEC))?;
+        let fs = OwnedFd::from_raw_fd(fs as i32);
+        use std::os::fd::AsRawFd;
+        let none = std::ptr::null::<libc::c_char>();
+        check(libc::syscall(libc::SYS_fsconfig, fs.as_raw_fd(), libc::FSCONFIG_CMD_CREATE, none, none, 0))?;
+        let mnt = check(libc::syscall(libc::SYS_fsmount, fs.as_raw_fd(), libc::FSMOUNT_CLOEXEC, 0))?;
+        Ok(OwnedFd::from_raw_fd(mnt as i32))
     }
 }
 

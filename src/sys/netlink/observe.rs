@@ -208,11 +208,14 @@ pub async fn observe(
             || record.as_ref().is_some_and(|r| r.tables.contains(&Record::ns_key(ns)))
     };
     // Likewise the lab's qdiscs: a dump per namespace, only where it shapes or shaped links.
+    // (The record's shapes are sorted by namespace once, not searched for each one.)
+    let shaped: BTreeSet<&str> = record
+        .as_ref()
+        .map(|r| r.shapes.keys().filter_map(|k| k.rsplit_once(':').map(|(ns, _)| ns)).collect())
+        .unwrap_or_default();
     let may_have_shapes = |ns: &NsRef| {
         want.get(ns).is_some_and(|w| w.ifaces.values().any(|i| i.shape.is_some()))
-            || record
-                .as_ref()
-                .is_some_and(|r| r.shapes.keys().any(|k| k.starts_with(&format!("{}:", Record::ns_key(ns)))))
+            || shaped.contains(Record::ns_key(ns).as_str())
     };
     let sysctl_keys = |ns: &NsRef| own::sysctl_keys(ns, want, record.as_ref());
 
