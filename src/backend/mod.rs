@@ -18,8 +18,10 @@ use ipnetwork::IpNetwork;
 pub trait Netns {
     /// Creates the namespace with `lo` up and marked as the lab's.
     async fn add_netns(&self, name: &str) -> Result<(), SysError>;
-    /// Removes the name; the kernel frees the namespace when nothing else holds it.
-    async fn del_netns(&self, name: &str) -> Result<(), SysError>;
+    /// Removes the names, with a result for each in order; the kernel frees a namespace
+    /// when nothing else holds it. One call for all: removed one after the other without a
+    /// pause, they go before the kernel's cleanup of the first ones slows the rest down.
+    async fn del_netns(&self, names: &[String]) -> Vec<Result<(), SysError>>;
 }
 
 /// Links, addresses, routes and sysctls inside a namespace (`ip link|addr|route`, `sysctl`).

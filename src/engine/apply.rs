@@ -57,15 +57,31 @@ pub async fn apply<B: Netns + Links + Firewall, P: Spawner>(
     let profile = crate::profile::enabled();
     for step in plan.phases() {
         let started = std::time::Instant::now();
-        let results: Vec<(&Op, Result<Option<SysctlPrev>, SysError>)> = stream::iter(step)
-            .map(|op| async move {
-                let r = run(net, procs, op).await;
+        // Namespaces go in one call (see `Netns::del_netns`), the rest concurrently.
+        let (gone, rest): (Vec<&Op>, Vec<&Op>) =
+            step.iter().partition(|op| matches!(op, Op::DelNetns { .. }));
+        let mut results: Vec<(&Op, Result<Option<SysctlPrev>, SysError>)> = Vec::new();
+        if !gone.is_empty() {
+            let names: Vec<String> = gone
+                .iter()
+                .filter_map(|op| if let Op::DelNetns { ns } = op { Some(ns.clone()) } else { None })
+                .collect();
+            for (op, r) in gone.into_iter().zip(net.del_netns(&names).await) {
                 done();
-                (op, r)
-            })
-            .buffer_unordered(IN_FLIGHT)
-            .collect()
-            .await;
+                results.push((op, r.map(|()| None)));
+            }
+        }
+        results.extend(
+            stream::iter(rest)
+                .map(|op| async move {
+                    let r = run(net, procs, op).await;
+                    done();
+                    (op, r)
+                })
+                .buffer_unordered(IN_FLIGHT)
+                .collect::<Vec<_>>()
+                .await,
+        );
         let mut failed = Vec::new();
         for (op, r) in results {
             match r {
@@ -111,7 +127,7 @@ async fn run<B: Netns + Links + Firewall, P: Spawner>(
         }
         Op::DelAddr { ns, iface, addr } => b.del_addr(ns, iface, addr).await,
         Op::DelLink { ns, iface } => b.del_link(ns, iface).await,
-        Op::DelNetns { ns } => b.del_netns(ns).await,
+        Op::DelNetns { ns } => b.del_netns(std::slice::from_ref(ns)).await.pop().unwrap_or(Ok(())),
         Op::AddNetns { ns } => b.add_netns(ns).await,
         Op::AddBridge { ns, iface, alias } => b.add_bridge(ns, iface, alias).await,
         Op::AddVeth { a, b: peer, alias, mtu } => b.add_veth(a, peer, alias, *mtu).await,

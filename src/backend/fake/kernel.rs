@@ -35,7 +35,13 @@ impl Netns for Fake {
         m.ns.insert(ns, FakeNs { lo_mark: Some(names::netns_mark(&self.lab)), ..Default::default() });
         Ok(())
     }
-    async fn del_netns(&self, name: &str) -> Result<(), SysError> {
+    async fn del_netns(&self, names: &[String]) -> Vec<Result<(), SysError>> {
+        names.iter().map(|n| self.del_one_netns(n)).collect()
+    }
+}
+
+impl Fake {
+    fn del_one_netns(&self, name: &str) -> Result<(), SysError> {
         self.log(format!("del_netns {name}"))?;
         let mut m = self.machine();
         // A veth goes with its namespace, and takes its peer with it.
