@@ -5,7 +5,7 @@
 use crate::backend::{Firewall, Links, Netns, Spawner};
 use crate::error::SysError;
 use crate::model::{names, NsRef};
-use crate::plan::{Op, Plan};
+use crate::plan::Op;
 use futures::stream::{self, StreamExt};
 
 /// How many kernel requests one step keeps in flight.
@@ -43,19 +43,20 @@ impl Applied {
     }
 }
 
-/// Applies `plan` in order. `net` changes namespaces, links and rules; `procs` starts and
-/// stops node processes. `done` is called once per finished op (for a progress bar).
+/// Applies `ops` (a plan, or a stretch of one: sorted as a plan sorts them) in order. `net`
+/// changes namespaces, links and rules; `procs` starts and stops node processes. `done` is
+/// called once per finished op (for a progress bar).
 pub async fn apply<B: Netns + Links + Firewall, P: Spawner>(
     net: &B,
     procs: &P,
-    plan: &Plan,
+    ops: &[Op],
     on_error: OnError,
     done: &(dyn Fn() + Sync),
 ) -> Applied {
     let mut applied = Applied::default();
     // Where the time goes, step by step, for the benchmarks.
     let profile = crate::profile::enabled();
-    for step in plan.phases() {
+    for step in crate::plan::op::phases(ops) {
         let started = std::time::Instant::now();
         // Namespaces go in one call (see `Netns::del_netns`), the rest concurrently.
         let (gone, rest): (Vec<&Op>, Vec<&Op>) =
@@ -154,6 +155,7 @@ async fn run<B: Netns + Links + Firewall, P: Spawner>(
 mod tests {
     use super::*;
     use crate::backend::fake::Fake;
+    use crate::plan::Plan;
     use futures::executor::block_on;
 
     fn plan() -> Plan {
@@ -177,7 +179,7 @@ mod tests {
     #[test]
     fn applies_in_dependency_order() {
         let fake = Fake::default();
-        let applied = block_on(apply(&fake, &fake, &plan(), OnError::Stop, &|| {}));
+        let applied = block_on(apply(&fake, &fake, &plan().ops, OnError::Stop, &|| {}));
         assert!(applied.ok());
         let calls = fake.calls();
         let pos = |s: &str| {
@@ -197,7 +199,7 @@ mod tests {
     #[test]
     fn stops_after_the_failing_step() {
         let fake = Fake::failing_on("add_veth");
-        let errors = block_on(apply(&fake, &fake, &plan(), OnError::Stop, &|| {})).errors();
+        let errors = block_on(apply(&fake, &fake, &plan().ops, OnError::Stop, &|| {})).errors();
         assert_eq!(errors.len(), 1);
         assert!(errors[0].to_string().contains("add_veth t-h1:eth0 t-h2:eth0"), "{}", errors[0]);
         let calls = fake.calls();

@@ -35,7 +35,8 @@ async fn down_timed<S: System>(sys: &S, lab: &str, prof: &mut crate::profile::Ph
     let plan = teardown::teardown(lab, record.as_ref(), &view, &others);
     let kind = record.as_ref().map(|r| r.firewall).unwrap_or_default();
     prof.phase("teardown plan");
-    let applied = apply(&sys.net(lab, kind), &sys.procs(lab, None), &plan, OnError::Continue, &|| {}).await;
+    let applied =
+        apply(&sys.net(lab, kind), &sys.procs(lab, None), &plan.ops, OnError::Continue, &|| {}).await;
     prof.phase("apply");
 
     let mut report = DownReport {

@@ -344,27 +344,29 @@ async fn up_timed<S: System>(
     // daemon that puts its routes back, forever.
     let opts = Options { firewall: Some(kind), prune: false, reset: false, ..opts };
     let mut reapplied = Vec::new();
-    // What a round applies: the plan itself (not a copy of it: 50 000 ops at 10 000 nodes),
-    // then only what the kernel undid.
+    // What a round applies: the plan itself (neither a copy of it nor of a part: 50 000 ops
+    // at 10 000 nodes), past what went under the claim; then only what the kernel undid.
     let mut again: Option<Plan> = None;
+    let mut of_plan = &plan.ops[..];
     if claim.is_some() {
-        // The namespaces (and what goes before them) first, then the claim is let go.
-        let (early, rest): (Vec<Op>, Vec<Op>) =
-            plan.ops.iter().cloned().partition(|op| op.phase() <= Op::ADD_NETNS_PHASE);
-        let applied = apply(&net, &procs, &Plan::new(early), OnError::Stop, tick).await;
+        // The namespaces (and what goes before them) first, then the claim is let go. The
+        // plan is sorted by phase: they are the start of it.
+        let (early, rest) =
+            plan.ops.split_at(plan.ops.partition_point(|op| op.phase() <= Op::ADD_NETNS_PHASE));
+        let applied = apply(&net, &procs, early, OnError::Stop, tick).await;
         prof.phase("apply: namespaces (under the name claim)");
         claim = None;
         if let Some(first) = applied.errors().into_iter().next() {
             sys.save(&mut record)?;
             return Err(Error::Sys(first));
         }
-        again = Some(Plan::new(rest));
+        of_plan = rest;
     }
     drop(claim);
     for attempt in 0..=VERIFY_ROUNDS {
-        let round = again.as_ref().unwrap_or(&plan);
+        let round: &[Op] = again.as_ref().map_or(of_plan, |p| &p.ops);
         let applied = apply(&net, &procs, round, OnError::Stop, tick).await;
-        prof.phase(&format!("apply: round {attempt}, {} ops", round.ops.len()));
+        prof.phase(&format!("apply: round {attempt}, {} ops", round.len()));
         // Whatever happened, remember the original value of every sysctl we changed.
         for (ns, key, prev) in &applied.sysctl_prev {
             let origs = record.sysctl_orig.entry(Record::ns_key(ns)).or_default();
@@ -376,7 +378,7 @@ async fn up_timed<S: System>(
         }
         // The kernel shows qdiscs only in its own encoding: observing them again needs the
         // parameters they were set with.
-        for op in &round.ops {
+        for op in round {
             match op {
                 Op::SetShape { ns, iface, shape } => {
                     record.shapes.insert(Record::iface_key(ns, iface), *shape);
@@ -408,12 +410,12 @@ async fn up_timed<S: System>(
         again = Some(next);
     }
     sys.save(&mut record)?;
-    let round = again.as_ref().unwrap_or(&plan);
+    let round: &[Op] = again.as_ref().map_or(of_plan, |p| &p.ops);
     Err(Error::NotConverged(format!(
         "lab {} does not match its file after {} rounds: the kernel keeps undoing {}",
         lab.name,
         VERIFY_ROUNDS + 1,
-        round.ops.iter().map(Op::to_string).collect::<Vec<_>>().join("; ")
+        round.iter().map(Op::to_string).collect::<Vec<_>>().join("; ")
     )))
 }
 

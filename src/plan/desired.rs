@@ -50,7 +50,7 @@ pub fn network_with(lab: &Lab, held: &Overrides) -> NetState {
                     alias: Some(names::bridge_mark(&lab.name)),
                     mtu: None,
                     master: None,
-                    addrs: BTreeSet::new(),
+                    addrs: Default::default(),
                     up: true,
                     shape: None,
                 },

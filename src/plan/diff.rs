@@ -281,7 +281,7 @@ fn table_ops(lab: &Lab, kind: FirewallKind, ns: &NsRef, w: &NsState, s: &NsState
             ops.push(Op::LoadTable {
                 ns: ns.clone(),
                 table,
-                rules: node.firewall.clone(),
+                rules: Box::new(node.firewall.clone()),
                 was: s.nft.clone(),
             });
         }

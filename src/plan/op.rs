@@ -68,7 +68,9 @@ pub enum Op {
     AddRoute { ns: NsRef, route: RouteState },
     /// `nft -f`: the lab's table replaced as a whole, atomically. `was` is the kernel's
     /// listing before, `None` when there was no table.
-    LoadTable { ns: NsRef, table: String, rules: Firewall, was: Option<Vec<String>> },
+    /// (Big parts of rare ops are boxed: every op of a plan is as big as its biggest kind,
+    /// and a 10 000-node plan holds 50 000 of them.)
+    LoadTable { ns: NsRef, table: String, rules: Box<Firewall>, was: Option<Vec<String>> },
     /// Creates the node's cgroup with these limits (or changes them).
     SetLimits { node: String, limits: Limits },
     /// Starts the process that holds the node's pid/mount/uts/ipc namespaces.
@@ -76,7 +78,7 @@ pub enum Op {
     /// Runs the node's `exec` commands, in order, each for at most `timeout`.
     RunExec { node: String, commands: Vec<String>, timeout: std::time::Duration },
     /// Starts a workload under its supervisor.
-    StartWorkload { node: String, workload: Workload },
+    StartWorkload { node: String, workload: Box<Workload> },
 }
 
 impl Op {
@@ -163,8 +165,14 @@ impl Plan {
 
     /// Consecutive runs of ops that share a phase.
     pub fn phases(&self) -> impl Iterator<Item = &[Op]> {
-        self.ops.chunk_by(|a, b| a.phase() == b.phase())
+        phases(&self.ops)
     }
+}
+
+/// Consecutive runs of ops that share a phase, in ops sorted as a plan sorts them (or any
+/// stretch of such ops).
+pub fn phases(ops: &[Op]) -> impl Iterator<Item = &[Op]> {
+    ops.chunk_by(|a, b| a.phase() == b.phase())
 }
 
 struct At<'a>(&'a NsRef, &'a str);

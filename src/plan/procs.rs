@@ -38,7 +38,7 @@ pub fn diff(lab: &Lab, want: &ProcsState, seen: &ProcsState, fresh: &BTreeSet<St
         }
         for wl in &p.run {
             if restart_all || s.workloads.get(&wl.name) != w.workloads.get(&wl.name) {
-                ops.push(Op::StartWorkload { node: node.clone(), workload: wl.clone() });
+                ops.push(Op::StartWorkload { node: node.clone(), workload: Box::new(wl.clone()) });
             }
         }
     }

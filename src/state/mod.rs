@@ -1,6 +1,7 @@
 //! What the machine holds for a lab: the kernel's view (observed) and netlab's index of what
 //! it made (the record under /run/netlab/LAB). Plain data: nothing here reads the kernel.
 
+pub mod compact;
 pub mod event;
 pub mod ns;
 pub mod observed;
@@ -10,6 +11,7 @@ pub mod procs;
 pub mod record;
 pub mod workload;
 
+pub use compact::{CompactMap, CompactSet};
 pub use ns::VETH_DEFAULT_MTU;
 pub use ns::{
     default_metric, kernel_metric, IfKind, IfState, NetState, NextHop, NsState, RouteState, Unmanaged,

@@ -2,11 +2,12 @@
 //! for both sides of the diff: `plan::desired` derives it from the lab, the observer reads it
 //! from the kernel.
 
+use super::compact::{CompactMap, CompactSet};
 use crate::model::shape::Shape;
 use crate::model::NsRef;
 use ipnetwork::IpNetwork;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 /// Every namespace the lab uses, by reference.
@@ -14,11 +15,12 @@ pub type NetState = BTreeMap<NsRef, NsState>;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct NsState {
-    /// Interfaces by name (`lo` excluded).
-    pub ifaces: BTreeMap<String, IfState>,
+    /// Interfaces by name (`lo` excluded). Compact maps here and below: a namespace holds a
+    /// few of each, and there may be 10 000 namespaces (see `compact`).
+    pub ifaces: CompactMap<String, IfState>,
     /// Routes by (destination, metric): at most one route per key, as the kernel keeps them.
     #[serde(serialize_with = "values")]
-    pub routes: BTreeMap<(IpNetwork, u32), RouteState>,
+    pub routes: CompactMap<(IpNetwork, u32), RouteState>,
     /// `net.*` sysctls by dotted key.
     pub sysctls: BTreeMap<String, String>,
     /// The lab's nftables table as its canonical listing; `None` when there is none.
@@ -86,7 +88,7 @@ pub struct IfState {
     /// Desired: `None` when the file does not say. Observed: always known.
     pub mtu: Option<u32>,
     pub master: Option<String>,
-    pub addrs: BTreeSet<IpNetwork>,
+    pub addrs: CompactSet<IpNetwork>,
     pub up: bool,
     /// The lab's root qdisc (impairments), if any.
     pub shape: Option<Shape>,
@@ -160,7 +162,7 @@ impl RouteState {
     }
 }
 
-fn values<S: serde::Serializer, K, V: Serialize>(map: &BTreeMap<K, V>, s: S) -> Result<S::Ok, S::Error> {
+fn values<S: serde::Serializer, K, V: Serialize>(map: &CompactMap<K, V>, s: S) -> Result<S::Ok, S::Error> {
     s.collect_seq(map.values())
 }
 

@@ -6,11 +6,11 @@
 //! 78). Everything else there is unmanaged: shown, never drift. In the host namespace only
 //! the lab's marked interfaces, and the routes of protocol 78 its record names, are looked at.
 
-use super::{NsState, Record, RouteState};
+use super::{CompactMap, CompactSet, NsState, Record, RouteState};
 use crate::model::names::{self, NETLAB_PROTO};
 use crate::model::NsRef;
 use ipnetwork::IpNetwork;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 /// Everything the kernel holds in one namespace, before it is sorted: every interface, every
 /// address, every route but the kernel's own, with the marks that tell whose they are.
@@ -19,9 +19,9 @@ pub struct RawNs {
     pub lo_alias: Option<String>,
     pub state: NsState,
     /// The protocol of each route in `state.routes`, by its key.
-    pub route_protos: BTreeMap<(IpNetwork, u32), u8>,
+    pub route_protos: CompactMap<(IpNetwork, u32), u8>,
     /// The addresses that carry netlab's `IFA_PROTO` mark, by interface.
-    pub marked_addrs: BTreeSet<(String, IpNetwork)>,
+    pub marked_addrs: CompactSet<(String, IpNetwork)>,
     /// Whether this kernel reports `IFA_PROTO` at all (Linux 6.3+: its `lo` address then
     /// carries the kernel's own protocol). Without it, no address can be told by its mark.
     pub addr_proto_known: bool,
@@ -143,7 +143,7 @@ pub fn host(raw: RawNs, lab: &str, want: Option<&NsState>, record: Option<&Recor
 fn sort_addrs(
     out: &mut Sorted,
     ns: &NsRef,
-    marked: &BTreeSet<(String, IpNetwork)>,
+    marked: &CompactSet<(String, IpNetwork)>,
     proto_known: bool,
     want: Option<&NsState>,
     record: Option<&Record>,
@@ -151,13 +151,14 @@ fn sort_addrs(
     for (name, iface) in out.state.ifaces.iter_mut() {
         let wanted = want.and_then(|w| w.ifaces.get(name)).map(|w| &w.addrs);
         let recorded = record.and_then(|r| r.addrs.get(&Record::iface_key(ns, name)));
-        let (ours, theirs): (BTreeSet<IpNetwork>, BTreeSet<IpNetwork>) = iface.addrs.iter().partition(|a| {
-            let by_mark = match proto_known {
-                true => marked.contains(&(name.clone(), **a)),
-                false => recorded.is_some_and(|r| r.contains(a)),
-            };
-            by_mark || wanted.is_some_and(|w| w.contains(a))
-        });
+        let (ours, theirs): (CompactSet<IpNetwork>, CompactSet<IpNetwork>) =
+            iface.addrs.iter().copied().partition(|a| {
+                let by_mark = match proto_known {
+                    true => marked.contains(&(name.clone(), *a)),
+                    false => recorded.is_some_and(|r| r.contains(a)),
+                };
+                by_mark || wanted.is_some_and(|w| w.contains(a))
+            });
         iface.addrs = ours;
         for a in theirs {
             let clash = a.is_ipv6() && wanted.is_some_and(|w| w.iter().any(|x| x.ip() == a.ip()));

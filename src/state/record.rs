@@ -49,7 +49,7 @@ pub struct Record {
     /// The addresses the lab put on each interface, by `iface_key`: how its addresses are
     /// told from others' on a kernel without `IFA_PROTO` (older than Linux 6.3).
     #[serde(default)]
-    pub addrs: BTreeMap<String, BTreeSet<ipnetwork::IpNetwork>>,
+    pub addrs: BTreeMap<String, crate::state::CompactSet<ipnetwork::IpNetwork>>,
     /// The impairments set on each interface, by `iface_key`.
     #[serde(default)]
     pub shapes: BTreeMap<String, crate::model::shape::Shape>,

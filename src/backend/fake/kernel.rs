@@ -18,7 +18,7 @@ fn veth(alias: &str, mtu: u32) -> IfState {
         alias: Some(alias.to_string()),
         mtu: Some(mtu),
         master: None,
-        addrs: BTreeSet::new(),
+        addrs: Default::default(),
         up: false,
         shape: None,
     }

@@ -15,7 +15,7 @@ use std::time::Duration;
 /// What namespace `s` holds, as a kernel dump reports it: everything, with its marks.
 fn raw(s: &FakeNs, keys: &[String]) -> RawNs {
     let state = NsState {
-        ifaces: s.ifaces.clone(),
+        ifaces: s.ifaces.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
         routes: s.routes.iter().filter(|(_, (_, p))| *p != 2).map(|(k, (r, _))| (*k, r.clone())).collect(),
         sysctls: keys
             .iter()
@@ -28,7 +28,7 @@ fn raw(s: &FakeNs, keys: &[String]) -> RawNs {
         lo_alias: s.lo_mark.clone(),
         state,
         route_protos: s.routes.iter().map(|(k, (_, p))| (*k, *p)).collect(),
-        marked_addrs: s.marked.clone(),
+        marked_addrs: s.marked.iter().cloned().collect(),
         addr_proto_known: true,
     }
 }
