@@ -188,7 +188,7 @@ pub(crate) fn one(
 /// The egress shape of each end of a link: (a's, b's).
 pub fn resolve(src: &Source, l: &RawLink) -> R<(Shape, Shape)> {
     let both = one(src, &l.rate, &l.delay, &l.jitter, &l.loss, &l.limit)?;
-    let dir = |d: &Option<S<RawShape>>| -> R<Shape> {
+    let dir = |d: Option<&S<RawShape>>| -> R<Shape> {
         match d {
             None => Ok(both),
             Some(s) => {
@@ -197,7 +197,7 @@ pub fn resolve(src: &Source, l: &RawLink) -> R<(Shape, Shape)> {
             }
         }
     };
-    Ok((dir(&l.a_to_b)?, dir(&l.b_to_a)?))
+    Ok((dir(l.a_to_b.as_deref())?, dir(l.b_to_a.as_deref())?))
 }
 
 /// What to tell the user when the kernel lacks the qdisc `kind` that an impairment needs.

@@ -354,4 +354,12 @@ mod tests {
         let odd = Op::SetLimits { node: "a".into(), limits: Limits { memory: Some(1536 << 20), ..limits } };
         assert!(odd.to_string().starts_with("~ limits a: memory 1.5 GiB,"), "{odd}");
     }
+
+    #[test]
+    fn an_op_is_no_bigger_than_a_veth_pair() {
+        // A 10 000-node plan holds 50 000 ops, each the size of the biggest kind: a rare kind
+        // that grows past the common ones boxes its big part (see `LoadTable`).
+        let veth = std::mem::size_of::<((NsRef, String), (NsRef, String), String, u32)>();
+        assert!(std::mem::size_of::<Op>() <= veth + 8, "an op is {} bytes", std::mem::size_of::<Op>());
+    }
 }

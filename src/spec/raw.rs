@@ -22,7 +22,8 @@ pub struct RawTopo {
     pub prefix: Option<S<String>>,
     /// The nodes, one table [nodes.NAME] each: network namespaces, the host, or switches.
     #[serde(default)]
-    pub nodes: BTreeMap<S<String>, S<RawNode>>,
+    // Boxed: the tree's nodes, partly empty as it grows, hold pointers rather than nodes.
+    pub nodes: BTreeMap<S<String>, Box<S<RawNode>>>,
     /// The links, one [[links]] table each: a veth pair between two nodes, or a port of a switch.
     #[serde(default)]
     pub links: Vec<S<RawLink>>,
@@ -34,6 +35,8 @@ pub struct RawTopo {
     pub scenario: Vec<S<RawScenario>>,
 }
 
+/// The big tables a node or a link seldom has are boxed: a 10 000-node file is read into
+/// 10 000 of each, and an absent one then costs a pointer, not its size.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawNode {
@@ -56,7 +59,7 @@ pub struct RawNode {
     #[serde(default)]
     pub nat: Vec<S<RawNat>>,
     /// Filter rules of the node: policies and forward/input rules. Default: accept everything.
-    pub firewall: Option<S<RawFirewall>>,
+    pub firewall: Option<Box<S<RawFirewall>>>,
     /// The hostname the node's processes see (gives them a uts namespace of their own).
     pub hostname: Option<S<String>>,
     /// More namespaces for the node's processes: any of "pid", "mount", "uts", "ipc". Default: none (only the
@@ -65,14 +68,14 @@ pub struct RawNode {
     /// A directory, relative to the file, that the node's processes see as / (implies "mount").
     pub rootfs: Option<S<String>>,
     /// cgroup limits for all the node's processes together.
-    pub limits: Option<S<RawLimits>>,
+    pub limits: Option<Box<S<RawLimits>>>,
     /// The node's syscall filter: "default" (Docker's allowlist), "unconfined", "FILE.json" (an OCI/Docker
     /// profile, relative to the file) or a table. Default: "default" for a container-like node, none for a
     /// plain one.
-    pub seccomp: Option<S<RawSeccomp>>,
+    pub seccomp: Option<Box<S<RawSeccomp>>>,
     /// Capabilities to add to or drop from the default set of a container-like node (Docker's, plus NET_ADMIN
     /// and NET_RAW).
-    pub caps: Option<S<RawCaps>>,
+    pub caps: Option<Box<S<RawCaps>>>,
     /// Shell commands run once, in order, inside the node after it is wired. Default: none.
     #[serde(default)]
     pub exec: Vec<S<String>>,
@@ -328,9 +331,9 @@ pub struct RawLink {
     /// Queue length of the impairment, in packets: 1–1000000. Default: the kernel's (1000).
     pub limit: Option<S<i64>>,
     /// Impairments of the first endpoint's egress only (the direction a to b), over the link-wide ones.
-    pub a_to_b: Option<S<RawShape>>,
+    pub a_to_b: Option<Box<S<RawShape>>>,
     /// Impairments of the second endpoint's egress only (the direction b to a), over the link-wide ones.
-    pub b_to_a: Option<S<RawShape>>,
+    pub b_to_a: Option<Box<S<RawShape>>>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]

@@ -32,8 +32,10 @@ enum Repr<K, V> {
     /// Sorted by key, no key twice.
     Small(Vec<(K, V)>),
     /// Once it held more than `SMALL_MAX`; it stays a tree if it shrinks again (no flapping
-    /// between the two forms on a map that hovers at the threshold).
-    Big(BTreeMap<K, V>),
+    /// between the two forms on a map that hovers at the threshold). Boxed, so that the map
+    /// is as big as a `Vec` (the tree's pointer fits beside the vector's niche).
+    #[allow(clippy::box_collection)]
+    Big(Box<BTreeMap<K, V>>),
 }
 
 impl<K, V> Default for CompactMap<K, V> {
@@ -143,7 +145,7 @@ impl<K: Ord, V> CompactMap<K, V> {
                 Err(_) if v.len() == SMALL_MAX => {
                     let mut tree: BTreeMap<K, V> = std::mem::take(v).into_iter().collect();
                     tree.insert(key, value);
-                    self.0 = Repr::Big(tree);
+                    self.0 = Repr::Big(Box::new(tree));
                     None
                 }
                 Err(i) => {
@@ -193,7 +195,7 @@ impl<K: Ord, V> FromIterator<(K, V)> for CompactMap<K, V> {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
         let mut v: Vec<(K, V)> = iter.into_iter().collect();
         if v.len() > SMALL_MAX {
-            return CompactMap(Repr::Big(v.into_iter().collect()));
+            return CompactMap(Repr::Big(Box::new(v.into_iter().collect())));
         }
         // Stable: equal keys keep their order, and the last of each run is the one kept.
         v.sort_by(|a, b| a.0.cmp(&b.0));
@@ -220,7 +222,7 @@ impl<K: Ord, V> Extend<(K, V)> for CompactMap<K, V> {
 impl<K: Ord, V> From<BTreeMap<K, V>> for CompactMap<K, V> {
     fn from(m: BTreeMap<K, V>) -> Self {
         if m.len() > SMALL_MAX {
-            CompactMap(Repr::Big(m))
+            CompactMap(Repr::Big(Box::new(m)))
         } else {
             CompactMap(Repr::Small(m.into_iter().collect()))
         }
@@ -390,7 +392,7 @@ impl<K, V> IntoIterator for CompactMap<K, V> {
     fn into_iter(self) -> IntoIter<K, V> {
         IntoIter(match self.0 {
             Repr::Small(v) => IntoIterRepr::Small(v.into_iter()),
-            Repr::Big(m) => IntoIterRepr::Big(m.into_iter()),
+            Repr::Big(m) => IntoIterRepr::Big((*m).into_iter()),
         })
     }
 }
@@ -638,6 +640,12 @@ mod tests {
             assert!(c.clone().into_iter().eq(b.clone()));
             assert!(c.clone().into_iter().rev().eq(b.clone().into_iter().rev()));
         }
+    }
+
+    #[test]
+    fn a_map_is_as_small_as_a_vec() {
+        assert_eq!(std::mem::size_of::<CompactMap<String, u64>>(), std::mem::size_of::<Vec<(String, u64)>>());
+        assert_eq!(std::mem::size_of::<CompactSet<ipnetwork::IpNetwork>>(), 24);
     }
 
     #[test]

@@ -160,7 +160,7 @@ pub fn resolve(src: &Source, raw: RawTopo) -> R<Lab> {
             src,
             &node.name,
             &r.nat,
-            r.firewall.as_ref(),
+            r.firewall.as_deref(),
             &names,
             node.kind == NodeKind::Host,
         ));

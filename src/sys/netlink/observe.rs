@@ -196,11 +196,14 @@ pub async fn observe(
     socks: Option<std::sync::Arc<super::sock::SockMap>>,
 ) -> Result<Observed, Error> {
     netns::check_mount_propagation()?;
-    let mut seen = Observed { record: record.clone(), ..Default::default() };
-    let recorded: BTreeSet<String> = record.as_ref().map(|r| r.namespaces.clone()).unwrap_or_default();
-    let mut candidates: BTreeSet<String> = recorded.clone();
+    // The record goes into `seen` at the end, not a copy of it now: at 10 000 nodes it is
+    // megabytes, and neither are the names it holds copied to look through them.
+    let mut seen = Observed::default();
+    let recorded: BTreeSet<&str> =
+        record.iter().flat_map(|r| r.namespaces.iter().map(String::as_str)).collect();
+    let mut candidates = recorded.clone();
     candidates
-        .extend(want.keys().filter_map(|ns| if let NsRef::Named(n) = ns { Some(n.clone()) } else { None }));
+        .extend(want.keys().filter_map(|ns| if let NsRef::Named(n) = ns { Some(n.as_str()) } else { None }));
 
     // Reading a table costs a socket per namespace: only where the lab has or had one.
     let may_have_table = |ns: &NsRef| {
@@ -221,18 +224,18 @@ pub async fn observe(
 
     let mut present = Vec::new();
     for name in candidates {
-        if !netns::exists(&name) {
+        if !netns::exists(name) {
             continue;
         }
-        if !netns::is_mounted(&name) {
-            if recorded.contains(&name) {
-                seen.broken.insert(name);
+        if !netns::is_mounted(name) {
+            if recorded.contains(name) {
+                seen.broken.insert(name.to_string());
             } else {
                 seen.foreign.push(format!("/run/netns/{name} exists but is not a network namespace, and not this lab's; remove it or change the lab's prefix"));
             }
             continue;
         }
-        present.push(name);
+        present.push(name.to_string());
     }
     // Each snapshot is sorted into `seen` as it arrives: at 10 000 namespaces, all of them
     // at once were as big as what is kept of them.
@@ -274,6 +277,7 @@ pub async fn observe(
         own::recall_shapes(&mut state, &ns, record.as_ref());
         seen.ns.insert(ns, state);
     }
+    drop(snaps);
 
     // The host: only what carries the lab's mark, and the routes its record names.
     let snap = snapshot(
@@ -288,5 +292,6 @@ pub async fn observe(
     let mut host = sorted.state;
     own::recall_shapes(&mut host, &NsRef::Host, record.as_ref());
     seen.ns.insert(NsRef::Host, host);
+    seen.record = record;
     Ok(seen)
 }
