@@ -35,8 +35,9 @@ pub struct RawTopo {
     pub scenario: Vec<S<RawScenario>>,
 }
 
-/// The big tables a node or a link seldom has are boxed: a 10 000-node file is read into
-/// 10 000 of each, and an absent one then costs a pointer, not its size.
+// The big tables a node or a link seldom has are boxed: a 10 000-node file is read into
+// 10 000 of each, and an absent one then costs a pointer, not its size. (Not a doc comment:
+// that would be the schema's description of a node.)
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawNode {
