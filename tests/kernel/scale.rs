@@ -122,3 +122,34 @@ fn a_chain_of_forwarding_routers_has_every_sysctl_set_and_carries_a_ping_end_to_
     lab.down();
     lab.assert_gone();
 }
+
+/// More namespaces than netlab may keep sockets open for under this open-file limit
+/// (`SockMap::budget`: the limit less 256), so that some requests go through kept sockets and
+/// the rest through sockets of their own.
+const FD_LIMIT: usize = 400;
+const BEYOND_FDS: usize = 500;
+
+#[test]
+fn a_lab_with_more_namespaces_than_the_open_file_limit_allows_sockets_comes_up_and_goes() {
+    if !root_or_skip("scale") {
+        return;
+    }
+    let lab = TestLab::new("fdlim").with_sandbox();
+    lab.write(&chain(BEYOND_FDS, None));
+    let limited = |args: &[&str]| {
+        let netlab = lab.command(args);
+        let mut c = std::process::Command::new("prlimit");
+        c.arg(format!("--nofile={FD_LIMIT}:{FD_LIMIT}")).arg(netlab.get_program()).args(netlab.get_args());
+        run(c)
+    };
+    let file = lab.file.to_str().unwrap();
+    let up = limited(&["up", file]);
+    assert_eq!(up.code, 0, "up under a limit of {FD_LIMIT} open files: {up:?}");
+    assert_eq!(lab.namespaces().len(), BEYOND_FDS);
+    let plan = limited(&["plan", file]);
+    assert_eq!(plan.code, 0, "plan under the limit sees what up made: {plan:?}");
+    assert!(lab.ping(&format!("n{BEYOND_FDS}"), &addr(BEYOND_FDS - 1, 0)), "the last link carries traffic");
+    let down = limited(&["down", "--lab", &lab.name]);
+    assert_eq!(down.code, 0, "{down:?}");
+    lab.assert_gone();
+}
