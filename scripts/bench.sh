@@ -109,10 +109,17 @@ fi
 # than the usual hard limit (root may raise it up to fs.nr_open).
 ulimit -Hn "$(cat /proc/sys/fs/nr_open)" 2>/dev/null || true
 ulimit -Sn "$(ulimit -Hn)" 2>/dev/null || true
-if [ $((2 * MAXN + 16)) -gt "$(ulimit -n)" ]; then
-    echo "the open-file limit ($(ulimit -n), and the hard limit cannot be raised here) is too low for the floor at N=$MAXN, which keeps two descriptors a namespace: use N <= $(( ($(ulimit -n) - 16) / 2 ))" >&2
-    exit 2
-fi
+# Where the limit cannot be raised (no CAP_SYS_RESOURCE, as in some containers), an N the
+# floor cannot reach is lowered to the largest it can, for all three tools alike, and said.
+FD_MAXN=$(( ($(ulimit -n) - 16) / 2 ))
+for i in "${!NS_LIST[@]}"; do
+    if [ "${NS_LIST[$i]}" -gt "$FD_MAXN" ]; then
+        echo "note: N=${NS_LIST[$i]} lowered to $FD_MAXN: the floor keeps two descriptors a namespace, and the open-file limit here is $(ulimit -n) (its hard limit cannot be raised)" >&2
+        NS_LIST[$i]=$FD_MAXN
+    fi
+done
+MAXN=0
+for n in "${NS_LIST[@]}"; do [ "$n" -gt "$MAXN" ] && MAXN=$n; done
 
 TMP="$(mktemp -d /tmp/netlab-bench.XXXXXX)"
 STARTED=0
