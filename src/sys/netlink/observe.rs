@@ -187,13 +187,15 @@ fn sort_dump(dump: dump::Dump, values: Vec<(String, String)>, nft: Option<Vec<St
 
 /// Reads the lab's share of the kernel: `want` names what it needs, `record` what it made.
 /// `socks`: the sockets of the backend that is changing the lab, if one is (`up` looking
-/// again at what it did).
+/// again at what it did). `only`: the lab's namespaces to read, if not all (the host is
+/// read whatever it says).
 pub async fn observe(
     lab: &str,
     want: &NetState,
     record: Option<Record>,
     kind: FirewallKind,
     socks: Option<std::sync::Arc<super::sock::SockMap>>,
+    only: Option<&BTreeSet<String>>,
 ) -> Result<Observed, Error> {
     netns::check_mount_propagation()?;
     let mut seen = Observed { record: record.clone(), ..Default::default() };
@@ -201,6 +203,9 @@ pub async fn observe(
     let mut candidates: BTreeSet<String> = recorded.clone();
     candidates
         .extend(want.keys().filter_map(|ns| if let NsRef::Named(n) = ns { Some(n.clone()) } else { None }));
+    if let Some(only) = only {
+        candidates.retain(|n| only.contains(n));
+    }
 
     // Reading a table costs a socket per namespace: only where the lab has or had one.
     let may_have_table = |ns: &NsRef| {
