@@ -38,6 +38,38 @@ pub fn dump_here(qdiscs: bool) -> io::Result<Dump> {
     Ok(dump)
 }
 
+/// [`dump_here`] read lean (only what the observer keeps), on the same one socket.
+pub fn lean_here(qdiscs: bool) -> io::Result<super::lean::Dump> {
+    let sock = socket_here()?;
+    let mut dump = super::lean::Dump::default();
+    for (seq, req) in requests(qdiscs).into_iter().enumerate() {
+        send(&sock, req, NLM_F_DUMP, seq as u32 + 1)?;
+        BUF.with(|buf| {
+            let buf = &mut *buf.borrow_mut();
+            loop {
+                buf.clear();
+                let n = sock.recv(buf, 0)?;
+                if n > buf.len() {
+                    return Err(io::Error::other("netlink dump datagram larger than the receive buffer"));
+                }
+                if super::lean::read(&buf[..n], None, &mut dump)? {
+                    return Ok(());
+                }
+            }
+        })?;
+    }
+    Ok(dump)
+}
+
+/// [`lean_here`] over a socket already open in the namespace: no thread enters it.
+pub fn lean_over(sock: &super::sock::Sock, qdiscs: bool) -> io::Result<super::lean::Dump> {
+    let mut dump = super::lean::Dump::default();
+    for req in requests(qdiscs) {
+        sock.dump_lean(req, &mut dump)?;
+    }
+    Ok(dump)
+}
+
 /// [`dump_here`] over a socket already open in the namespace: no thread enters it.
 pub fn dump_over(sock: &super::sock::Sock, qdiscs: bool) -> io::Result<Dump> {
     let mut dump = Dump::default();
