@@ -208,10 +208,8 @@ pub async fn observe(
 
     let mut present = Vec::new();
     for name in candidates {
-        if !netns::exists(&name) {
-            continue;
-        }
-        if !netns::is_mounted(&name) {
+        let Some(mounted) = netns::mount_state(&name) else { continue };
+        if !mounted {
             if recorded.contains(&name) {
                 seen.broken.insert(name);
             } else {
