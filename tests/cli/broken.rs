@@ -173,6 +173,22 @@ fn machine_state() -> (Vec<String>, Vec<String>) {
     (names("/run/netns"), names("/run/netlab"))
 }
 
+/// The names a case could leave behind, were `up` to touch anything: the lab's name (its
+/// directory under /run/netlab, the file's stem when the file names none) and its namespace
+/// prefix, read from the text (a broken file may not parse).
+fn case_names(case: &std::path::Path) -> (String, String) {
+    let text = std::fs::read_to_string(case).unwrap_or_default();
+    let key = |k: &str| {
+        text.lines().find_map(|l| {
+            let (lhs, rhs) = l.split_once('=')?;
+            (lhs.trim() == k).then(|| rhs.trim().trim_matches('"').to_string())
+        })
+    };
+    let name = key("name").unwrap_or_else(|| case.file_stem().unwrap().to_string_lossy().into_owned());
+    let prefix = key("prefix").unwrap_or_else(|| name.clone());
+    (name, prefix)
+}
+
 /// A sandbox network namespace that plays the host, removed on drop.
 struct Sandbox(String);
 
@@ -213,8 +229,8 @@ impl Drop for Sandbox {
 /// Every broken file is refused by `up` as by `validate`, before anything changes: run in a
 /// sandbox namespace, `up` exits 1 with the same message and leaves no namespace, no state
 /// under /run/netlab and no nft table behind. (It compares the machine before and after each
-/// case: labs that other programs bring up meanwhile would show as left behind; cargo runs
-/// the kernel tests, which make labs, in another test binary, not at the same time.)
+/// case, counting only the names the case's own lab could have, so that labs other programs
+/// bring up meanwhile do not count as left behind.)
 #[test]
 fn up_refuses_each_broken_file_in_a_sandbox_and_leaves_nothing() {
     if !nix::unistd::geteuid().is_root() {
@@ -235,9 +251,14 @@ fn up_refuses_each_broken_file_in_a_sandbox_and_leaves_nothing() {
         cmd.args(["up", &rel]);
         let mut why = refused_as_expected(&run_bounded(cmd, BOUND), &expected, &name);
         let after = machine_state();
-        let new =
-            |a: &[String], b: &[String]| a.iter().filter(|x| !b.contains(x)).cloned().collect::<Vec<_>>();
-        let (ns, run) = (new(&after.0, &before.0), new(&after.1, &before.1));
+        // Only names this case's lab could have: labs of other programs running meanwhile
+        // are not its leftovers.
+        let (lab, prefix) = case_names(case);
+        let new = |a: &[String], b: &[String], mine: &dyn Fn(&str) -> bool| {
+            a.iter().filter(|x| !b.contains(x) && mine(x)).cloned().collect::<Vec<_>>()
+        };
+        let ns = new(&after.0, &before.0, &|n| n.starts_with(&format!("{prefix}-")));
+        let run = new(&after.1, &before.1, &|n| n == lab || n.starts_with(&format!("{lab}.")));
         if !ns.is_empty() || !run.is_empty() {
             why.push(format!("left behind: namespaces {ns:?}, under /run/netlab {run:?}"));
         }

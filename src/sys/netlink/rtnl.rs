@@ -68,13 +68,21 @@ impl Rtnl {
         self.conns.clone()
     }
 
-    /// The namespace's socket, opened on first use.
+    /// The namespace's socket, opened on first use and kept while the budget of open
+    /// sockets allows (see `SockMap`); past it, one for this request alone.
     async fn sock(&self, ns: &NsRef) -> io::Result<Arc<Sock>> {
         let cell = self.conns.cell(ns);
-        let place = netns::place(ns);
-        cell.get_or_try_init(|| async move { netns::run(place, || Sock::open_here().map(Arc::new)).await })
-            .await
-            .cloned()
+        if let Some(s) = cell.get() {
+            return Ok(s.clone());
+        }
+        let sock = netns::run(netns::place(ns), || Sock::open_here().map(Arc::new)).await?;
+        if self.conns.has_room() && !self.conns.keep(&cell, sock.clone()) {
+            // Another request of this namespace kept one first: use that.
+            if let Some(s) = cell.get() {
+                return Ok(s.clone());
+            }
+        }
+        Ok(sock)
     }
 
     /// Sends one request and collects the replies; a NACK becomes the errno it carries.
@@ -143,7 +151,8 @@ impl Netns for Rtnl {
         })
         .await
         .map_err(|e| sys(format!("creating netns {name}"), e))?;
-        let _ = self.conns.cell(&NsRef::Named(name.to_string())).set(Arc::new(sock));
+        let cell = self.conns.cell(&NsRef::Named(name.to_string()));
+        self.conns.keep(&cell, Arc::new(sock));
         Ok(())
     }
 

@@ -40,10 +40,19 @@ type Cell = Arc<OnceCell<Arc<Sock>>>;
 /// The sockets one backend has open, by namespace: shared with the observer while the
 /// backend lives, so that `up` looks at what it made through the sockets it made it with.
 /// Dropped with the backend: a socket holds its namespace alive.
+///
+/// At most [`SockMap::budget`] are kept: past it, a namespace's requests go through a socket
+/// of their own, closed after. A lab larger than the open-file limit then costs a socket per
+/// request instead of failing half-way with "too many open files".
 #[derive(Default)]
 pub struct SockMap {
     cells: Mutex<HashMap<NsRef, Cell>>,
+    kept: std::sync::atomic::AtomicUsize,
 }
+
+/// Descriptors left to everything but the kept sockets: the requests in flight (a socket and
+/// a namespace file each), the namespace workers, the record, the runtime.
+const FD_RESERVE: u64 = 256;
 
 impl SockMap {
     pub(super) fn cell(&self, ns: &NsRef) -> Cell {
@@ -51,7 +60,37 @@ impl SockMap {
     }
 
     pub(super) fn forget(&self, ns: &NsRef) {
-        self.cells.lock().expect("socket map").remove(ns);
+        let gone = self.cells.lock().expect("socket map").remove(ns);
+        if gone.is_some_and(|c| c.initialized()) {
+            self.kept.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// How many sockets may be kept open: the open-file limit (as netlab raised it at start)
+    /// less a reserve.
+    pub fn budget() -> usize {
+        static BUDGET: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+        *BUDGET.get_or_init(|| {
+            let soft = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+                .map(|(soft, _)| soft)
+                .unwrap_or(1024);
+            soft.saturating_sub(FD_RESERVE) as usize
+        })
+    }
+
+    /// Keeps `sock` as `cell`'s socket when the budget allows; whether it was kept.
+    pub(super) fn keep(&self, cell: &Cell, sock: Arc<Sock>) -> bool {
+        use std::sync::atomic::Ordering::Relaxed;
+        if self.kept.fetch_add(1, Relaxed) >= Self::budget() || cell.set(sock).is_err() {
+            self.kept.fetch_sub(1, Relaxed);
+            return false;
+        }
+        true
+    }
+
+    /// Whether another socket may be kept.
+    pub(super) fn has_room(&self) -> bool {
+        self.kept.load(std::sync::atomic::Ordering::Relaxed) < Self::budget()
     }
 
     /// The socket open in `ns`, if there is one and `ns` is still the namespace it was

@@ -106,7 +106,7 @@ impl std::fmt::Debug for Run {
     }
 }
 
-fn run(mut cmd: Command) -> Run {
+pub fn run(mut cmd: Command) -> Run {
     let out = cmd.stdin(Stdio::null()).output().expect("netlab runs");
     Run {
         code: out.status.code().unwrap_or(-1),
