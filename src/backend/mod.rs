@@ -102,13 +102,15 @@ pub trait Spawner {
 #[allow(async_fn_in_trait)]
 pub trait Observer {
     /// The lab's namespaces and its marked objects in the host: `want` names what it needs,
-    /// `record` what it made. Refuses where mount propagation would hide new namespaces.
+    /// `record` what it made. `only`: of the lab's namespaces, read just these (the host is
+    /// always read). Refuses where mount propagation would hide new namespaces.
     async fn observe(
         &self,
         lab: &str,
         want: &NetState,
         record: Option<Record>,
         kind: FirewallKind,
+        only: Option<&std::collections::BTreeSet<String>>,
     ) -> Result<Observed, Error>;
     /// What `down` needs, for lab `lab` with its record (if any).
     async fn observe_teardown(&self, lab: &str, record: Option<&Record>) -> Result<TeardownView, Error>;

@@ -189,7 +189,7 @@ pub async fn impairment<S: System>(sys: &S, lab: &Lab, target: &str) -> Result<I
     let held = record.overrides.shapes.get(target).copied();
     let want = plan::desired::network_with(lab, &record.overrides);
     let kind = record.firewall;
-    let seen = sys.observe(&lab.name, &want, Some(record), kind).await?;
+    let seen = sys.observe(&lab.name, &want, Some(record), kind, None).await?;
     let ns = &lab.nodes[&end.node].ns;
     let applied = seen.ns.get(ns).and_then(|s| s.ifaces.get(&end.iface)).and_then(|i| i.shape);
     Ok(ImpairState { target: target.to_string(), file: (!file.is_empty()).then_some(file), held, applied })

@@ -155,7 +155,7 @@ pub async fn status<S: System>(sys: &S, lab: Option<&str>) -> Result<Status> {
         lab_file.as_ref().map(|l| plan::desired::network_with(l, &record.overrides)).unwrap_or_default();
     let overrides = super::live::describe(lab_file.as_ref(), &record.overrides);
     let held = record.overrides.clone();
-    let mut seen = sys.observe(&record.lab, &want, Some(record.clone()), record.firewall).await?;
+    let mut seen = sys.observe(&record.lab, &want, Some(record.clone()), record.firewall, None).await?;
     seen.procs = sys.fingerprints(&record.lab);
     let drift: Vec<Op> = match &lab_file {
         Some(l) => plan::diff(l, &want, &seen).ops,

@@ -363,3 +363,97 @@ run = [{ name = "alone", cmd = ["true"], limits = { memory = "64M" } }]
     assert_eq!(p("mixed").confine, None);
     assert_eq!(p("mixed").run[0].confine.unwrap().caps, default);
 }
+
+/// A chain a - b - c - d; b routes through a and forwards.
+const CHAIN: &str = r#"
+name = "t"
+[nodes.a]
+[nodes.b]
+sysctls = { "net.ipv4.ip_forward" = 1 }
+routes = [{ to = "10.9.0.0/24", via = "10.0.1.1" }]
+[nodes.c]
+[nodes.d]
+[[links]]
+endpoints = ["a:r", "b:l"]
+addresses = ["10.0.1.1/24", "10.0.1.2/24"]
+[[links]]
+endpoints = ["b:r", "c:l"]
+addresses = ["10.0.2.1/24", "10.0.2.2/24"]
+[[links]]
+endpoints = ["c:r", "d:l"]
+addresses = ["10.0.3.1/24", "10.0.3.2/24"]
+"#;
+
+fn names(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+fn up_report(fake: &Fake, lab: &Lab) -> up::UpReport {
+    block_on(up::up(fake, lab, Default::default(), &|_| {}, &|| {})).expect("up")
+}
+
+#[test]
+fn a_verify_round_looks_only_at_the_namespaces_its_ops_reached() {
+    let (fake, _) = converged(CHAIN);
+    fake.clear_calls();
+    let text = CHAIN.replace(r#"["10.0.2.1/24", "10.0.2.2/24"]"#, r#"["10.0.4.1/24", "10.0.4.2/24"]"#);
+    let edited = lab(&text);
+    let report = up_report(&fake, &edited);
+    assert_eq!(report.plan.ops.len(), 4, "{}", report.plan);
+    // The plan reads every namespace; the verify round only the two ends of the edited link.
+    assert_eq!(fake.looks(), [names(&["t-a", "t-b", "t-c", "t-d"]), names(&["t-b", "t-c"])]);
+    assert!(plan(&fake, &edited).is_empty());
+
+    // A namespace that goes takes the far ends of its veths along: those are looked at too.
+    fake.clear_calls();
+    let shorter = lab(&without_d(&text));
+    let report = up_report(&fake, &shorter);
+    assert!(report.plan.ops.iter().any(|o| o.to_string() == "- netns t-d"), "{}", report.plan);
+    assert_eq!(fake.looks()[1], names(&["t-c"]), "t-d is gone, its peer t-c is read again");
+    assert!(plan(&fake, &shorter).is_empty());
+}
+
+/// CHAIN without node d and its link.
+fn without_d(text: &str) -> String {
+    text.replace("[nodes.d]\n", "").replace(
+        "[[links]]\nendpoints = [\"c:r\", \"d:l\"]\naddresses = [\"10.0.3.1/24\", \"10.0.3.2/24\"]\n",
+        "",
+    )
+}
+
+#[test]
+fn a_kernel_reaction_in_a_namespace_the_round_touched_is_repaired() {
+    let (fake, _) = converged(CHAIN);
+    // The kernel drops b's route as b's address changes (the plan's order cannot prevent it).
+    fake.react_to("add_addr t-b:r", |m| {
+        m.ns.get_mut(&ns("t-b")).unwrap().routes.retain(|(d, _), _| d.to_string() != "10.9.0.0/24");
+    });
+    let edited =
+        lab(&CHAIN.replace(r#"["10.0.2.1/24", "10.0.2.2/24"]"#, r#"["10.0.4.1/24", "10.0.4.2/24"]"#));
+    let report = up_report(&fake, &edited);
+    let reapplied: Vec<String> = report.reapplied.iter().map(ToString::to_string).collect();
+    assert_eq!(reapplied.len(), 1, "{reapplied:?}");
+    assert!(reapplied[0].starts_with("+ route t-b: 10.9.0.0/24"), "{reapplied:?}");
+    assert!(fake.machine().ns[&ns("t-b")].routes.keys().any(|(d, _)| d.to_string() == "10.9.0.0/24"));
+    assert!(plan(&fake, &edited).is_empty());
+}
+
+#[test]
+fn a_kernel_reaction_at_the_far_end_of_a_touched_veth_is_repaired() {
+    let (fake, _) = converged(CHAIN);
+    fake.clear_calls();
+    // Only c's end of the b - c link changes; as its carrier does, the kernel resets a value
+    // in b, at the veth's far end.
+    fake.react_to("add_addr t-c:l", |m| {
+        m.ns.get_mut(&ns("t-b")).unwrap().sysctls.insert("net.ipv4.ip_forward".into(), "0".into());
+    });
+    let edited =
+        lab(&CHAIN.replace(r#"["10.0.2.1/24", "10.0.2.2/24"]"#, r#"["10.0.2.1/24", "10.0.2.3/24"]"#));
+    let report = up_report(&fake, &edited);
+    assert!(report.plan.ops.iter().all(|o| o.to_string().contains("t-c:l")), "{}", report.plan);
+    let reapplied: Vec<String> = report.reapplied.iter().map(ToString::to_string).collect();
+    assert_eq!(reapplied, ["~ sysctl t-b: net.ipv4.ip_forward = 1 (was 0)"]);
+    assert_eq!(fake.looks()[1], names(&["t-b", "t-c"]));
+    assert_eq!(fake.machine().ns[&ns("t-b")].sysctls["net.ipv4.ip_forward"], "1");
+    assert!(plan(&fake, &edited).is_empty());
+}

@@ -9,6 +9,7 @@ use crate::plan::{self, Op, Plan};
 use crate::profile::Phases;
 use crate::state::workload::ExecInfo;
 use crate::state::{Observed, Overrides, Record};
+use std::collections::BTreeSet;
 
 /// How many times `up` looks again after applying, and re-applies what the kernel undid.
 const VERIFY_ROUNDS: u32 = 4;
@@ -231,16 +232,25 @@ async fn plan_timed<S: System>(
     check_sysctls(sys, lab).await?;
     check_programs(sys, lab)?;
     prof.phase("preflight (qdiscs, sysctls, programs)");
-    compute(sys, lab, record, opts, prof).await
+    compute(sys, lab, record, opts, None, prof).await
+}
+
+/// What `up` looks at again after a round: the namespaces the round can have changed, and
+/// what was seen of the lab before it, which holds for the rest.
+struct Since {
+    reached: BTreeSet<String>,
+    before: Observed,
 }
 
 /// The plan from the lab's record as it is now, without the preflights: what `up` looks at
-/// again after applying.
+/// again after applying. `since`: read only the namespaces a round reached, and take the
+/// rest from before it; otherwise every namespace is read.
 async fn compute<S: System>(
     sys: &S,
     lab: &model::Lab,
     record: Option<Record>,
     opts: Options,
+    since: Option<Since>,
     prof: &mut Phases,
 ) -> Result<Planned> {
     super::bind::check_up(sys, lab, record.as_ref(), opts.adopt)?;
@@ -248,9 +258,16 @@ async fn compute<S: System>(
     prof.phase("record load, binding check");
     let want = plan::desired::network_with(lab, &overrides(lab, record.as_ref(), opts));
     prof.phase("desired state");
-    let mut seen = sys.observe(&lab.name, &want, record, kind).await?;
+    let only = since.as_ref().map(|s| &s.reached);
+    let mut seen = sys.observe(&lab.name, &want, record, kind, only).await?;
     seen.procs = sys.fingerprints(&lab.name);
-    prof.phase("observe (dump every namespace)");
+    match since {
+        None => prof.phase("observe (dump every namespace)"),
+        Some(Since { reached, before }) => {
+            prof.phase(&format!("observe ({} namespaces the round reached)", reached.len()));
+            seen = since_before(seen, before, &reached);
+        }
+    }
     if !seen.foreign.is_empty() {
         let taken = plural_of(seen.foreign.len(), "name this lab needs is", "names this lab needs are");
         return Err(Error::Foreign(refusal(&format!("{taken} taken by others"), &seen.foreign, None)));
@@ -304,7 +321,7 @@ async fn up_timed<S: System>(
     // claim: of two labs that want the same names, the second sees the first's and refuses.
     let claim = sys.claim_names()?;
     prof.phase("locks");
-    let Planned { plan, seen, kind, notice } = plan_timed(sys, lab, opts, prof).await?;
+    let Planned { plan, mut seen, kind, notice } = plan_timed(sys, lab, opts, prof).await?;
     let mut claim = plan.ops.iter().any(|op| matches!(op, Op::AddNetns { .. })).then_some(claim);
     let held = overrides(lab, seen.record.as_ref(), opts);
     if plan.is_empty() {
@@ -317,7 +334,6 @@ async fn up_timed<S: System>(
     }
     // Written before touching anything, so that an interrupted `up` can be cleaned up.
     let mut record = Record::for_lab(lab, seen.record.as_ref());
-    drop(seen);
     record.overrides = held.clone();
     record.firewall = kind;
     {
@@ -395,10 +411,16 @@ async fn up_timed<S: System>(
         // comes up, and resets what was set before it): give it a moment before looking.
         sys.pause(std::time::Duration::from_millis(20 << attempt)).await;
         prof.phase("verify: pause for the kernel");
-        // Only the next plan is kept while looking again: neither this round's ops nor what
-        // was seen are needed once it is known.
+        // Looked at again: only what this round can have changed (the first round's reach
+        // includes the namespaces made under the claim). What was seen is kept for the rest;
+        // this round's ops are not needed once the next plan is known.
+        let ops: &[Op] = if attempt == 0 { &plan.ops } else { round };
+        let since = plan::reach::reach(ops, lab, &seen)
+            .map(|reached| Since { reached, before: std::mem::take(&mut seen) });
         drop(again.take());
-        let next = compute(sys, lab, sys.load(&lab.name)?, opts, prof).await?.plan;
+        let next = compute(sys, lab, sys.load(&lab.name)?, opts, since, prof).await?;
+        seen = next.seen;
+        let next = next.plan;
         if next.is_empty() {
             settle_record(lab, &mut record);
             sys.save(&mut record)?;
@@ -417,6 +439,22 @@ async fn up_timed<S: System>(
         VERIFY_ROUNDS + 1,
         round.iter().map(Op::to_string).collect::<Vec<_>>().join("; ")
     )))
+}
+
+/// What a verify round saw of the namespaces it `reached`, and for the rest of the lab what
+/// was seen `before` the round: the same run saw them moments ago, and the round did not
+/// touch them. The host, the record, what runs and any refusal are the new observation's.
+fn since_before(mut now: Observed, before: Observed, reached: &BTreeSet<String>) -> Observed {
+    for (ns, state) in before.ns {
+        let read_again = match &ns {
+            NsRef::Named(n) => reached.contains(n),
+            NsRef::Host => true,
+        };
+        if !read_again {
+            now.ns.insert(ns, state);
+        }
+    }
+    now
 }
 
 /// Originals known from a plan are kept before anything changes them.

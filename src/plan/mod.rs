@@ -4,6 +4,7 @@ pub mod desired;
 pub mod diff;
 pub mod op;
 pub mod procs;
+pub mod reach;
 pub mod teardown;
 
 pub use diff::{diff, prune};

@@ -49,6 +49,16 @@ pub fn path_of(id: (u64, u64)) -> Option<String> {
     list().into_iter().map(|n| path(&n)).find(|p| ns_id(p) == Some(id)).map(|p| p.display().to_string())
 }
 
+/// What is under /run/netns/NAME: `None` nothing, `Some(true)` a mounted namespace,
+/// `Some(false)` anything else ([`exists`] and [`is_mounted`] in one look, mostly one call).
+pub fn mount_state(name: &str) -> Option<bool> {
+    match nix::sys::statfs::statfs(&path(name)) {
+        Ok(s) => Some(s.filesystem_type().0 == NSFS_MAGIC),
+        // A dangling symlink is still a name that exists.
+        Err(_) => exists(name).then_some(false),
+    }
+}
+
 /// Whether the name exists at all under /run/netns.
 pub fn exists(name: &str) -> bool {
     path(name).symlink_metadata().is_ok()

@@ -63,9 +63,10 @@ impl Observer for Real {
         want: &NetState,
         record: Option<Record>,
         kind: FirewallKind,
+        only: Option<&std::collections::BTreeSet<String>>,
     ) -> Result<Observed> {
         let socks = self.socks.lock().ok().and_then(|w| w.upgrade());
-        let mut seen = observe::observe(lab, want, record, kind, socks).await?;
+        let mut seen = observe::observe(lab, want, record, kind, socks, only).await?;
         seen.firewall = kind;
         Ok(seen)
     }

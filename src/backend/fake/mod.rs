@@ -84,6 +84,23 @@ struct Shared {
     watches: Mutex<Vec<watch::FakeWatch>>,
     /// The capture taps that are open.
     taps: capture::Taps,
+    /// The lab namespaces each observation read, in order.
+    looks: Mutex<Vec<Vec<String>>>,
+    /// What the fake kernel does on its own when a call is made, by text of the call.
+    reactions: Mutex<Vec<Reaction>>,
+}
+
+/// A change the fake kernel makes on its own, once, when a call whose log line contains
+/// `on` is made (before the call's own change).
+struct Reaction {
+    on: String,
+    change: Box<dyn FnOnce(&mut Machine) + Send>,
+}
+
+impl std::fmt::Debug for Reaction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Reaction on {:?}", self.on)
+    }
 }
 
 /// A handle on the fake machine; clones share it. `net` and `procs` hand out handles that
@@ -155,9 +172,33 @@ impl Fake {
         self.shared.netns.lock().expect("fake").paths.get(&id).cloned()
     }
 
+    /// Makes the fake kernel react to the next call whose log line contains `on` with
+    /// `change`, as the real one does on its own (carrier, routes that go with an address):
+    /// what `up` finds when it looks again.
+    pub fn react_to(&self, on: &str, change: impl FnOnce(&mut Machine) + Send + 'static) {
+        let r = Reaction { on: on.to_string(), change: Box::new(change) };
+        self.shared.reactions.lock().expect("fake").push(r);
+    }
+
+    /// The lab namespaces each observation so far read, by name, in order.
+    pub fn looks(&self) -> Vec<Vec<String>> {
+        self.shared.looks.lock().expect("fake").clone()
+    }
+
+    pub(super) fn note_look(&self, names: Vec<String>) {
+        self.shared.looks.lock().expect("fake").push(names);
+    }
+
     pub(super) fn log(&self, line: String) -> Result<(), SysError> {
         let fail =
             self.shared.fail_on.lock().expect("fake").as_ref().is_some_and(|f| line.contains(f.as_str()));
+        let due = {
+            let mut reactions = self.shared.reactions.lock().expect("fake");
+            reactions.iter().position(|r| line.contains(r.on.as_str())).map(|i| reactions.remove(i))
+        };
+        if let Some(r) = due {
+            (r.change)(&mut self.machine());
+        }
         self.shared.calls.lock().expect("fake log").push(line.clone());
         if fail {
             return Err(SysError::errno(line, nix::errno::Errno::EEXIST as i32));
@@ -172,6 +213,7 @@ impl Fake {
 
     pub fn clear_calls(&self) {
         self.shared.calls.lock().expect("fake log").clear();
+        self.shared.looks.lock().expect("fake").clear();
     }
 
     /// Sets a sysctl of the host namespace, as the machine had it before any lab.

@@ -40,13 +40,18 @@ impl Observer for Fake {
         want: &NetState,
         record: Option<Record>,
         kind: FirewallKind,
+        only: Option<&BTreeSet<String>>,
     ) -> Result<Observed, Error> {
         let m = self.machine();
+        let mut looked = Vec::new();
         let mut seen = Observed { record: record.clone(), firewall: kind, ..Default::default() };
         let keys = |ns: &NsRef| own::sysctl_keys(ns, want, record.as_ref());
         let recorded: BTreeSet<String> = record.as_ref().map(|r| r.namespaces.clone()).unwrap_or_default();
         for (ns, s) in &m.ns {
             let NsRef::Named(name) = ns else { continue };
+            if only.is_some_and(|o| !o.contains(name)) {
+                continue;
+            }
             let wanted = want.contains_key(ns);
             if own::owner(lab, s.lo_mark.as_deref()) != own::Owner::Ours {
                 if wanted {
@@ -58,6 +63,7 @@ impl Observer for Fake {
             if !wanted && !recorded.contains(name) {
                 continue;
             }
+            looked.push(name.clone());
             let mut r = raw(s, &keys(ns));
             r.state.nft = s.tables.get(&names::table_name(lab, ns)).cloned();
             let sorted = own::lab_ns(r, ns, lab, want.get(ns), record.as_ref());
@@ -74,6 +80,8 @@ impl Observer for Fake {
         let sorted = own::host(r, lab, want.get(&NsRef::Host), record.as_ref());
         seen.foreign.extend(sorted.foreign);
         seen.ns.insert(NsRef::Host, sorted.state);
+        drop(m);
+        self.note_look(looked);
         Ok(seen)
     }
 

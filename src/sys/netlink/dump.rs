@@ -1,12 +1,12 @@
-//! A plain, synchronous rtnetlink reader for the calling thread's namespace: links,
-//! addresses and routes in three dumps over one short-lived socket. Observing a lab runs this
-//! on the namespace workers, so a no-op `up` opens no async connection at all.
+//! A plain, synchronous rtnetlink reader for the calling thread's namespace: links, then each
+//! family's addresses and routes, in five dumps over one short-lived socket. Observing a lab
+//! runs this on the namespace workers, so a no-op `up` opens no async connection at all.
 
 use netlink_packet_core::{NetlinkMessage, NetlinkPayload, NLM_F_DUMP, NLM_F_REQUEST};
 use netlink_packet_route::address::AddressMessage;
 use netlink_packet_route::link::{LinkAttribute, LinkExtentMask, LinkMessage};
 use netlink_packet_route::route::RouteMessage;
-use netlink_packet_route::RouteNetlinkMessage;
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket};
 use std::cell::RefCell;
 use std::io;
@@ -38,6 +38,38 @@ pub fn dump_here(qdiscs: bool) -> io::Result<Dump> {
     Ok(dump)
 }
 
+/// [`dump_here`] read lean (only what the observer keeps), on the same one socket.
+pub fn lean_here(qdiscs: bool) -> io::Result<super::lean::Dump> {
+    let sock = socket_here()?;
+    let mut dump = super::lean::Dump::default();
+    for (seq, req) in requests(qdiscs).into_iter().enumerate() {
+        send(&sock, req, NLM_F_DUMP, seq as u32 + 1)?;
+        BUF.with(|buf| {
+            let buf = &mut *buf.borrow_mut();
+            loop {
+                buf.clear();
+                let n = sock.recv(buf, 0)?;
+                if n > buf.len() {
+                    return Err(io::Error::other("netlink dump datagram larger than the receive buffer"));
+                }
+                if super::lean::read(&buf[..n], None, &mut dump)? {
+                    return Ok(());
+                }
+            }
+        })?;
+    }
+    Ok(dump)
+}
+
+/// [`lean_here`] over a socket already open in the namespace: no thread enters it.
+pub fn lean_over(sock: &super::sock::Sock, qdiscs: bool) -> io::Result<super::lean::Dump> {
+    let mut dump = super::lean::Dump::default();
+    for req in requests(qdiscs) {
+        sock.dump_lean(req, &mut dump)?;
+    }
+    Ok(dump)
+}
+
 /// [`dump_here`] over a socket already open in the namespace: no thread enters it.
 pub fn dump_over(sock: &super::sock::Sock, qdiscs: bool) -> io::Result<Dump> {
     let mut dump = Dump::default();
@@ -60,14 +92,23 @@ fn requests(qdiscs: bool) -> Vec<RouteNetlinkMessage> {
     let mut link_req = LinkMessage::default();
     // Counters are not state; leaving them out makes the dump several times smaller.
     link_req.attributes.push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
-    let mut requests = vec![
-        RouteNetlinkMessage::GetLink(link_req),
-        RouteNetlinkMessage::GetAddress(AddressMessage::default()),
-        // AF_UNSPEC: both families in one dump; the main table alone (the kernel filters
-        // by table on a strict socket): the local table holds a dozen routes a namespace
-        // that netlab never manages.
-        RouteNetlinkMessage::GetRoute(main_table()),
-    ];
+    // A dump per family, not one of AF_UNSPEC: the kernel serves an AF_UNSPEC address or
+    // route dump under the machine-wide rtnl mutex (each family's in turn), a family's own
+    // without it. Observing a lab then neither waits for whoever holds rtnl (another lab
+    // being made) nor makes its own workers wait for each other.
+    let mut requests = vec![RouteNetlinkMessage::GetLink(link_req)];
+    for family in [AddressFamily::Inet, AddressFamily::Inet6] {
+        let mut addr_req = AddressMessage::default();
+        addr_req.header.family = family;
+        requests.push(RouteNetlinkMessage::GetAddress(addr_req));
+    }
+    for family in [AddressFamily::Inet, AddressFamily::Inet6] {
+        // The main table alone (the kernel filters by table on a strict socket): the local
+        // table holds a dozen routes a namespace that netlab never manages.
+        let mut route_req = main_table();
+        route_req.header.address_family = family;
+        requests.push(RouteNetlinkMessage::GetRoute(route_req));
+    }
     if qdiscs {
         requests
             .push(RouteNetlinkMessage::GetQueueDiscipline(netlink_packet_route::tc::TcMessage::default()));

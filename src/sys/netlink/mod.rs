@@ -6,6 +6,7 @@
 
 mod announce;
 pub mod dump;
+pub mod lean;
 pub mod monitor;
 pub mod observe;
 mod parse;

@@ -1,9 +1,8 @@
 //! Reads what the kernel holds for one lab: its namespaces and, in the host namespace, the
 //! objects that carry its mark. Nothing else is looked at.
 
-use super::parse::{link_alias, link_kind, link_name, route_state};
 use super::rtnl::NETLAB_PROTO;
-use super::{dump, tc};
+use super::{dump, lean, tc};
 use crate::error::{Error, SysError};
 use crate::model::firewall::FirewallKind;
 use crate::model::shape::Shape;
@@ -14,8 +13,6 @@ use crate::state::{Observed, Record};
 use crate::sys::{firewall, netns, sysctl};
 use futures::stream::{self, StreamExt};
 use ipnetwork::IpNetwork;
-use netlink_packet_route::address::AddressAttribute;
-use netlink_packet_route::link::{LinkAttribute, LinkFlags};
 use netlink_packet_route::route::RouteProtocol;
 use netlink_packet_route::tc::TcHandle;
 use std::collections::{BTreeSet, HashMap};
@@ -61,11 +58,13 @@ async fn snapshot_over(
 ) -> Result<Snapshot, SysError> {
     let label = ns.to_string();
     if let (Some(sock), true, None) = (&sock, sysctls.is_empty(), &table) {
-        let dump = dump::dump_over(sock, qdiscs).map_err(sys(format!("reading netns {label}")))?;
-        return Ok(sort_dump(dump, Vec::new(), None));
+        let dump = dump::lean_over(sock, qdiscs).map_err(sys(format!("reading netns {label}")))?;
+        return Ok(sort_dump(dump, None));
     }
+    // Sorted on the worker too: the namespaces' dumps are sorted in parallel, not one after
+    // the other on the thread that waits for them.
     let read = move || {
-        let dump = dump::dump_here(qdiscs)?;
+        let dump = dump::lean_here(qdiscs)?;
         let values: Vec<(String, io::Result<String>)> = sysctls
             .into_iter()
             .map(|k| {
@@ -75,11 +74,10 @@ async fn snapshot_over(
             .collect();
         // A kernel without nf_tables has no table to read; `up` says so if the lab needs one.
         let nft = table.and_then(|(kind, lab, t)| firewall::read_here(kind, &lab, &t).ok().flatten());
-        Ok((dump, values, nft))
+        Ok((sort_dump(dump, nft), values))
     };
-    let (dump, values, nft) =
+    let (mut snap, values) =
         netns::run(netns::place(ns), read).await.map_err(sys(format!("reading netns {label}")))?;
-    let mut snap = sort_dump(dump, Vec::new(), nft);
     for (k, v) in values {
         match v {
             Ok(v) => drop(snap.state.sysctls.insert(k, v)),
@@ -94,9 +92,9 @@ async fn snapshot_over(
 }
 
 /// A namespace's dump sorted into its state.
-fn sort_dump(dump: dump::Dump, values: Vec<(String, String)>, nft: Option<Vec<String>>) -> Snapshot {
+fn sort_dump(dump: lean::Dump, nft: Option<Vec<String>>) -> Snapshot {
     let by_index: HashMap<u32, String> =
-        dump.links.iter().filter_map(|l| Some((l.header.index, link_name(l)?.to_string()))).collect();
+        dump.links.iter().filter_map(|l| Some((l.index, l.name.clone()?))).collect();
     let mut snap = RawNs {
         lo_alias: None,
         state: NsState::default(),
@@ -106,54 +104,40 @@ fn sort_dump(dump: dump::Dump, values: Vec<(String, String)>, nft: Option<Vec<St
     };
     let state = &mut snap.state;
     for l in &dump.links {
-        let Some(name) = link_name(l) else { continue };
+        let Some(name) = l.name.as_deref() else { continue };
         if name == "lo" {
-            snap.lo_alias = link_alias(l);
+            snap.lo_alias = l.alias.clone();
             continue;
         }
         if FALLBACK_TUNNELS.contains(&name) {
             continue;
         }
-        let mtu =
-            l.attributes.iter().find_map(|a| if let LinkAttribute::Mtu(m) = a { Some(*m) } else { None });
-        let master = l.attributes.iter().find_map(|a| {
-            if let LinkAttribute::Controller(m) = a {
-                by_index.get(m).cloned()
-            } else {
-                None
-            }
-        });
+        let master = l.master.and_then(|m| by_index.get(&m).cloned());
         state.ifaces.insert(
             name.to_string(),
             IfState {
-                kind: link_kind(l),
-                alias: link_alias(l),
-                mtu,
+                kind: l.if_kind(),
+                alias: l.alias.clone(),
+                mtu: l.mtu,
                 master,
                 addrs: Default::default(),
-                up: l.header.flags.contains(LinkFlags::Up),
+                up: l.up,
                 // Known by its handle; what it holds comes from the record (see `observe`).
                 shape: dump
                     .qdiscs
                     .iter()
                     .any(|q| {
-                        q.header.index as u32 == l.header.index
-                            && q.header.handle.major == tc::HANDLE_MAJOR
-                            && q.header.parent == TcHandle::ROOT
+                        q.index == l.index
+                            && (q.handle >> 16) as u16 == tc::HANDLE_MAJOR
+                            && q.parent == u32::from(TcHandle::ROOT)
                     })
                     .then(Shape::default),
             },
         );
     }
     for a in &dump.addrs {
-        let Some(name) = by_index.get(&a.header.index) else { continue };
-        let attr = |f: fn(&AddressAttribute) -> Option<IpAddr>| a.attributes.iter().find_map(f);
-        let local = attr(|x| if let AddressAttribute::Local(ip) = x { Some(*ip) } else { None });
-        let addr = attr(|x| if let AddressAttribute::Address(ip) = x { Some(*ip) } else { None });
-        let proto = a.attributes.iter().find_map(|x| match x {
-            AddressAttribute::Protocol(p) => Some(u8::from(*p)),
-            _ => None,
-        });
+        let Some(name) = by_index.get(&a.index) else { continue };
+        let (local, addr, proto) = (a.local, a.address, a.proto);
         if name == "lo" {
             snap.addr_proto_known |= proto.is_some();
             continue;
@@ -162,8 +146,7 @@ fn sort_dump(dump: dump::Dump, values: Vec<(String, String)>, nft: Option<Vec<St
         if matches!(ip, IpAddr::V6(v) if v.is_unicast_link_local()) {
             continue;
         }
-        if let (Some(iface), Ok(net)) = (state.ifaces.get_mut(name), IpNetwork::new(ip, a.header.prefix_len))
-        {
+        if let (Some(iface), Ok(net)) = (state.ifaces.get_mut(name), IpNetwork::new(ip, a.prefix_len)) {
             iface.addrs.insert(net);
             if proto == Some(NETLAB_PROTO) {
                 snap.marked_addrs.insert((name.clone(), net));
@@ -171,29 +154,30 @@ fn sort_dump(dump: dump::Dump, values: Vec<(String, String)>, nft: Option<Vec<St
         }
     }
     for r in &dump.routes {
-        if r.header.protocol == RouteProtocol::Kernel {
+        if r.protocol == u8::from(RouteProtocol::Kernel) {
             continue;
         }
-        if let Some((rs, proto)) = route_state(r, &by_index) {
+        if let Some((rs, proto)) = r.state(&by_index) {
             let key = (rs.dst, rs.metric);
             snap.route_protos.insert(key, proto);
             state.routes.insert(key, rs);
         }
     }
-    state.sysctls.extend(values);
     state.nft = nft;
     snap
 }
 
 /// Reads the lab's share of the kernel: `want` names what it needs, `record` what it made.
 /// `socks`: the sockets of the backend that is changing the lab, if one is (`up` looking
-/// again at what it did).
+/// again at what it did). `only`: the lab's namespaces to read, if not all (the host is
+/// read whatever it says).
 pub async fn observe(
     lab: &str,
     want: &NetState,
     record: Option<Record>,
     kind: FirewallKind,
     socks: Option<std::sync::Arc<super::sock::SockMap>>,
+    only: Option<&BTreeSet<String>>,
 ) -> Result<Observed, Error> {
     netns::check_mount_propagation()?;
     // The record goes into `seen` at the end, not a copy of it now: at 10 000 nodes it is
@@ -204,6 +188,9 @@ pub async fn observe(
     let mut candidates = recorded.clone();
     candidates
         .extend(want.keys().filter_map(|ns| if let NsRef::Named(n) = ns { Some(n.as_str()) } else { None }));
+    if let Some(only) = only {
+        candidates.retain(|n| only.contains(*n));
+    }
 
     // Reading a table costs a socket per namespace: only where the lab has or had one.
     let may_have_table = |ns: &NsRef| {
@@ -224,10 +211,8 @@ pub async fn observe(
 
     let mut present = Vec::new();
     for name in candidates {
-        if !netns::exists(name) {
-            continue;
-        }
-        if !netns::is_mounted(name) {
+        let Some(mounted) = netns::mount_state(name) else { continue };
+        if !mounted {
             if recorded.contains(name) {
                 seen.broken.insert(name.to_string());
             } else {

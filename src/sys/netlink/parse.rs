@@ -1,9 +1,9 @@
-//! Netlink messages read into netlab's shapes: a link's name, alias and kind; a main-table
-//! unicast route with its next hops and protocol.
+//! Netlink messages, as netlink-packet-route reads them (for `events`), in netlab's shapes: a
+//! link's name and alias; a main-table unicast route with its next hops and protocol.
 
-use crate::state::{IfKind, NextHop, RouteState};
+use crate::state::{NextHop, RouteState};
 use ipnetwork::IpNetwork;
-use netlink_packet_route::link::{InfoKind, LinkAttribute, LinkInfo, LinkMessage};
+use netlink_packet_route::link::{LinkAttribute, LinkMessage};
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteType, RouteVia,
 };
@@ -16,21 +16,6 @@ pub(super) fn link_name(l: &LinkMessage) -> Option<&str> {
 
 pub(super) fn link_alias(l: &LinkMessage) -> Option<String> {
     l.attributes.iter().find_map(|a| if let LinkAttribute::IfAlias(n) = a { Some(n.clone()) } else { None })
-}
-
-pub(super) fn link_kind(l: &LinkMessage) -> IfKind {
-    let kind = l.attributes.iter().find_map(|a| match a {
-        LinkAttribute::LinkInfo(infos) => {
-            infos.iter().find_map(|i| if let LinkInfo::Kind(k) = i { Some(k.clone()) } else { None })
-        }
-        _ => None,
-    });
-    match kind {
-        Some(InfoKind::Veth) => IfKind::Veth,
-        Some(InfoKind::Bridge) => IfKind::Bridge,
-        Some(k) => IfKind::Other(k.to_string()),
-        None => IfKind::Other("device".into()),
-    }
 }
 
 fn route_addr(a: &RouteAddress) -> Option<IpAddr> {

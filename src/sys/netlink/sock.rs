@@ -123,6 +123,34 @@ impl Sock {
         Ok(Sock { inner: Mutex::new((sock, 0)), id })
     }
 
+    /// Sends one dump request and reads its answers lean into `dump`.
+    pub fn dump_lean(&self, msg: RouteNetlinkMessage, dump: &mut super::lean::Dump) -> io::Result<()> {
+        let mut guard = self.inner.lock().map_err(|_| io::Error::other("netlink socket poisoned"))?;
+        let (sock, seq) = &mut *guard;
+        *seq = seq.wrapping_add(1);
+        let seq = *seq;
+        let mut nl = NetlinkMessage::from(msg);
+        nl.header.flags = NLM_F_REQUEST | NLM_F_DUMP;
+        nl.header.sequence_number = seq;
+        nl.finalize();
+        let mut out = vec![0; nl.buffer_len()];
+        nl.serialize(&mut out);
+        sock.send(&out, 0)?;
+        BUF.with(|buf| {
+            let buf = &mut *buf.borrow_mut();
+            loop {
+                buf.clear();
+                let n = sock.recv(buf, 0)?;
+                if n > buf.len() {
+                    return Err(io::Error::other("netlink answer larger than the receive buffer"));
+                }
+                if super::lean::read(&buf[..n], Some(seq), dump)? {
+                    return Ok(());
+                }
+            }
+        })
+    }
+
     /// Sends one request and collects its answers; a NACK becomes the errno it carries.
     /// `flags` are added to `NLM_F_REQUEST`; the answer ends with the ack (`NLM_F_ACK`), the
     /// end of the dump (`NLM_F_DUMP`), or else the first message that is not multipart.
