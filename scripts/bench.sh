@@ -78,7 +78,7 @@ fi
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 pct() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f%%", 100 * a / b; else print "n/a" }'; }
 
 # addr I K: address K (0 or 1) of link I's /31
@@ -327,9 +327,13 @@ for N in "${NS_LIST[@]}"; do
             esac
         done
     done
-    [ ${#IP_UP[@]} -gt 0 ] || { IP_UP=(0); IP_DOWN=(0); }
-    nu=$(median "${NL_UP[@]}"); iu=$(median "${IP_UP[@]}"); fu=$(median "${FL_UP[@]}")
-    nd=$(median "${NL_DOWN[@]}"); id=$(median "${IP_DOWN[@]}"); fd=$(median "${FL_DOWN[@]}")
+    nu=$(median "${NL_UP[@]}"); fu=$(median "${FL_UP[@]}")
+    nd=$(median "${NL_DOWN[@]}"); fd=$(median "${FL_DOWN[@]}")
+    if [ ${#IP_UP[@]} -gt 0 ]; then
+        iu=$(median "${IP_UP[@]}"); id=$(median "${IP_DOWN[@]}")
+    else
+        iu=skipped; id=skipped  # BENCH_IP_MAX
+    fi
     nn=$(median "${NL_NOOP[@]}"); np=$(median "${NL_PLAN[@]}"); ne=$(median "${NL_EDIT[@]}")
     nn2=$(median "${NL_NOOP2[@]}"); rss=$(median "${NL_RSS[@]}")
     {
