@@ -12,7 +12,6 @@ use crate::model::{self, names, NsRef, Probe};
 use crate::state::own;
 use crate::state::workload::{ExecInfo, WorkloadStatus};
 use crate::state::{NetState, Observed, ProcsState, Record, TeardownView};
-use futures::stream::{self, StreamExt};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -36,25 +35,45 @@ impl Real {
     }
 }
 
-/// Whether namespace `name` is the lab's: its `lo` carries the lab's mark (netlab marks a
-/// namespace before it mounts it under its name), or it is a bare file the record names (an
-/// `up` interrupted between creating the file and mounting the namespace on it).
-async fn is_ours(lab: &str, record: Option<&Record>, name: &str) -> Result<bool, SysError> {
-    if !netns::exists(name) {
-        return Ok(false);
+/// Which of `names` are the lab's: a namespace whose `lo` carries the lab's mark (netlab
+/// marks a namespace before it mounts it under its name), or a bare file the record names
+/// (an `up` interrupted between creating the file and mounting the namespace on it). The
+/// marks are read inside every namespace at once (`netns::in_each`).
+/// `recorded`: the namespaces the lab's record names.
+fn which_are_ours(
+    lab: &str,
+    recorded: &std::collections::BTreeSet<String>,
+    names: Vec<String>,
+) -> Vec<(String, Result<bool, SysError>)> {
+    let in_record = |name: &str| recorded.contains(name);
+    let mut out = Vec::new();
+    let mut mounted = Vec::new();
+    for name in names {
+        match netns::mount_state(&name) {
+            None => out.push((name, Ok(false))),
+            Some(false) => {
+                let ours = in_record(&name);
+                out.push((name, Ok(ours)));
+            }
+            Some(true) => mounted.push(name),
+        }
     }
-    let in_record = record.is_some_and(|r| r.namespaces.contains(name));
-    if !netns::is_mounted(name) {
-        return Ok(in_record);
+    let marks = netns::in_each(&mounted, MARK_READERS, dump::lo_alias_here);
+    for (name, mark) in mounted.into_iter().zip(marks) {
+        let verdict = match mark {
+            Ok(alias) => Ok(own::owner(lab, alias.as_deref()) == own::Owner::Ours),
+            // Unreadable and not named by the record (another tool is making or removing it
+            // as we look): nothing proves it is ours, so it is left alone.
+            Err(_) if !in_record(&name) => Ok(false),
+            Err(e) => Err(SysError::new(format!("reading netns {name}"), e)),
+        };
+        out.push((name, verdict));
     }
-    match netns::run(netns::Place::Named(name.to_string()), dump::lo_alias_here).await {
-        Ok(alias) => Ok(own::owner(lab, alias.as_deref()) == own::Owner::Ours),
-        // Unreadable and not named by the record (another tool is making or removing it as
-        // we look): nothing proves it is ours, so it is left alone.
-        Err(_) if !in_record => Ok(false),
-        Err(e) => Err(SysError::new(format!("reading netns {name}"), e)),
-    }
+    out
 }
+
+/// Threads that read the marks of a lab's namespaces together.
+const MARK_READERS: usize = 8;
 
 impl Observer for Real {
     async fn observe(
@@ -79,14 +98,11 @@ impl Observer for Real {
             Some(r) => r.namespaces.iter().cloned().collect(),
             None => netns::list(),
         };
-        let verdicts: Vec<(String, Result<bool, SysError>)> = stream::iter(candidates)
-            .map(|name| async move {
-                let v = is_ours(lab, record, &name).await;
-                (name, v)
-            })
-            .buffer_unordered(32)
-            .collect()
-            .await;
+        let (l, recorded) = (lab.to_string(), record.map(|r| r.namespaces.clone()).unwrap_or_default());
+        let verdicts =
+            tokio::task::spawn_blocking(move || which_are_ours(&l, &recorded, candidates)).await.map_err(
+                |e| SysError::new("reading the lab's namespaces", std::io::Error::other(e.to_string())),
+            )?;
         for (name, verdict) in verdicts {
             let recorded = record.is_some_and(|r| r.namespaces.contains(&name));
             match verdict {
