@@ -67,8 +67,13 @@ pub async fn apply<B: Netns + Links + Firewall, P: Spawner>(
                 .iter()
                 .filter_map(|op| if let Op::DelNetns { ns } = op { Some(ns.clone()) } else { None })
                 .collect();
-            for (op, r) in gone.into_iter().zip(net.del_netns(&names).await) {
+            let mut answers = net.del_netns(&names).await.into_iter();
+            for op in gone {
                 done();
+                // One answer a name; one missing is no success.
+                let r = answers.next().unwrap_or_else(|| {
+                    Err(SysError::new(op.to_string(), std::io::Error::other("the backend gave no answer")))
+                });
                 results.push((op, r.map(|()| None)));
             }
         }
@@ -128,7 +133,9 @@ async fn run<B: Netns + Links + Firewall, P: Spawner>(
         }
         Op::DelAddr { ns, iface, addr } => b.del_addr(ns, iface, addr).await,
         Op::DelLink { ns, iface } => b.del_link(ns, iface).await,
-        Op::DelNetns { ns } => b.del_netns(std::slice::from_ref(ns)).await.pop().unwrap_or(Ok(())),
+        Op::DelNetns { ns } => b.del_netns(std::slice::from_ref(ns)).await.pop().unwrap_or_else(|| {
+            Err(SysError::new(op.to_string(), std::io::Error::other("the backend gave no answer")))
+        }),
         Op::AddNetns { ns } => b.add_netns(ns).await,
         Op::AddBridge { ns, iface, alias } => b.add_bridge(ns, iface, alias).await,
         Op::AddVeth { a, b: peer, alias, mtu } => b.add_veth(a, peer, alias, *mtu).await,

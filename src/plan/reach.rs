@@ -77,11 +77,16 @@ pub fn reach(ops: &[Op], lab: &Lab, seen: &Observed) -> Option<BTreeSet<String>>
     }
     // Each interface's peers: the other end of the file's link, and any veth that carries
     // the same mark (both ends of a pair carry the link's).
-    let mut file_ends: HashMap<&NsRef, Vec<(&str, &NsRef)>> = HashMap::new();
+    // By namespace and interface, and the interfaces of each namespace: a switch with
+    // 10 000 ports is asked about each of them, and a scan of its ends for each was 10^8.
+    let mut file_ends: HashMap<(&NsRef, &str), Vec<&NsRef>> = HashMap::new();
+    let mut linked: HashMap<&NsRef, Vec<&str>> = HashMap::new();
     for link in &lab.links {
         let (a, b) = (&lab.nodes[&link.a.node].ns, &lab.nodes[&link.b.node].ns);
-        file_ends.entry(a).or_default().push((link.a.iface.as_str(), b));
-        file_ends.entry(b).or_default().push((link.b.iface.as_str(), a));
+        file_ends.entry((a, link.a.iface.as_str())).or_default().push(b);
+        file_ends.entry((b, link.b.iface.as_str())).or_default().push(a);
+        linked.entry(a).or_default().push(link.a.iface.as_str());
+        linked.entry(b).or_default().push(link.b.iface.as_str());
     }
     let mut by_mark: HashMap<&str, Vec<&NsRef>> = HashMap::new();
     for (ns, s) in &seen.ns {
@@ -93,8 +98,7 @@ pub fn reach(ops: &[Op], lab: &Lab, seen: &Observed) -> Option<BTreeSet<String>>
     }
     let peers_of = |ns: &NsRef, iface: &str, reached: &mut BTreeSet<NsRef>| {
         reached.insert(ns.clone());
-        let ends = file_ends.get(ns).into_iter().flatten();
-        reached.extend(ends.filter(|(i, _)| *i == iface).map(|(_, peer)| (*peer).clone()));
+        reached.extend(file_ends.get(&(ns, iface)).into_iter().flatten().map(|peer| (*peer).clone()));
         let mark = seen.ns.get(ns).and_then(|s| s.ifaces.get(iface)).and_then(|i| i.alias.as_deref());
         reached.extend(mark.and_then(|m| by_mark.get(m)).into_iter().flatten().map(|p| (*p).clone()));
     };
@@ -105,8 +109,8 @@ pub fn reach(ops: &[Op], lab: &Lab, seen: &Observed) -> Option<BTreeSet<String>>
     for ns in &whole {
         reached.insert(ns.clone());
         let held = seen.ns.get(ns).into_iter().flat_map(|s| s.ifaces.keys().map(String::as_str));
-        let linked = file_ends.get(ns).into_iter().flatten().map(|(i, _)| *i);
-        let all: BTreeSet<&str> = held.chain(linked).collect();
+        let from_file = linked.get(ns).into_iter().flatten().copied();
+        let all: BTreeSet<&str> = held.chain(from_file).collect();
         for iface in all {
             peers_of(ns, iface, &mut reached);
         }

@@ -226,37 +226,65 @@ fn enter(place: &Place) -> io::Result<()> {
     }
 }
 
-/// Runs `f` inside each of the named namespaces, on at most `threads` threads of their own
-/// that each work through a share of the names without a pause, and returns the results in
-/// the order of `names`. For a look into every namespace of a large lab at once (`down`'s
-/// ownership check), where a job a namespace on the pool costs a hand-over each.
+/// Runs `f` on each of `items` over at most `threads` threads of their own, each working
+/// through its share without a pause, and returns the results in the order of `items`.
+/// What a thread finished before a panic keeps its result; an item whose thread panicked, or
+/// could not be started (the system's thread limit), gets an error of its own (the outer
+/// one) rather than taking the rest down.
+pub fn spread<I: Sync, R: Send>(
+    items: &[I],
+    threads: usize,
+    f: impl Fn(&I) -> R + Sync,
+) -> Vec<io::Result<R>> {
+    let threads = threads.clamp(1, items.len().max(1));
+    let out: Vec<Mutex<Option<io::Result<R>>>> = items.iter().map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        let (f, out) = (&f, &out);
+        let mut workers = Vec::new();
+        for t in 0..threads {
+            let share = move || {
+                for i in (t..items.len()).step_by(threads) {
+                    let r = f(&items[i]);
+                    *out[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(Ok(r));
+                }
+            };
+            match std::thread::Builder::new().name("netlab-spread".into()).spawn_scoped(scope, share) {
+                Ok(w) => workers.push(w),
+                Err(e) => {
+                    for i in (t..items.len()).step_by(threads) {
+                        let why = io::Error::new(e.kind(), format!("no thread to run on: {e}"));
+                        *out[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(Err(why));
+                    }
+                }
+            }
+        }
+        for w in workers {
+            let _ = w.join();
+        }
+    });
+    out.into_iter()
+        .map(|r| {
+            r.into_inner()
+                .unwrap_or_else(|p| p.into_inner())
+                .unwrap_or_else(|| Err(io::Error::other("its thread panicked")))
+        })
+        .collect()
+}
+
+/// Runs `f` inside each of the named namespaces (see [`spread`]): for a look into every
+/// namespace of a large lab at once (`down`'s ownership check), where a job a namespace on
+/// the pool costs a hand-over each. Each thread ends in the last namespace it entered, and
+/// ends: none stays there.
 pub fn in_each<T: Send>(
     names: &[String],
     threads: usize,
     f: impl Fn() -> io::Result<T> + Sync,
 ) -> Vec<io::Result<T>> {
-    let threads = threads.clamp(1, names.len().max(1));
-    let one = |name: &String| -> io::Result<T> {
+    let inside = |name: &String| -> io::Result<T> {
         setns(File::open(path(name))?, CloneFlags::CLONE_NEWNET).map_err(io_err)?;
         f()
     };
-    let mut out: Vec<Option<io::Result<T>>> = (0..names.len()).map(|_| None).collect();
-    std::thread::scope(|scope| {
-        let one = &one;
-        // Each thread ends in the last namespace it entered, and ends: none stays there.
-        let workers: Vec<_> = (0..threads)
-            .map(|t| {
-                scope.spawn(move || (t..names.len()).step_by(threads).map(|i| (i, one(&names[i]))).collect())
-            })
-            .collect();
-        for w in workers {
-            let done: Vec<(usize, io::Result<T>)> = w.join().unwrap_or_default();
-            for (i, r) in done {
-                out[i] = Some(r);
-            }
-        }
-    });
-    out.into_iter().map(|r| r.unwrap_or_else(|| Err(io::Error::other("namespace thread panicked")))).collect()
+    spread(names, threads, inside).into_iter().map(|r| r.and_then(|r| r)).collect()
 }
 
 /// Runs `f` on a pooled thread placed in `place` and returns its result. For `Place::New`,
@@ -395,4 +423,40 @@ pub fn in_scratch_netns<T: Send + 'static>(
     })
     .join()
     .unwrap_or_else(|_| Err(io::Error::other("probe thread panicked")))
+}
+
+#[cfg(test)]
+mod spread_tests {
+    use super::spread;
+
+    #[test]
+    fn results_come_back_in_order_and_a_panic_costs_only_its_threads_share_from_there() {
+        let items: Vec<u32> = (0..100).collect();
+        let got = spread(&items, 7, |&i| {
+            if i == 42 {
+                panic!("item 42");
+            }
+            i * 2
+        });
+        assert_eq!(got.len(), 100);
+        for (i, r) in got.iter().enumerate() {
+            if let Ok(v) = r {
+                assert_eq!(*v, 2 * i as u32, "item {i} has its own result");
+            }
+        }
+        // The items its thread had after 42 went unrun: those fail too, and say why.
+        let failed: Vec<usize> = got.iter().enumerate().filter(|(_, r)| r.is_err()).map(|(i, _)| i).collect();
+        assert_eq!(
+            failed,
+            (42..100).step_by(7).collect::<Vec<_>>(),
+            "the panicking thread's share from 42 on"
+        );
+    }
+
+    #[test]
+    fn no_items_and_more_threads_than_items_are_fine() {
+        assert!(spread(&[] as &[u8], 16, |_| ()).is_empty());
+        let got: Vec<u8> = spread(&[1u8, 2], 16, |&x| x).into_iter().map(Result::unwrap).collect();
+        assert_eq!(got, [1, 2]);
+    }
 }

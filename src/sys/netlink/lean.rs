@@ -163,6 +163,13 @@ fn text(v: &[u8]) -> String {
     String::from_utf8_lossy(&v[..end]).into_owned()
 }
 
+/// A name exactly as the kernel holds it, or none when it is not UTF-8: decoded lossily, two
+/// such names of someone else's could come out as one.
+fn exact_text(v: &[u8]) -> Option<String> {
+    let end = v.iter().position(|c| *c == 0).unwrap_or(v.len());
+    std::str::from_utf8(&v[..end]).ok().map(str::to_string)
+}
+
 fn ip(v: &[u8]) -> Option<IpAddr> {
     match v.len() {
         4 => Some(IpAddr::V4(Ipv4Addr::from(<[u8; 4]>::try_from(v).ok()?))),
@@ -183,8 +190,8 @@ fn link(p: &[u8]) -> Option<Link> {
     };
     for (kind, v) in attrs(p.get(16..)?) {
         match kind {
-            IFLA_IFNAME => l.name = Some(text(v)),
-            IFLA_IFALIAS => l.alias = Some(text(v)),
+            IFLA_IFNAME => l.name = exact_text(v),
+            IFLA_IFALIAS => l.alias = exact_text(v),
             IFLA_MTU => l.mtu = u32_at(v, 0),
             IFLA_MASTER => l.master = u32_at(v, 0),
             IFLA_LINKINFO => l.kind = attrs(v).find(|(k, _)| *k == IFLA_INFO_KIND).map(|(_, v)| text(v)),
@@ -279,7 +286,7 @@ pub fn read(buf: &[u8], seq: Option<u32>, dump: &mut Dump) -> io::Result<bool> {
             NLMSG_ERROR => {
                 let code = u32_at(p, 0).ok_or_else(malformed)? as i32;
                 if code != 0 {
-                    return Err(io::Error::from_raw_os_error(-code));
+                    return Err(io::Error::from_raw_os_error(code.wrapping_neg()));
                 }
                 return Ok(true);
             }

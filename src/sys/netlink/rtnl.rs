@@ -173,7 +173,6 @@ impl Netns for Rtnl {
         // share of the names without a pause, so that a 1000-node lab goes in one grace
         // period per thread's step, not one per namespace.
         tokio::task::spawn_blocking(move || {
-            let threads = all.len().clamp(1, DELETERS);
             let delete = |n: &String| {
                 let look = match (&occupied, netns::id_of(n)) {
                     (Some(by_ns), Some(id)) => by_ns.contains_key(&id),
@@ -181,30 +180,10 @@ impl Netns for Rtnl {
                 };
                 netns::delete_checked(n, look)
             };
-            let mut out: Vec<Option<Result<(), SysError>>> = (0..all.len()).map(|_| None).collect();
-            std::thread::scope(|scope| {
-                let delete = &delete;
-                let all = &all;
-                let workers: Vec<_> = (0..threads)
-                    .map(|t| {
-                        scope.spawn(move || {
-                            (t..all.len()).step_by(threads).map(|i| (i, delete(&all[i]))).collect::<Vec<_>>()
-                        })
-                    })
-                    .collect();
-                for w in workers {
-                    for (i, r) in w.join().unwrap_or_default() {
-                        out[i] = Some(r);
-                    }
-                }
-            });
-            out.into_iter()
+            netns::spread(&all, DELETERS, delete)
+                .into_iter()
                 .zip(&all)
-                .map(|(r, n)| {
-                    r.unwrap_or_else(|| {
-                        Err(sys(format!("deleting netns {n}"), io::Error::other("the remover panicked")))
-                    })
-                })
+                .map(|(r, n)| r.map_err(|e| sys(format!("deleting netns {n}"), e)).and_then(|r| r))
                 .collect::<Vec<_>>()
         })
         .await
