@@ -76,7 +76,7 @@ impl Rtnl {
             return Ok(s.clone());
         }
         let sock = netns::run(netns::place(ns), || Sock::open_here().map(Arc::new)).await?;
-        if self.conns.has_room() && !self.conns.keep(&cell, sock.clone()) {
+        if self.conns.has_room() && !self.conns.keep(ns, &cell, sock.clone()) {
             // Another request of this namespace kept one first: use that.
             if let Some(s) = cell.get() {
                 return Ok(s.clone());
@@ -152,7 +152,7 @@ impl Netns for Rtnl {
         .await
         .map_err(|e| sys(format!("creating netns {name}"), e))?;
         let cell = self.conns.cell(&NsRef::Named(name.to_string()));
-        self.conns.keep(&cell, Arc::new(sock));
+        self.conns.keep(&NsRef::Named(name.to_string()), &cell, Arc::new(sock));
         Ok(())
     }
 

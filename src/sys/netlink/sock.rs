@@ -60,8 +60,8 @@ impl SockMap {
     }
 
     pub(super) fn forget(&self, ns: &NsRef) {
-        let gone = self.cells.lock().expect("socket map").remove(ns);
-        if gone.is_some_and(|c| c.initialized()) {
+        let mut cells = self.cells.lock().expect("socket map");
+        if cells.remove(ns).is_some_and(|c| c.initialized()) {
             self.kept.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
         }
     }
@@ -78,13 +78,19 @@ impl SockMap {
         })
     }
 
-    /// Keeps `sock` as `cell`'s socket when the budget allows; whether it was kept.
-    pub(super) fn keep(&self, cell: &Cell, sock: Arc<Sock>) -> bool {
+    /// Keeps `sock` as the socket of `ns` in `cell` when the budget allows; whether it was
+    /// kept. Under the map's lock, and only while `cell` is still the one of `ns`: a cell the
+    /// namespace's removal forgot meanwhile is not filled (nor counted for good).
+    pub(super) fn keep(&self, ns: &NsRef, cell: &Cell, sock: Arc<Sock>) -> bool {
         use std::sync::atomic::Ordering::Relaxed;
-        if self.kept.fetch_add(1, Relaxed) >= Self::budget() || cell.set(sock).is_err() {
-            self.kept.fetch_sub(1, Relaxed);
+        let cells = self.cells.lock().expect("socket map");
+        if !cells.get(ns).is_some_and(|c| Arc::ptr_eq(c, cell)) || self.kept.load(Relaxed) >= Self::budget() {
             return false;
         }
+        if cell.set(sock).is_err() {
+            return false;
+        }
+        self.kept.fetch_add(1, Relaxed);
         true
     }
 
