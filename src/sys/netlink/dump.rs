@@ -44,19 +44,7 @@ pub fn lean_here(qdiscs: bool) -> io::Result<super::lean::Dump> {
     let mut dump = super::lean::Dump::default();
     for (seq, req) in requests(qdiscs).into_iter().enumerate() {
         send(&sock, req, NLM_F_DUMP, seq as u32 + 1)?;
-        BUF.with(|buf| {
-            let buf = &mut *buf.borrow_mut();
-            loop {
-                buf.clear();
-                let n = sock.recv(buf, 0)?;
-                if n > buf.len() {
-                    return Err(io::Error::other("netlink dump datagram larger than the receive buffer"));
-                }
-                if super::lean::read(&buf[..n], None, &mut dump)? {
-                    return Ok(());
-                }
-            }
-        })?;
+        read_lean(&sock, None, &mut dump)?;
     }
     Ok(dump)
 }
@@ -163,7 +151,26 @@ fn socket_here() -> io::Result<Socket> {
     Ok(sock)
 }
 
-fn send(sock: &Socket, req: RouteNetlinkMessage, flags: u16, seq: u32) -> io::Result<()> {
+/// Reads the answers of one dump lean into `dump`, up to its end; only those of request
+/// `seq` when it is given (a socket shared by requests).
+pub(super) fn read_lean(sock: &Socket, seq: Option<u32>, dump: &mut super::lean::Dump) -> io::Result<()> {
+    BUF.with(|buf| {
+        let buf = &mut *buf.borrow_mut();
+        loop {
+            buf.clear();
+            let n = sock.recv(buf, 0)?;
+            if n > buf.len() {
+                return Err(io::Error::other("netlink dump datagram larger than the receive buffer"));
+            }
+            if super::lean::read(&buf[..n], seq, dump)? {
+                return Ok(());
+            }
+        }
+    })
+}
+
+/// Sends one request, with `flags` added to `NLM_F_REQUEST`.
+pub(super) fn send(sock: &Socket, req: RouteNetlinkMessage, flags: u16, seq: u32) -> io::Result<()> {
     let mut msg = NetlinkMessage::from(req);
     msg.header.flags = NLM_F_REQUEST | flags;
     msg.header.sequence_number = seq;

@@ -5,9 +5,7 @@
 //! namespace: 80 KB a node at 10 000 nodes); the one receive buffer is per thread.
 
 use crate::model::NsRef;
-use netlink_packet_core::{
-    NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_DUMP, NLM_F_MULTIPART, NLM_F_REQUEST,
-};
+use netlink_packet_core::{NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_DUMP, NLM_F_MULTIPART};
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket};
 use std::cell::RefCell;
@@ -134,27 +132,8 @@ impl Sock {
         let mut guard = self.inner.lock().map_err(|_| io::Error::other("netlink socket poisoned"))?;
         let (sock, seq) = &mut *guard;
         *seq = seq.wrapping_add(1);
-        let seq = *seq;
-        let mut nl = NetlinkMessage::from(msg);
-        nl.header.flags = NLM_F_REQUEST | NLM_F_DUMP;
-        nl.header.sequence_number = seq;
-        nl.finalize();
-        let mut out = vec![0; nl.buffer_len()];
-        nl.serialize(&mut out);
-        sock.send(&out, 0)?;
-        BUF.with(|buf| {
-            let buf = &mut *buf.borrow_mut();
-            loop {
-                buf.clear();
-                let n = sock.recv(buf, 0)?;
-                if n > buf.len() {
-                    return Err(io::Error::other("netlink answer larger than the receive buffer"));
-                }
-                if super::lean::read(&buf[..n], Some(seq), dump)? {
-                    return Ok(());
-                }
-            }
-        })
+        super::dump::send(sock, msg, NLM_F_DUMP, *seq)?;
+        super::dump::read_lean(sock, Some(*seq), dump)
     }
 
     /// Sends one request and collects its answers; a NACK becomes the errno it carries.
@@ -165,13 +144,7 @@ impl Sock {
         let (sock, seq) = &mut *guard;
         *seq = seq.wrapping_add(1);
         let seq = *seq;
-        let mut nl = NetlinkMessage::from(msg);
-        nl.header.flags = NLM_F_REQUEST | flags;
-        nl.header.sequence_number = seq;
-        nl.finalize();
-        let mut out = vec![0; nl.buffer_len()];
-        nl.serialize(&mut out);
-        sock.send(&out, 0)?;
+        super::dump::send(sock, msg, flags, seq)?;
         let until_ack = flags & NLM_F_ACK != 0;
         let until_done = flags & NLM_F_DUMP == NLM_F_DUMP;
         let mut answers = Vec::new();
