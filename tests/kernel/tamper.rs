@@ -13,7 +13,14 @@ fn edit_record(lab: &TestLab, f: impl FnOnce(&mut serde_json::Value)) {
     let path = record_path(lab);
     let mut v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     f(&mut v);
-    std::fs::write(&path, serde_json::to_string(&v).unwrap()).unwrap();
+    // Written aside and renamed over, as netlab writes it: another test's `netlab ls` reads
+    // every record, and one it catches half-written it moves aside as broken.
+    use std::os::unix::fs::OpenOptionsExt;
+    let tmp = format!("{path}.edit");
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp).unwrap();
+    std::io::Write::write_all(&mut file, serde_json::to_string(&v).unwrap().as_bytes()).unwrap();
+    drop(file);
+    std::fs::rename(&tmp, &path).unwrap();
 }
 
 /// The files a lab keeps are private: the directories 0700, the files 0600.
