@@ -58,23 +58,6 @@ pub fn lean_over(sock: &super::sock::Sock, qdiscs: bool) -> io::Result<super::le
     Ok(dump)
 }
 
-/// [`dump_here`] over a socket already open in the namespace: no thread enters it.
-pub fn dump_over(sock: &super::sock::Sock, qdiscs: bool) -> io::Result<Dump> {
-    let mut dump = Dump::default();
-    for req in requests(qdiscs) {
-        for m in sock.request(req, NLM_F_DUMP)? {
-            match m {
-                RouteNetlinkMessage::NewLink(l) => dump.links.push(l),
-                RouteNetlinkMessage::NewAddress(a) => dump.addrs.push(a),
-                RouteNetlinkMessage::NewRoute(r) => dump.routes.push(r),
-                RouteNetlinkMessage::NewQueueDiscipline(q) => dump.qdiscs.push(q),
-                _ => {}
-            }
-        }
-    }
-    Ok(dump)
-}
-
 /// One dump request per kind of object.
 fn requests(qdiscs: bool) -> Vec<RouteNetlinkMessage> {
     let mut link_req = LinkMessage::default();
@@ -110,13 +93,28 @@ fn main_table() -> RouteMessage {
     m
 }
 
-fn read_until_done(sock: &Socket, buf: &mut Vec<u8>, dump: &mut Dump) -> io::Result<()> {
+/// Receives datagrams into `buf` and hands each to `each` until it says the answer is
+/// complete (`Ok(true)`) or fails.
+pub(super) fn recv_until(
+    sock: &Socket,
+    buf: &mut Vec<u8>,
+    mut each: impl FnMut(&[u8]) -> io::Result<bool>,
+) -> io::Result<()> {
     loop {
         buf.clear();
         let n = sock.recv(buf, 0)?;
         if n > buf.len() {
-            return Err(io::Error::other("netlink dump datagram larger than the receive buffer"));
+            return Err(io::Error::other("netlink datagram larger than the receive buffer"));
         }
+        if each(&buf[..n])? {
+            return Ok(());
+        }
+    }
+}
+
+fn read_until_done(sock: &Socket, buf: &mut Vec<u8>, dump: &mut Dump) -> io::Result<()> {
+    recv_until(sock, buf, |buf| {
+        let n = buf.len();
         let mut off = 0;
         while off + 4 <= n {
             let len = u32::from_ne_bytes(buf[off..off + 4].try_into().expect("4 bytes")) as usize;
@@ -127,7 +125,7 @@ fn read_until_done(sock: &Socket, buf: &mut Vec<u8>, dump: &mut Dump) -> io::Res
                 .map_err(|e| io::Error::other(e.to_string()))?;
             off += (len + 3) & !3;
             match msg.payload {
-                NetlinkPayload::Done(_) => return Ok(()),
+                NetlinkPayload::Done(_) => return Ok(true),
                 NetlinkPayload::Error(e) if e.code.is_some() => return Err(e.to_io()),
                 NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(l)) => dump.links.push(l),
                 NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewAddress(a)) => dump.addrs.push(a),
@@ -138,7 +136,8 @@ fn read_until_done(sock: &Socket, buf: &mut Vec<u8>, dump: &mut Dump) -> io::Res
                 _ => {}
             }
         }
-    }
+        Ok(false)
+    })
 }
 
 /// An rtnetlink socket of the calling thread's namespace.
@@ -154,19 +153,7 @@ fn socket_here() -> io::Result<Socket> {
 /// Reads the answers of one dump lean into `dump`, up to its end; only those of request
 /// `seq` when it is given (a socket shared by requests).
 pub(super) fn read_lean(sock: &Socket, seq: Option<u32>, dump: &mut super::lean::Dump) -> io::Result<()> {
-    BUF.with(|buf| {
-        let buf = &mut *buf.borrow_mut();
-        loop {
-            buf.clear();
-            let n = sock.recv(buf, 0)?;
-            if n > buf.len() {
-                return Err(io::Error::other("netlink dump datagram larger than the receive buffer"));
-            }
-            if super::lean::read(&buf[..n], seq, dump)? {
-                return Ok(());
-            }
-        }
-    })
+    BUF.with(|buf| recv_until(sock, &mut buf.borrow_mut(), |d| super::lean::read(d, seq, dump)))
 }
 
 /// Sends one request, with `flags` added to `NLM_F_REQUEST`.

@@ -76,7 +76,7 @@ impl Rtnl {
             return Ok(s.clone());
         }
         let sock = netns::run(netns::place(ns), || Sock::open_here().map(Arc::new)).await?;
-        if self.conns.has_room() && !self.conns.keep(ns, &cell, sock.clone()) {
+        if !self.conns.keep(ns, &cell, sock.clone()) {
             // Another request of this namespace kept one first: use that.
             if let Some(s) = cell.get() {
                 return Ok(s.clone());

@@ -92,11 +92,6 @@ impl SockMap {
         true
     }
 
-    /// Whether another socket may be kept.
-    pub(super) fn has_room(&self) -> bool {
-        self.kept.load(std::sync::atomic::Ordering::Relaxed) < Self::budget()
-    }
-
     /// The socket open in `ns`, if there is one and `ns` is still the namespace it was
     /// opened in.
     pub fn cached(&self, ns: &NsRef) -> Option<Arc<Sock>> {
@@ -149,13 +144,8 @@ impl Sock {
         let until_done = flags & NLM_F_DUMP == NLM_F_DUMP;
         let mut answers = Vec::new();
         BUF.with(|buf| {
-            let buf = &mut *buf.borrow_mut();
-            loop {
-                buf.clear();
-                let n = sock.recv(buf, 0)?;
-                if n > buf.len() {
-                    return Err(io::Error::other("netlink answer larger than the receive buffer"));
-                }
+            super::dump::recv_until(sock, &mut buf.borrow_mut(), |buf| {
+                let n = buf.len();
                 let mut off = 0;
                 while off + 16 <= n {
                     let len = u32::from_ne_bytes(buf[off..off + 4].try_into().expect("4 bytes")) as usize;
@@ -172,17 +162,18 @@ impl Sock {
                     let multi = m.header.flags & NLM_F_MULTIPART != 0;
                     match m.payload {
                         NetlinkPayload::Error(e) if e.code.is_some() => return Err(e.to_io()),
-                        NetlinkPayload::Error(_) | NetlinkPayload::Done(_) => return Ok(()),
+                        NetlinkPayload::Error(_) | NetlinkPayload::Done(_) => return Ok(true),
                         NetlinkPayload::InnerMessage(inner) => {
                             answers.push(inner);
                             if !until_ack && !until_done && !multi {
-                                return Ok(());
+                                return Ok(true);
                             }
                         }
                         _ => {}
                     }
                 }
-            }
+                Ok(false)
+            })
         })?;
         Ok(answers)
     }
