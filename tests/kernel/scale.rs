@@ -18,6 +18,12 @@ fn chain(n: usize, edited: Option<usize>) -> String {
     for i in 1..=n {
         s.push_str(&format!("[nodes.n{i}]\n"));
     }
+    s + &chain_links(n, edited)
+}
+
+/// The links of a chain of `n` nodes: n1:r — n2:l, n2:r — n3:l, ...
+fn chain_links(n: usize, edited: Option<usize>) -> String {
+    let mut s = String::new();
     for i in 1..n {
         // The edited link moves to another /31, far above the chain's.
         let (a, b) = match edited {
@@ -84,15 +90,7 @@ fn routed_chain(n: usize) -> String {
         }
         s.push_str("]\n");
     }
-    for i in 1..n {
-        s.push_str(&format!(
-            "[[links]]\nendpoints = [\"n{i}:r\", \"n{}:l\"]\naddresses = [\"{}/31\", \"{}/31\"]\n",
-            i + 1,
-            addr(i, 0),
-            addr(i, 1)
-        ));
-    }
-    s
+    s + &chain_links(n, None)
 }
 
 #[test]
