@@ -321,7 +321,7 @@ async fn up_timed<S: System>(
     // claim: of two labs that want the same names, the second sees the first's and refuses.
     let claim = sys.claim_names()?;
     prof.phase("locks");
-    let Planned { plan, mut seen, kind, notice } = plan_timed(sys, lab, opts, prof).await?;
+    let Planned { plan, seen, kind, notice } = plan_timed(sys, lab, opts, prof).await?;
     let mut claim = plan.ops.iter().any(|op| matches!(op, Op::AddNetns { .. })).then_some(claim);
     let held = overrides(lab, seen.record.as_ref(), opts);
     if plan.is_empty() {
@@ -360,6 +360,8 @@ async fn up_timed<S: System>(
     // daemon that puts its routes back, forever.
     let opts = Options { firewall: Some(kind), prune: false, reset: false, ..opts };
     let mut reapplied = Vec::new();
+    // What the plan was made from: the first verify takes what the plan did not reach from it.
+    let mut seen = Some(seen);
     // What a round applies: the plan itself (neither a copy of it nor of a part: 50 000 ops
     // at 10 000 nodes), past what went under the claim; then only what the kernel undid.
     let mut again: Option<Plan> = None;
@@ -411,21 +413,18 @@ async fn up_timed<S: System>(
         // comes up, and resets what was set before it): give it a moment before looking.
         sys.pause(std::time::Duration::from_millis(20 << attempt)).await;
         prof.phase("verify: pause for the kernel");
-        // Looked at again: only what this round can have changed (the first round's reach
-        // includes the namespaces made under the claim). What was seen is kept for the rest;
-        // this round's ops are not needed once the next plan is known.
-        // After a later round, everything again: the kernel undid something, and what it
-        // does a while after a change (carrier resets sysctls) may land in a namespace the
-        // first verify had already read, which that round's ops need not reach.
-        let since = match attempt {
-            0 => plan::reach::reach(&plan.ops, lab, &seen)
-                .map(|reached| Since { reached, before: std::mem::take(&mut seen) }),
-            _ => None,
-        };
+        // Looked at again after the first round: only what the plan can have changed (its
+        // reach includes the namespaces made under the claim), the rest taken from what was
+        // seen before it. After a later round, everything: the kernel undid something, and
+        // what it does a while after a change (carrier resets sysctls) may land in a
+        // namespace the first verify had already read, which that round's ops need not
+        // reach. Neither this round's ops nor what was seen are kept once the next plan is
+        // known.
+        let since = seen.take().and_then(|before| {
+            plan::reach::reach(&plan.ops, lab, &before).map(|reached| Since { reached, before })
+        });
         drop(again.take());
-        let next = compute(sys, lab, sys.load(&lab.name)?, opts, since, prof).await?;
-        seen = next.seen;
-        let next = next.plan;
+        let next = compute(sys, lab, sys.load(&lab.name)?, opts, since, prof).await?.plan;
         if next.is_empty() {
             settle_record(lab, &mut record);
             sys.save(&mut record)?;
