@@ -6,6 +6,7 @@ use nix::sys::stat::Mode;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 /// The path of a dotted `net.*` key below a procfs root (`sys/net/...`); never anywhere
 /// else, whatever the key says.
@@ -133,15 +134,23 @@ thread_local! {
     static PROC: std::cell::RefCell<Option<(OwnedFd, u32)>> = const { std::cell::RefCell::new(None) };
 }
 
+/// Set once a detached procfs instance was refused: `/proc` from then on.
+static REFUSED: AtomicBool = AtomicBool::new(false);
+
 /// Runs `f` with the root of a procfs instance private to this thread (or of `/proc`), in
 /// which `sys/net` shows the thread's network namespace.
 fn with_proc<T>(f: impl FnOnce(BorrowedFd) -> io::Result<T>) -> io::Result<T> {
     PROC.with_borrow_mut(|slot| {
-        if slot.as_ref().is_none_or(|(_, used)| *used >= PROC_REUSE) {
+        if slot.as_ref().is_none_or(|(_, used)| *used >= PROC_REUSE) && !REFUSED.load(Relaxed) {
             // The old instance goes first: closing its last fd unmounts it, and its dentries
             // go with it.
             *slot = None;
-            *slot = detached_proc().ok().map(|fd| (fd, 0));
+            match detached_proc() {
+                Ok(fd) => *slot = Some((fd, 0)),
+                // Where the mount API is refused (a container's seccomp, a kernel before
+                // 5.2), it is not asked again at every lookup.
+                Err(_) => REFUSED.store(true, Relaxed),
+            }
         }
         match slot {
             Some((fd, used)) => {
@@ -158,16 +167,15 @@ fn with_proc<T>(f: impl FnOnce(BorrowedFd) -> io::Result<T>) -> io::Result<T> {
 
 /// A procfs instance mounted nowhere (`fsopen`/`fsmount`): seen by no one else, gone with
 /// its last fd.
-fn detached_proc() -> io::Result<std::os::fd::OwnedFd> {
+fn detached_proc() -> io::Result<OwnedFd> {
     use nix::libc;
-    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::os::fd::{AsRawFd, FromRawFd};
     let check = |r: libc::c_long| if r < 0 { Err(io::Error::last_os_error()) } else { Ok(r) };
     // SAFETY: plain syscalls on a C string literal and fds this function owns; each fd
     // returned is wrapped at once so it is closed on every path.
     unsafe {
         let fs = check(libc::syscall(libc::SYS_fsopen, c"proc".as_ptr(), libc::FSOPEN_CLOEXEC))?;
         let fs = OwnedFd::from_raw_fd(fs as i32);
-        use std::os::fd::AsRawFd;
         let none = std::ptr::null::<libc::c_char>();
         check(libc::syscall(libc::SYS_fsconfig, fs.as_raw_fd(), libc::FSCONFIG_CMD_CREATE, none, none, 0))?;
         let mnt = check(libc::syscall(libc::SYS_fsmount, fs.as_raw_fd(), libc::FSMOUNT_CLOEXEC, 0))?;
